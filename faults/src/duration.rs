@@ -1,0 +1,59 @@
+use std::time::Duration;
+
+/// Parses a duration as written in schedules: `30s`, `250ms`, `1m30s`, `2us`.
+///
+/// Negative and fractional forms are rejected with a message that shows the
+/// accepted form.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('-') {
+        return Err(format!("`{trimmed}` is negative; durations are written like 30s or 250ms"));
+    }
+    if trimmed.chars().all(|c| c.is_ascii_digit()) && !trimmed.is_empty() {
+        return Err(format!("`{trimmed}` has no unit; write it like {trimmed}s or {trimmed}ms"));
+    }
+    humantime::parse_duration(trimmed)
+        .map_err(|e| format!("`{trimmed}` is not a duration ({e}); write it like 30s or 250ms"))
+}
+
+/// Formats a duration in the largest unit (s, ms, us, ns) that writes it exactly,
+/// so that `parse_duration(format_duration(d)) == d` for every `d`.
+pub fn format_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".to_string();
+    }
+    for (unit, scale) in [("s", 1_000_000_000u128), ("ms", 1_000_000), ("us", 1_000)] {
+        if nanos % scale == 0 {
+            return format!("{}{unit}", nanos / scale);
+        }
+    }
+    format!("{nanos}ns")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_forms() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+    }
+
+    #[test]
+    fn rejects_negative_unitless_and_garbage() {
+        assert!(parse_duration("-5s").unwrap_err().contains("negative"));
+        assert!(parse_duration("5").unwrap_err().contains("no unit"));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn formats_in_the_largest_exact_unit() {
+        assert_eq!(format_duration(Duration::from_secs(60)), "60s");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format_duration(Duration::from_micros(3)), "3us");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+    }
+}

@@ -1,0 +1,76 @@
+use std::fmt;
+
+/// What is wrong with one key of one event, before it is placed in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The key at fault, when one key is at fault.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            key: Some(key.into()),
+            message: message.into(),
+        }
+    }
+
+    pub fn whole(message: impl Into<String>) -> Self {
+        FieldError {
+            key: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A schedule that cannot be used, located as precisely as the input allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    /// The text is not YAML, or not shaped like a schedule.
+    #[error("{origin}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Syntax {
+        origin: String,
+        line: Option<usize>,
+        message: String,
+    },
+    /// The schedule's `version` is one this build does not read.
+    #[error("{origin}{}: schedule version {found} is not supported; this build reads version {supported}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Version {
+        origin: String,
+        line: Option<usize>,
+        found: u64,
+        supported: u64,
+    },
+    /// One event is wrong (unknown kind, bad value, unknown host or knob, ...).
+    #[error("{origin}{}: event {} ({kind}): {message}", line.map(|l| format!(":{l}")).unwrap_or_default(), index + 1)]
+    Event {
+        origin: String,
+        line: Option<usize>,
+        /// Zero-based position in the schedule.
+        index: usize,
+        kind: String,
+        message: String,
+    },
+    /// An inline `--fault` spec that does not parse.
+    #[error("--fault '{spec}': {message}")]
+    Spec { spec: String, message: String },
+}
+
+impl ScheduleError {
+    /// The line in the source file, when the error has one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ScheduleError::Syntax { line, .. }
+            | ScheduleError::Version { line, .. }
+            | ScheduleError::Event { line, .. } => *line,
+            ScheduleError::Spec { .. } => None,
+        }
+    }
+}
