@@ -7,10 +7,14 @@ use std::time::Duration;
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     if trimmed.starts_with('-') {
-        return Err(format!("`{trimmed}` is negative; durations are written like 30s or 250ms"));
+        return Err(format!(
+            "`{trimmed}` is negative; durations are written like 30s or 250ms"
+        ));
     }
     if trimmed.chars().all(|c| c.is_ascii_digit()) && !trimmed.is_empty() {
-        return Err(format!("`{trimmed}` has no unit; write it like {trimmed}s or {trimmed}ms"));
+        return Err(format!(
+            "`{trimmed}` has no unit; write it like {trimmed}s or {trimmed}ms"
+        ));
     }
     humantime::parse_duration(trimmed)
         .map_err(|e| format!("`{trimmed}` is not a duration ({e}); write it like 30s or 250ms"))

@@ -211,7 +211,10 @@ impl Fault {
                 let target = link_target(&mut f, "loss")?;
                 let rate = f.required_number("rate", "0.1")?;
                 if !(rate > 0.0 && rate <= 1.0) {
-                    return Err(FieldError::new("rate", format!("`rate` must be in (0, 1], got {rate}")));
+                    return Err(FieldError::new(
+                        "rate",
+                        format!("`rate` must be in (0, 1], got {rate}"),
+                    ));
                 }
                 Fault::Loss { target, rate }
             }
@@ -234,7 +237,10 @@ impl Fault {
                 check_factor(factor)?;
                 let steps = f.integer("steps")?.unwrap_or(DEFAULT_STEPS);
                 if !(1..=1000).contains(&steps) {
-                    return Err(FieldError::new("steps", format!("`steps` must be in 1..=1000, got {steps}")));
+                    return Err(FieldError::new(
+                        "steps",
+                        format!("`steps` must be in 1..=1000, got {steps}"),
+                    ));
                 }
                 Fault::LoadStep { factor, steps }
             }
@@ -294,7 +300,10 @@ fn check_factor(factor: f64) -> Result<(), FieldError> {
     if factor > 0.0 && factor <= 1000.0 {
         Ok(())
     } else {
-        Err(FieldError::new("factor", format!("`factor` must be in (0, 1000], got {factor}")))
+        Err(FieldError::new(
+            "factor",
+            format!("`factor` must be in (0, 1000], got {factor}"),
+        ))
     }
 }
 

@@ -30,7 +30,10 @@ pub(crate) struct Fields {
 }
 
 impl Fields {
-    pub fn new(kind: impl Into<String>, entries: Vec<(String, RawValue)>) -> Result<Self, FieldError> {
+    pub fn new(
+        kind: impl Into<String>,
+        entries: Vec<(String, RawValue)>,
+    ) -> Result<Self, FieldError> {
         let mut seen: Vec<&str> = Vec::new();
         for (key, _) in &entries {
             if seen.contains(&key.as_str()) {
@@ -64,7 +67,10 @@ impl Fields {
         value.ok_or_else(|| {
             FieldError::new(
                 key,
-                format!("{} needs `{key}` (for example `{key}: {example}`)", self.kind),
+                format!(
+                    "{} needs `{key}` (for example `{key}: {example}`)",
+                    self.kind
+                ),
             )
         })
     }
@@ -88,7 +94,10 @@ impl Fields {
             None => Ok(None),
             Some(s) => match s.trim().parse::<f64>() {
                 Ok(v) if v.is_finite() => Ok(Some(v)),
-                _ => Err(FieldError::new(key, format!("`{key}` must be a number, got `{s}`"))),
+                _ => Err(FieldError::new(
+                    key,
+                    format!("`{key}` must be a number, got `{s}`"),
+                )),
             },
         }
     }
@@ -113,7 +122,10 @@ impl Fields {
             Some(s) => match s.trim() {
                 "true" => Ok(Some(true)),
                 "false" => Ok(Some(false)),
-                _ => Err(FieldError::new(key, format!("`{key}` must be true or false, got `{s}`"))),
+                _ => Err(FieldError::new(
+                    key,
+                    format!("`{key}` must be true or false, got `{s}`"),
+                )),
             },
         }
     }
@@ -156,7 +168,10 @@ impl Fields {
         let a = it.next().unwrap_or_default();
         let b = it.next().unwrap_or_default();
         if let Some(h) = a.iter().find(|h| b.contains(h)) {
-            return Err(FieldError::new(key, format!("host `{h}` is in both groups of `{key}`")));
+            return Err(FieldError::new(
+                key,
+                format!("host `{h}` is in both groups of `{key}`"),
+            ));
         }
         Ok(Some((a, b)))
     }
@@ -164,7 +179,11 @@ impl Fields {
     /// Fails on any key not in `allowed` for this kind; checked before
     /// required keys, so a misspelt key is named as such.
     pub fn reject_unknown(&self, allowed: &[&str]) -> Result<(), FieldError> {
-        if let Some((key, _)) = self.entries.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        if let Some((key, _)) = self
+            .entries
+            .iter()
+            .find(|(k, _)| !allowed.contains(&k.as_str()))
+        {
             return Err(FieldError::new(
                 key.clone(),
                 format!(

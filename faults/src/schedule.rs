@@ -1,7 +1,7 @@
 use crate::error::{FieldError, ScheduleError};
 use crate::fault::{DurationRule, Fault, FaultKind};
-use crate::raw::{Fields, RawValue};
 use crate::format_duration;
+use crate::raw::{Fields, RawValue};
 use serde_yaml::Value;
 use std::fmt;
 use std::time::Duration;
@@ -20,7 +20,11 @@ pub struct Event {
 
 impl Event {
     pub fn new(at: Duration, duration: Option<Duration>, fault: Fault) -> Self {
-        Event { at, duration, fault }
+        Event {
+            at,
+            duration,
+            fault,
+        }
     }
 
     /// When the event stops acting: `at + for`, or `at` for an instantaneous event.
@@ -49,7 +53,12 @@ impl Event {
                 RawValue::Groups(
                     value
                         .split('|')
-                        .map(|g| g.split('+').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect())
+                        .map(|g| {
+                            g.split('+')
+                                .map(|h| h.trim().to_string())
+                                .filter(|h| !h.is_empty())
+                                .collect()
+                        })
                         .collect(),
                 )
             } else {
@@ -117,7 +126,10 @@ fn event_from_raw(kind: &str, mut entries: Vec<(String, RawValue)>) -> Result<Ev
         ));
     }
     if duration.is_none() && kind.duration_rule() == DurationRule::Required {
-        return Err(FieldError::new("for", format!("{kind} needs `for` (for example `for: 10s`)")));
+        return Err(FieldError::new(
+            "for",
+            format!("{kind} needs `for` (for example `for: 10s`)"),
+        ));
     }
     let fault = Fault::from_fields(kind, Fields::new(kind.name(), entries)?)?;
     Ok(Event::new(at, duration, fault))
@@ -170,14 +182,21 @@ impl Schedule {
 
     /// Parses a schedule embedded in a larger YAML document (an incident, say);
     /// `source` is the whole text, used only to find line numbers.
-    pub fn from_yaml_value(doc: &Value, source: &str, origin: &str) -> Result<Schedule, ScheduleError> {
+    pub fn from_yaml_value(
+        doc: &Value,
+        source: &str,
+        origin: &str,
+    ) -> Result<Schedule, ScheduleError> {
         let syntax = |line: Option<usize>, message: String| ScheduleError::Syntax {
             origin: origin.to_string(),
             line,
             message,
         };
         let map = doc.as_mapping().ok_or_else(|| {
-            syntax(Some(1), "a schedule is a mapping with `version: 1` and `events: [...]`".into())
+            syntax(
+                Some(1),
+                "a schedule is a mapping with `version: 1` and `events: [...]`".into(),
+            )
         })?;
         for key in map.keys() {
             let k = key.as_str().unwrap_or("");
@@ -190,7 +209,10 @@ impl Schedule {
         }
         match map.get("version") {
             None => {
-                return Err(syntax(None, format!("missing `version: {SCHEDULE_VERSION}`")));
+                return Err(syntax(
+                    None,
+                    format!("missing `version: {SCHEDULE_VERSION}`"),
+                ));
             }
             Some(v) => match v.as_u64() {
                 Some(SCHEDULE_VERSION) => {}
@@ -214,7 +236,10 @@ impl Schedule {
             None | Some(Value::Null) => return Ok(Schedule::default()),
             Some(Value::Sequence(seq)) => seq,
             Some(_) => {
-                return Err(syntax(lines::top_key(source, "events"), "`events` must be a list".into()))
+                return Err(syntax(
+                    lines::top_key(source, "events"),
+                    "`events` must be a list".into(),
+                ))
             }
         };
         let starts = lines::event_starts(source);
@@ -232,12 +257,22 @@ impl Schedule {
                 kind: kind.to_string(),
                 message: e.message,
             };
-            let map = value
-                .as_mapping()
-                .ok_or_else(|| fail("?", FieldError::whole("an event is a mapping with `at`, `fault` and the fault's keys")))?;
+            let map = value.as_mapping().ok_or_else(|| {
+                fail(
+                    "?",
+                    FieldError::whole(
+                        "an event is a mapping with `at`, `fault` and the fault's keys",
+                    ),
+                )
+            })?;
             let kind = match map.get("fault") {
                 Some(Value::String(k)) => k.clone(),
-                Some(_) => return Err(fail("?", FieldError::new("fault", "`fault` must be a fault kind name"))),
+                Some(_) => {
+                    return Err(fail(
+                        "?",
+                        FieldError::new("fault", "`fault` must be a fault kind name"),
+                    ))
+                }
                 None => {
                     return Err(fail(
                         "?",
@@ -309,7 +344,15 @@ fn yaml_value(v: &RawValue) -> String {
         RawValue::Groups(groups) => {
             let inner: Vec<String> = groups
                 .iter()
-                .map(|g| format!("[{}]", g.iter().map(|h| yaml_scalar(h)).collect::<Vec<_>>().join(", ")))
+                .map(|g| {
+                    format!(
+                        "[{}]",
+                        g.iter()
+                            .map(|h| yaml_scalar(h))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
                 .collect();
             format!("[{}]", inner.join(", "))
         }
@@ -320,7 +363,8 @@ fn yaml_value(v: &RawValue) -> String {
 fn yaml_scalar(s: &str) -> String {
     let plain = !s.is_empty()
         && !s.starts_with(['-', '.', ' '])
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if plain {
         s.to_string()
     } else {
@@ -358,7 +402,10 @@ fn raw_value(key: &str, v: &Value) -> Result<RawValue, FieldError> {
             }
             Ok(RawValue::Groups(out))
         }
-        _ => Err(FieldError::new(key, format!("`{key}` must be a plain value or a list of host groups"))),
+        _ => Err(FieldError::new(
+            key,
+            format!("`{key}` must be a plain value or a list of host groups"),
+        )),
     }
 }
 

@@ -34,7 +34,8 @@ const QUANTUM_MS: u64 = 100;
 /// Schedules of up to `max_events` events that validate against `target`.
 pub fn schedule(target: &Target, max_events: usize) -> BoxedStrategy<Schedule> {
     let max_events = max_events.max(1);
-    let slot_ms = (target.latest_end.as_millis() as u64 / max_events as u64) / QUANTUM_MS * QUANTUM_MS;
+    let slot_ms =
+        (target.latest_end.as_millis() as u64 / max_events as u64) / QUANTUM_MS * QUANTUM_MS;
     if slot_ms < 2 * QUANTUM_MS {
         return Just(Schedule::default()).boxed();
     }
@@ -63,11 +64,33 @@ pub fn event_in(target: &Target, start_ms: u64, len_ms: u64) -> BoxedStrategy<Ev
 
 /// A fault valid for `target`, and whether it takes a duration.
 pub fn fault(target: &Target) -> BoxedStrategy<(Fault, bool)> {
-    let nodes: Vec<String> = target.hosts.iter().chain(&target.clients).cloned().collect();
+    let nodes: Vec<String> = target
+        .hosts
+        .iter()
+        .chain(&target.clients)
+        .cloned()
+        .collect();
     let mut options: Vec<BoxedStrategy<(Fault, bool)>> = vec![
-        (11u32..=50).prop_map(|f| (Fault::LoadSpike { factor: f as f64 / 10.0 }, true)).boxed(),
+        (11u32..=50)
+            .prop_map(|f| {
+                (
+                    Fault::LoadSpike {
+                        factor: f as f64 / 10.0,
+                    },
+                    true,
+                )
+            })
+            .boxed(),
         (11u32..=50, 1u32..=8)
-            .prop_map(|(f, steps)| (Fault::LoadStep { factor: f as f64 / 10.0, steps }, true))
+            .prop_map(|(f, steps)| {
+                (
+                    Fault::LoadStep {
+                        factor: f as f64 / 10.0,
+                        steps,
+                    },
+                    true,
+                )
+            })
             .boxed(),
     ];
     if nodes.len() >= 2 {
@@ -77,25 +100,49 @@ pub fn fault(target: &Target) -> BoxedStrategy<(Fault, bool)> {
                 .prop_map(|(between, oneway)| (Fault::Partition { between, oneway }, true))
                 .boxed(),
         );
-        options.push(groups.clone().prop_map(|between| (Fault::Hold { between }, true)).boxed());
+        options.push(
+            groups
+                .clone()
+                .prop_map(|between| (Fault::Hold { between }, true))
+                .boxed(),
+        );
         let link = prop_oneof![
             groups.prop_map(LinkTarget::Between),
             proptest::sample::select(nodes).prop_map(LinkTarget::Host),
         ];
         options.push(
             (link.clone(), 1u64..=400)
-                .prop_map(|(target, d)| (Fault::Latency { target, delay: Duration::from_millis(d * 5) }, true))
+                .prop_map(|(target, d)| {
+                    (
+                        Fault::Latency {
+                            target,
+                            delay: Duration::from_millis(d * 5),
+                        },
+                        true,
+                    )
+                })
                 .boxed(),
         );
         options.push(
             (link, 1u32..=100)
-                .prop_map(|(target, r)| (Fault::Loss { target, rate: r as f64 / 100.0 }, true))
+                .prop_map(|(target, r)| {
+                    (
+                        Fault::Loss {
+                            target,
+                            rate: r as f64 / 100.0,
+                        },
+                        true,
+                    )
+                })
                 .boxed(),
         );
     }
     if !target.hosts.is_empty() {
         options.push(
-            (proptest::sample::select(target.hosts.clone()), any::<bool>())
+            (
+                proptest::sample::select(target.hosts.clone()),
+                any::<bool>(),
+            )
                 .prop_map(|(host, timed)| (Fault::Crash { host }, timed))
                 .boxed(),
         );
@@ -103,11 +150,24 @@ pub fn fault(target: &Target) -> BoxedStrategy<(Fault, bool)> {
     for knob in &target.knobs {
         let name = knob.name.clone();
         options.push(match knob.kind {
-            KnobKind::Action => Just((Fault::Knob { knob: name, value: None }, false)).boxed(),
+            KnobKind::Action => Just((
+                Fault::Knob {
+                    knob: name,
+                    value: None,
+                },
+                false,
+            ))
+            .boxed(),
             KnobKind::Value { min, max, .. } => (0u32..=100)
                 .prop_map(move |q| {
                     let value = min + (max - min) * q as f64 / 100.0;
-                    (Fault::Knob { knob: name.clone(), value: Some(value) }, true)
+                    (
+                        Fault::Knob {
+                            knob: name.clone(),
+                            value: Some(value),
+                        },
+                        true,
+                    )
                 })
                 .boxed(),
         });
@@ -128,7 +188,12 @@ fn groups(nodes: Vec<String>) -> BoxedStrategy<HostGroups> {
                 .map(|(_, h)| h.clone())
                 .collect();
             if b.is_empty() {
-                b = nodes.iter().enumerate().filter(|(i, _)| *i != first).map(|(_, h)| h.clone()).collect();
+                b = nodes
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != first)
+                    .map(|(_, h)| h.clone())
+                    .collect();
             }
             HostGroups::new(a, b)
         })

@@ -1,7 +1,7 @@
 use crate::error::{FieldError, ScheduleError};
 use crate::fault::{Fault, FaultKind, LinkTarget};
-use crate::schedule::{lines, Event, Schedule};
 use crate::format_duration;
+use crate::schedule::{lines, Event, Schedule};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -92,7 +92,12 @@ impl Schedule {
     /// in a way that cannot apply (the same link cut twice, a host crashed
     /// while crashed, one knob set twice at once). `source` is the YAML text
     /// the schedule came from, if any, so errors carry the line.
-    pub fn check(&self, target: &Target, origin: &str, source: Option<&str>) -> Result<(), ScheduleError> {
+    pub fn check(
+        &self,
+        target: &Target,
+        origin: &str,
+        source: Option<&str>,
+    ) -> Result<(), ScheduleError> {
         let locate = |index: usize, error: FieldError| {
             let line = source.and_then(|src| {
                 let starts = lines::event_starts(src);
@@ -129,7 +134,15 @@ fn check_event(event: &Event, target: &Target) -> Result<(), FieldError> {
     for host in event.fault.hosts() {
         if !target.nodes().any(|n| n == host) {
             let key = match &event.fault {
-                Fault::Crash { .. } | Fault::Latency { target: LinkTarget::Host(_), .. } | Fault::Loss { target: LinkTarget::Host(_), .. } => "host",
+                Fault::Crash { .. }
+                | Fault::Latency {
+                    target: LinkTarget::Host(_),
+                    ..
+                }
+                | Fault::Loss {
+                    target: LinkTarget::Host(_),
+                    ..
+                } => "host",
                 _ => "between",
             };
             return Err(FieldError::new(
@@ -150,24 +163,47 @@ fn check_event(event: &Event, target: &Target) -> Result<(), FieldError> {
         }
     }
     if let Fault::Knob { knob, value } = &event.fault {
-        let names = || target.knobs.iter().map(|k| k.name.as_str()).collect::<Vec<_>>().join(", ");
+        let names = || {
+            target
+                .knobs
+                .iter()
+                .map(|k| k.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let spec = target.knob(knob).ok_or_else(|| {
-            let allowed = if target.knobs.is_empty() { "none (this scenario has no knobs)".to_string() } else { names() };
+            let allowed = if target.knobs.is_empty() {
+                "none (this scenario has no knobs)".to_string()
+            } else {
+                names()
+            };
             FieldError::new("knob", format!("unknown knob `{knob}`; allowed: {allowed}"))
         })?;
         match (&spec.kind, value, event.duration) {
             (KnobKind::Action, Some(_), _) => {
-                return Err(FieldError::new("value", format!("knob `{knob}` is an action and takes no `value`")))
+                return Err(FieldError::new(
+                    "value",
+                    format!("knob `{knob}` is an action and takes no `value`"),
+                ))
             }
             (KnobKind::Action, None, Some(_)) => {
-                return Err(FieldError::new("for", format!("knob `{knob}` is an action (it fires once) and takes no `for`")))
+                return Err(FieldError::new(
+                    "for",
+                    format!("knob `{knob}` is an action (it fires once) and takes no `for`"),
+                ))
             }
             (KnobKind::Value { min, max, .. }, value, duration) => {
                 let value = value.ok_or_else(|| {
-                    FieldError::new("value", format!("knob `{knob}` needs a `value` in [{min}, {max}]"))
+                    FieldError::new(
+                        "value",
+                        format!("knob `{knob}` needs a `value` in [{min}, {max}]"),
+                    )
                 })?;
                 if !(*min..=*max).contains(&value) {
-                    return Err(FieldError::new("value", format!("knob `{knob}` takes a value in [{min}, {max}], got {value}")));
+                    return Err(FieldError::new(
+                        "value",
+                        format!("knob `{knob}` takes a value in [{min}, {max}], got {value}"),
+                    ));
                 }
                 if duration.is_none() {
                     return Err(FieldError::new("for", format!("knob `{knob}` holds a value and needs `for` (it returns to its default after)")));
@@ -201,15 +237,30 @@ fn conflict(a: &Event, ai: usize, b: &Event, target: &Target) -> Option<FieldErr
     if !overlaps(a, b) {
         return None;
     }
-    let what = format!("event {} ({} at {})", ai + 1, a.fault.kind(), format_duration(a.at));
+    let what = format!(
+        "event {} ({} at {})",
+        ai + 1,
+        a.fault.kind(),
+        format_duration(a.at)
+    );
     match (&a.fault, &b.fault) {
         (Fault::Crash { host: x }, Fault::Crash { host: y }) if x == y => Some(FieldError::new(
             "at",
             format!("crashes `{y}` while {what} has it down; merge them into one event"),
         )),
-        (Fault::Knob { knob: x, value: Some(_) }, Fault::Knob { knob: y, value: Some(_) }) if x == y => {
-            Some(FieldError::new("at", format!("sets knob `{y}` while {what} holds it")))
-        }
+        (
+            Fault::Knob {
+                knob: x,
+                value: Some(_),
+            },
+            Fault::Knob {
+                knob: y,
+                value: Some(_),
+            },
+        ) if x == y => Some(FieldError::new(
+            "at",
+            format!("sets knob `{y}` while {what} holds it"),
+        )),
         (fa, fb) if fa.kind().is_network() && fb.kind().is_network() => {
             let (ka, kb) = (fa.kind(), fb.kind());
             let exclusive = |k: FaultKind| matches!(k, FaultKind::Partition | FaultKind::Hold);

@@ -1,4 +1,6 @@
-use hormesis_faults::{strategy, Event, Fault, KnobKind, KnobSpec, Schedule, ScheduleError, Target};
+use hormesis_faults::{
+    strategy, Event, Fault, KnobKind, KnobSpec, Schedule, ScheduleError, Target,
+};
 use proptest::prelude::*;
 use std::time::Duration;
 
@@ -7,10 +9,18 @@ fn target() -> Target {
         hosts: vec!["server".into(), "cache".into()],
         clients: vec!["client-1".into(), "client-2".into()],
         knobs: vec![
-            KnobSpec { name: "cache-flush".into(), kind: KnobKind::Action, help: String::new() },
+            KnobSpec {
+                name: "cache-flush".into(),
+                kind: KnobKind::Action,
+                help: String::new(),
+            },
             KnobSpec {
                 name: "service-time".into(),
-                kind: KnobKind::Value { min: 1.0, max: 500.0, default: 20.0 },
+                kind: KnobKind::Value {
+                    min: 1.0,
+                    max: 500.0,
+                    default: 20.0,
+                },
                 help: String::new(),
             },
         ],
@@ -41,7 +51,8 @@ fn the_design_example_parses_and_validates() {
     assert_eq!(s.events[0].fault, Fault::LoadSpike { factor: 3.0 });
     assert_eq!(s.trigger_end(), Some(Duration::from_secs(80)));
     assert_eq!(s.first_onset(), Some(Duration::from_secs(60)));
-    s.check(&target(), "example.yaml", Some(DESIGN_EXAMPLE)).unwrap();
+    s.check(&target(), "example.yaml", Some(DESIGN_EXAMPLE))
+        .unwrap();
     assert_eq!(
         s.events[1].to_string(),
         "partition:at=65s,for=5s,between=server|client-1+client-2"
@@ -62,18 +73,29 @@ fn an_unknown_kind_names_file_line_and_allowed_kinds() {
     assert_eq!(e.line(), Some(8), "{text}");
     assert!(text.starts_with("bad.yaml:8: event 2"), "{text}");
     assert!(text.contains("unknown fault kind `meteor`"), "{text}");
-    assert!(text.contains("partition, latency, loss, hold, crash, load-spike, load-step, knob"), "{text}");
+    assert!(
+        text.contains("partition, latency, loss, hold, crash, load-spike, load-step, knob"),
+        "{text}"
+    );
 }
 
 #[test]
 fn unknown_hosts_and_knobs_list_what_is_allowed() {
-    let e = err("version: 1\nevents:\n  - at: 1s\n    for: 2s\n    fault: crash\n    host: databse\n");
+    let e =
+        err("version: 1\nevents:\n  - at: 1s\n    for: 2s\n    fault: crash\n    host: databse\n");
     assert_eq!(e.line(), Some(6));
-    assert!(e.to_string().contains("unknown host `databse`; allowed: server, cache, client-1, client-2"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("unknown host `databse`; allowed: server, cache, client-1, client-2"),
+        "{e}"
+    );
 
     let e = err("version: 1\nevents:\n  - at: 1s\n    fault: knob\n    knob: cach-flush\n");
     assert_eq!(e.line(), Some(5));
-    assert!(e.to_string().contains("allowed: cache-flush, service-time"), "{e}");
+    assert!(
+        e.to_string().contains("allowed: cache-flush, service-time"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -98,20 +120,31 @@ fn bad_durations_and_values_are_rejected_with_their_line() {
 fn overlapping_events_that_cannot_apply_are_rejected() {
     let e = err("version: 1\nevents:\n  - at: 5s\n    for: 10s\n    fault: crash\n    host: server\n  - at: 8s\n    for: 1s\n    fault: crash\n    host: server\n");
     assert_eq!(e.line(), Some(7));
-    assert!(e.to_string().contains("while event 1 (crash at 5s) has it down"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("while event 1 (crash at 5s) has it down"),
+        "{e}"
+    );
 
     let e = err("version: 1\nevents:\n  - at: 5s\n    for: 10s\n    fault: partition\n    between: [[server], [client-1]]\n  - at: 8s\n    for: 10s\n    fault: hold\n    between: [[client-1, client-2], [server]]\n");
     assert!(e.to_string().contains("client-1–server"), "{e}");
 
     // Latency and loss on one link compose; disjoint links never conflict.
     let ok = "version: 1\nevents:\n  - at: 5s\n    for: 10s\n    fault: latency\n    host: server\n    delay: 50ms\n  - at: 8s\n    for: 10s\n    fault: loss\n    between: [[server], [client-1]]\n    rate: 0.1\n";
-    Schedule::from_yaml(ok, "ok.yaml").unwrap().check(&target(), "ok.yaml", Some(ok)).unwrap();
+    Schedule::from_yaml(ok, "ok.yaml")
+        .unwrap()
+        .check(&target(), "ok.yaml", Some(ok))
+        .unwrap();
 }
 
 #[test]
 fn version_garbage_and_shape_errors() {
     let e = err("version: 7\nevents: []\n");
-    assert!(e.to_string().contains("version 7 is not supported; this build reads version 1"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("version 7 is not supported; this build reads version 1"),
+        "{e}"
+    );
     assert_eq!(e.line(), Some(1));
     let e = err("version: 1\nevents: [\n");
     assert!(e.to_string().contains("not valid YAML"), "{e}");

@@ -1,0 +1,256 @@
+//! The turmoil engine: each host is a real tokio runtime; the network and
+//! clocks are simulated and stepped one tick at a time. Faults apply between
+//! ticks, at the first tick boundary at or after their time.
+
+use super::{Applied, EngineError, HostFailure, SimOutcome, SimRequest};
+use crate::panic_capture;
+use crate::timeline::{Recorder, Timeline};
+use crate::workload::{self, Arrivals, LoadProfile};
+use hormesis_faults::{Event, Fault, KnobKind, LinkTarget};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// A fixed epoch: turmoil's default is the wall clock, which would leak into
+/// `SystemTime` inside the simulation.
+const EPOCH_SECS: u64 = 1_700_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Action {
+    // Reverts sort first: an event ending at t frees its link for one starting at t.
+    Revert,
+    Apply,
+}
+
+pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
+    let layout = req.system.layout().clone();
+    let mut sim = turmoil::Builder::new()
+        .tick_duration(layout.tick)
+        .simulation_duration(req.end + Duration::from_secs(3600))
+        .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+        .rng_seed(req.seed)
+        .min_message_latency(layout.min_latency)
+        .max_message_latency(layout.max_latency)
+        .build();
+
+    for host in &layout.hosts {
+        let software = req.system.host_software(host);
+        sim.host(host.as_str(), move || software());
+    }
+    let recorder = Rc::new(RefCell::new(Recorder::new(req.window)));
+    let profile = Rc::new(LoadProfile::from_schedule(req.schedule));
+    let share = layout.rate / layout.clients.len().max(1) as f64;
+    for client in &layout.clients {
+        let arrivals = Arrivals::new(req.seed, client, share, profile.clone());
+        let body = workload::drive(
+            req.system.client(client),
+            arrivals,
+            recorder.clone(),
+            layout.deadline,
+            req.end,
+        );
+        sim.client(client.as_str(), async move {
+            body.await;
+            Ok(())
+        });
+    }
+
+    let mut actions: Vec<(Duration, Action, usize)> = Vec::new();
+    for (i, e) in req.schedule.events.iter().enumerate() {
+        actions.push((e.at, Action::Apply, i));
+        if let Some(d) = e.duration {
+            actions.push((e.at + d, Action::Revert, i));
+        }
+    }
+    actions.sort();
+
+    let nodes: Vec<String> = layout
+        .hosts
+        .iter()
+        .chain(&layout.clients)
+        .cloned()
+        .collect();
+    let mut applied = Vec::new();
+    let mut failures: Vec<HostFailure> = Vec::new();
+    let mut down: BTreeSet<String> = BTreeSet::new();
+    let mut next_action = 0;
+    let mut next_window: u64 = 0;
+    let mut windows = Vec::new();
+
+    loop {
+        let now = sim.elapsed();
+        while let Some(&(at, action, index)) = actions.get(next_action) {
+            if at > now {
+                break;
+            }
+            next_action += 1;
+            let event = &req.schedule.events[index];
+            apply(&mut sim, req, &nodes, &layout, event, action, &mut down);
+            applied.push(Applied {
+                t_s: now.as_secs_f64(),
+                event: index,
+                action: if action == Action::Apply {
+                    "apply"
+                } else {
+                    "revert"
+                },
+                spec: event.to_spec(),
+            });
+            tracing::info!(t = now.as_secs_f64(), event = %event, ?action, "fault");
+        }
+        if now >= req.end {
+            break;
+        }
+        let stepped = {
+            let _capture = panic_capture::Capture::start();
+            std::panic::catch_unwind(AssertUnwindSafe(|| sim.step()))
+        };
+        match stepped {
+            Ok(Ok(_all_clients_done)) => {}
+            Ok(Err(error)) => {
+                // A host's main task returned an error; it is found below as stopped.
+                panic_capture::note(format!("returned an error: {error}"));
+            }
+            Err(payload) => {
+                return Err(EngineError::Panicked {
+                    t_s: now.as_secs_f64(),
+                    seed: req.seed,
+                    message: panic_capture::message(&payload),
+                })
+            }
+        }
+        for node in &nodes {
+            let reported = failures.iter().any(|f| &f.host == node);
+            if !down.contains(node) && !reported && !sim.is_host_running(node.as_str()) {
+                let message =
+                    panic_capture::take().unwrap_or_else(|| "its software stopped".to_string());
+                tracing::warn!(host = %node, %message, "host failed");
+                failures.push(HostFailure {
+                    host: node.clone(),
+                    t_s: sim.elapsed().as_secs_f64(),
+                    message,
+                });
+            }
+        }
+        while req.window * (next_window as u32 + 1) <= sim.elapsed() {
+            let window = recorder
+                .borrow_mut()
+                .close(next_window, req.system.scrape());
+            tracing::debug!(
+                t = window.t_s,
+                goodput = window.goodput,
+                attempts = window.attempts,
+                "window"
+            );
+            next_window += 1;
+            windows.push(window);
+        }
+    }
+    let in_flight = recorder.borrow().in_flight();
+    Ok(SimOutcome {
+        timeline: Timeline {
+            window_s: req.window.as_secs_f64(),
+            windows,
+        },
+        applied,
+        failures,
+        in_flight,
+    })
+}
+
+/// Host pairs a link fault acts on.
+fn link_pairs(target: &LinkTarget, nodes: &[String]) -> Vec<(String, String)> {
+    match target {
+        LinkTarget::Between(g) => g
+            .pairs()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        LinkTarget::Host(h) => nodes
+            .iter()
+            .filter(|n| *n != h)
+            .map(|n| (h.clone(), n.clone()))
+            .collect(),
+    }
+}
+
+fn apply(
+    sim: &mut turmoil::Sim<'_>,
+    req: &SimRequest<'_>,
+    nodes: &[String],
+    layout: &crate::scenario::Layout,
+    event: &Event,
+    action: Action,
+    down: &mut BTreeSet<String>,
+) {
+    let on = action == Action::Apply;
+    match &event.fault {
+        Fault::Partition { between, oneway } => {
+            for (a, b) in between.pairs() {
+                match (on, oneway) {
+                    (true, false) => sim.partition(a, b),
+                    (true, true) => sim.partition_oneway(a, b),
+                    (false, false) => sim.repair(a, b),
+                    (false, true) => sim.repair_oneway(a, b),
+                }
+            }
+        }
+        Fault::Hold { between } => {
+            for (a, b) in between.pairs() {
+                if on {
+                    sim.hold(a, b)
+                } else {
+                    sim.release(a, b)
+                }
+            }
+        }
+        Fault::Latency { target, delay } => {
+            for (a, b) in link_pairs(target, nodes) {
+                if on {
+                    sim.set_link_latency(a.as_str(), b.as_str(), *delay);
+                } else {
+                    sim.set_link_latency(a.as_str(), b.as_str(), layout.min_latency);
+                    sim.set_link_max_message_latency(a.as_str(), b.as_str(), layout.max_latency);
+                }
+            }
+        }
+        Fault::Loss { target, rate } => {
+            for (a, b) in link_pairs(target, nodes) {
+                sim.set_link_fail_rate(a.as_str(), b.as_str(), if on { *rate } else { 0.0 });
+                if !on {
+                    sim.repair(a.as_str(), b.as_str());
+                }
+            }
+        }
+        Fault::Crash { host } => match (on, event.duration) {
+            (true, Some(_)) => {
+                sim.crash(host.as_str());
+                down.insert(host.clone());
+            }
+            // An instantaneous crash is a restart.
+            (true, None) => sim.bounce(host.as_str()),
+            (false, _) => {
+                sim.bounce(host.as_str());
+                down.remove(host);
+            }
+        },
+        // The workload's load profile already follows the schedule.
+        Fault::LoadSpike { .. } | Fault::LoadStep { .. } => {}
+        Fault::Knob { knob, value } => {
+            let default = req
+                .knobs
+                .iter()
+                .find(|k| &k.name == knob)
+                .and_then(|k| match k.kind {
+                    KnobKind::Value { default, .. } => Some(default),
+                    KnobKind::Action => None,
+                });
+            match (on, default) {
+                (true, _) => req.system.set_knob(knob, *value),
+                (false, Some(default)) => req.system.set_knob(knob, Some(default)),
+                (false, None) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! hormesis: chaos-and-replay testing for tokio services.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! Scenario + params ─┐
+//! Schedule ──────────┼─> engine (turmoil) ─> Timeline ─> verdict ─> RunReport
+//! seed ──────────────┘
+//! ```
+//!
+//! * [`scenario`]: the API a system under test implements;
+//! * [`scenarios`]: the built-in ones;
+//! * [`workload`]: open-loop Poisson arrivals following the schedule's load faults;
+//! * [`engine`]: simulators, the only code that knows one;
+//! * [`timeline`]: per-window metrics;
+//! * [`verdict`]: the metastability score;
+//! * [`digest`]: the trace digest that makes determinism checkable;
+//! * [`run`]: one run and its control, end to end;
+//! * [`summary`]: the human-readable report.
+//!
+//! ```no_run
+//! use hormesis::{run, scenarios, engine::EngineKind};
+//! use hormesis_faults::Schedule;
+//!
+//! let scenario = scenarios::find("retry-storm").unwrap();
+//! let schedule = Schedule::from_specs(&["load-spike:at=60s,for=10s,factor=3"]).unwrap();
+//! let plan = run::RunPlan::new(scenario, &[] as &[&str], schedule, "--fault", None, 7, EngineKind::Turmoil).unwrap();
+//! let report = run::run(&plan).unwrap();
+//! println!("{} (score {:.2})", report.verdict.class.name(), report.verdict.score);
+//! ```
+
+pub mod digest;
+pub mod engine;
+mod panic_capture;
+pub mod run;
+pub mod scenario;
+pub mod scenarios;
+pub mod summary;
+pub mod timeline;
+pub mod verdict;
+pub mod workload;
+
+pub use hormesis_faults as faults;

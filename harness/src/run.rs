@@ -1,0 +1,273 @@
+//! One run: build the system, simulate it under the schedule and, when there
+//! are faults, once more without them (the control), then judge.
+
+use crate::digest::{first_difference, Digest};
+use crate::engine::{self, Applied, EngineError, EngineKind, HostFailure, SimOutcome, SimRequest};
+use crate::scenario::{ParamError, Params, Scenario};
+use crate::timeline::{Timeline, Window};
+use crate::verdict::{self, Figures, Frame, Verdict};
+use hormesis_faults::{format_duration, Schedule, ScheduleError, Target};
+use serde::Serialize;
+use std::time::Duration;
+
+/// The window length of every timeline.
+pub const WINDOW: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    #[error("scenario `{scenario}`: {source}")]
+    Param {
+        scenario: String,
+        source: ParamError,
+    },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// The inputs of a run, validated.
+pub struct RunPlan<'s> {
+    pub scenario: &'s dyn Scenario,
+    pub params: Params,
+    pub schedule: Schedule,
+    pub seed: u64,
+    pub engine: EngineKind,
+}
+
+impl<'s> RunPlan<'s> {
+    /// Resolves parameters (`key=value` overrides) and checks the schedule
+    /// against the built system; `origin`/`source` locate schedule errors.
+    pub fn new<S: AsRef<str>>(
+        scenario: &'s dyn Scenario,
+        overrides: &[S],
+        schedule: Schedule,
+        origin: &str,
+        source: Option<&str>,
+        seed: u64,
+        engine: EngineKind,
+    ) -> Result<RunPlan<'s>, RunError> {
+        let param_error = |source| RunError::Param {
+            scenario: scenario.name().to_string(),
+            source,
+        };
+        let params = Params::resolve(&scenario.params(), overrides).map_err(param_error)?;
+        let system = scenario.build(&params).map_err(param_error)?;
+        let target = target(scenario, system.layout());
+        schedule.check(&target, origin, source)?;
+        let first = schedule.first_onset().unwrap_or(system.layout().warmup);
+        if first < WINDOW * 3 {
+            return Err(RunError::Setup(format!(
+                "{origin}: the first fault starts at {}; it must start at {} or later so the baseline goodput (G0) can be measured",
+                format_duration(first),
+                format_duration(WINDOW * 3)
+            )));
+        }
+        Ok(RunPlan {
+            scenario,
+            params,
+            schedule,
+            seed,
+            engine,
+        })
+    }
+}
+
+/// What a schedule for this built system may refer to.
+pub fn target(scenario: &dyn Scenario, layout: &crate::scenario::Layout) -> Target {
+    Target {
+        hosts: layout.hosts.clone(),
+        clients: layout.clients.clone(),
+        knobs: scenario.knobs(),
+        latest_end: layout.run_limit.saturating_sub(layout.horizon),
+    }
+}
+
+/// The figures of the paired control run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlReport {
+    pub digest: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub failures: Vec<HostFailure>,
+    pub windows: Vec<Window>,
+}
+
+/// Everything a run found; this is the `--json` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub hormesis_version: &'static str,
+    pub scenario: String,
+    pub engine: EngineKind,
+    pub seed: u64,
+    pub params: Params,
+    /// The schedule, one inline spec per event.
+    pub schedule: Vec<String>,
+    pub digest: String,
+    pub verdict: Verdict,
+    /// The same seed without faults; null when the schedule is empty (the run is its own control).
+    pub control: Option<ControlReport>,
+    /// Hosts that stopped on their own (panic or exit): findings in themselves.
+    pub failures: Vec<HostFailure>,
+    pub applied: Vec<Applied>,
+    pub in_flight_at_end: u64,
+    pub window_s: f64,
+    pub windows: Vec<Window>,
+}
+
+impl RunReport {
+    pub fn timeline(&self) -> Timeline {
+        Timeline {
+            window_s: self.window_s,
+            windows: self.windows.clone(),
+        }
+    }
+
+    /// A finding: metastable, or a host that failed on its own.
+    pub fn is_finding(&self) -> bool {
+        self.verdict.class == verdict::Class::Metastable || !self.failures.is_empty()
+    }
+}
+
+struct Simulated {
+    outcome: SimOutcome,
+    digest: String,
+}
+
+fn simulate(plan: &RunPlan<'_>, schedule: &Schedule, end: Duration) -> Result<Simulated, RunError> {
+    let param_error = |source| RunError::Param {
+        scenario: plan.scenario.name().to_string(),
+        source,
+    };
+    // A fresh system per simulation: systems hold the state of their hosts.
+    let system = plan.scenario.build(&plan.params).map_err(param_error)?;
+    let knobs = plan.scenario.knobs();
+    let outcome = engine::simulate(
+        plan.engine,
+        &SimRequest {
+            system: system.as_ref(),
+            knobs: &knobs,
+            schedule,
+            seed: plan.seed,
+            end,
+            window: WINDOW,
+        },
+    )?;
+    let mut header = vec![
+        format!("scenario={}", plan.scenario.name()),
+        format!("engine={}", plan.engine.name()),
+        format!("seed={}", plan.seed),
+        format!("end={}", format_duration(end)),
+    ];
+    header.extend(plan.params.canonical());
+    header.extend(schedule.events.iter().map(|e| e.to_spec()));
+    let digest = Digest::new(&header)
+        .applied(&outcome.applied)
+        .failures(&outcome.failures)
+        .timeline(&outcome.timeline)
+        .hex();
+    Ok(Simulated { outcome, digest })
+}
+
+/// Runs the plan: the faulted simulation and, if there are faults, its control.
+pub fn run(plan: &RunPlan<'_>) -> Result<RunReport, RunError> {
+    let param_error = |source| RunError::Param {
+        scenario: plan.scenario.name().to_string(),
+        source,
+    };
+    let layout = plan
+        .scenario
+        .build(&plan.params)
+        .map_err(param_error)?
+        .layout()
+        .clone();
+    let frame = Frame {
+        first_fault: plan.schedule.first_onset().unwrap_or(layout.warmup),
+        trigger_end: plan.schedule.trigger_end().unwrap_or(layout.warmup),
+        horizon: layout.horizon,
+        recovers_within: layout.recovers_within,
+    };
+    let end = frame.trigger_end + frame.horizon;
+    let faulted = simulate(plan, &plan.schedule, end)?;
+    let run_figures = verdict::figures(&faulted.outcome.timeline, &frame);
+    let control = if plan.schedule.is_empty() {
+        None
+    } else {
+        let c = simulate(plan, &Schedule::default(), end)?;
+        let figures = verdict::figures(&c.outcome.timeline, &frame);
+        Some(ControlReport {
+            digest: c.digest,
+            figures,
+            failures: c.outcome.failures,
+            windows: c.outcome.timeline.windows,
+        })
+    };
+    let verdict = verdict::judge(&run_figures, control.as_ref().map(|c| &c.figures), &frame);
+    let SimOutcome {
+        timeline,
+        applied,
+        failures,
+        in_flight,
+    } = faulted.outcome;
+    Ok(RunReport {
+        hormesis_version: env!("CARGO_PKG_VERSION"),
+        scenario: plan.scenario.name().to_string(),
+        engine: plan.engine,
+        seed: plan.seed,
+        params: plan.params.clone(),
+        schedule: plan.schedule.events.iter().map(|e| e.to_spec()).collect(),
+        digest: faulted.digest,
+        verdict,
+        control,
+        failures,
+        applied,
+        in_flight_at_end: in_flight,
+        window_s: timeline.window_s,
+        windows: timeline.windows,
+    })
+}
+
+/// The outcome of running one plan twice.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeterminismCheck {
+    pub deterministic: bool,
+    /// Index of the first window that differs between the two runs (faulted
+    /// run first, then control), when they differ.
+    pub first_different_window: Option<usize>,
+    pub which: Option<&'static str>,
+}
+
+/// Compares two reports of the same plan.
+pub fn compare(a: &RunReport, b: &RunReport) -> DeterminismCheck {
+    let same_control =
+        a.control.as_ref().map(|c| &c.digest) == b.control.as_ref().map(|c| &c.digest);
+    if a.digest == b.digest && same_control {
+        return DeterminismCheck {
+            deterministic: true,
+            first_different_window: None,
+            which: None,
+        };
+    }
+    if a.digest != b.digest {
+        return DeterminismCheck {
+            deterministic: false,
+            first_different_window: first_difference(&a.timeline(), &b.timeline()),
+            which: Some("run"),
+        };
+    }
+    let timeline = |r: &RunReport| Timeline {
+        window_s: r.window_s,
+        windows: r
+            .control
+            .as_ref()
+            .map(|c| c.windows.clone())
+            .unwrap_or_default(),
+    };
+    DeterminismCheck {
+        deterministic: false,
+        first_different_window: first_difference(&timeline(a), &timeline(b)),
+        which: Some("control"),
+    }
+}

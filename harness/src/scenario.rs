@@ -1,0 +1,290 @@
+//! The scenario API: what a system under test tells the harness, and nothing
+//! about which engine runs it.
+//!
+//! A [`Scenario`] is a recipe: a name, typed [`ParamSpec`]s with defaults and
+//! knobs. [`Scenario::build`] turns parameters into a [`System`]: the hosts'
+//! software, a client per client host, the knob and metrics channels. The
+//! engine owns the simulated world; the harness owns the workload (open-loop
+//! arrivals and deadlines); the system owns everything between a logical
+//! request and its answer, client retry policy included.
+
+use hormesis_faults::{format_duration, parse_duration, KnobSpec};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// The error a host's software may end with.
+pub type BoxError = Box<dyn std::error::Error>;
+
+/// A boxed, single-threaded future: simulated hosts run on one thread.
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Starts a host's software; called again on every restart after a crash.
+pub type HostSoftware = Rc<dyn Fn() -> LocalFuture<'static, Result<(), BoxError>>>;
+
+/// How a logical request ended without success, as the client saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallFailure {
+    /// The client gave up waiting (its last attempt timed out).
+    Timeout,
+    /// The client got an error (refused, reset, rejected).
+    Error,
+}
+
+/// The client side of the system: performs one logical request, with whatever
+/// timeouts, retries and backoff the system's policy says.
+pub trait Client {
+    fn call(&self) -> LocalFuture<'_, Result<(), CallFailure>>;
+}
+
+/// Hosts, workload and time scales of one built system.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Service hosts, with their software; any fault may hit them.
+    pub hosts: Vec<String>,
+    /// Client hosts; each runs the workload's share of arrivals.
+    pub clients: Vec<String>,
+    /// Offered load, logical requests per second over all clients.
+    pub rate: f64,
+    /// A logical request that has not succeeded by then counts as a timeout.
+    pub deadline: Duration,
+    /// Baseline measured before any fault; also the trigger end of a run without faults.
+    pub warmup: Duration,
+    /// H: how long after the trigger ends recovery is watched (≥ 10× the longest timeout).
+    pub horizon: Duration,
+    /// Recovery slower than this is `slow-recovery` (the scenario's SLO).
+    pub recovers_within: Duration,
+    /// The hard bound on simulated time for one run.
+    pub run_limit: Duration,
+    /// The finest time scale the engine must resolve (turmoil's tick).
+    pub tick: Duration,
+    /// Network latency range of every link without a latency fault.
+    pub min_latency: Duration,
+    pub max_latency: Duration,
+}
+
+/// A scrape of the system's exported metrics, taken at each window's end.
+#[derive(Debug, Clone, Default)]
+pub struct Scrape {
+    /// Attempts sent by all clients so far (a counter: retries included).
+    pub attempts: u64,
+    /// Gauges and counters the service exports, by name.
+    pub gauges: Vec<(&'static str, f64)>,
+}
+
+/// One system under test, built from parameters, ready to simulate.
+pub trait System {
+    fn layout(&self) -> &Layout;
+    /// The software of service host `host` (one of `layout().hosts`).
+    fn host_software(&self, host: &str) -> HostSoftware;
+    /// The client that runs inside client host `client`.
+    fn client(&self, client: &str) -> Rc<dyn Client>;
+    /// Sets a knob: `Some(v)` for value knobs (the default when a fault ends),
+    /// `None` to fire an action knob.
+    fn set_knob(&self, knob: &str, value: Option<f64>);
+    fn scrape(&self) -> Scrape;
+}
+
+/// A system under test the harness can build and run.
+pub trait Scenario: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// One line for `hormesis scenarios`.
+    fn description(&self) -> &'static str;
+    fn params(&self) -> Vec<ParamSpec>;
+    fn knobs(&self) -> Vec<KnobSpec>;
+    /// A schedule, in inline spec form, that tips the unmitigated system.
+    fn trigger(&self) -> Vec<String>;
+    /// Builds the system; `params` holds a value for every spec.
+    fn build(&self, params: &Params) -> Result<Box<dyn System>, ParamError>;
+}
+
+/// The type and range of a parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamKind {
+    Int { min: u64, max: u64 },
+    Float { min: f64, max: f64 },
+    Duration { min: Duration, max: Duration },
+}
+
+#[derive(Debug, Clone)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub default: ParamValue,
+    pub help: &'static str,
+}
+
+/// A parameter value. Durations serialise in the schedule form (`250ms`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    Int(u64),
+    Float(f64),
+    Duration(Duration),
+}
+
+impl fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamValue::Int(v) => write!(f, "{v}"),
+            ParamValue::Float(v) => write!(f, "{v}"),
+            ParamValue::Duration(d) => f.write_str(&format_duration(*d)),
+        }
+    }
+}
+
+impl Serialize for ParamValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ParamValue::Int(v) => s.serialize_u64(*v),
+            ParamValue::Float(v) => s.serialize_f64(*v),
+            ParamValue::Duration(d) => s.serialize_str(&format_duration(*d)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParamError {
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ParamError {
+            message: message.into(),
+        }
+    }
+}
+
+impl ParamSpec {
+    /// Parses `text` as this parameter, checking its range.
+    pub fn parse(&self, text: &str) -> Result<ParamValue, ParamError> {
+        let name = self.name;
+        let bad = |what: String| ParamError::new(format!("`{name}`: {what}"));
+        match &self.kind {
+            ParamKind::Int { min, max } => {
+                let v: u64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad(format!("expected a whole number, got `{text}`")))?;
+                if !(*min..=*max).contains(&v) {
+                    return Err(bad(format!("{v} is outside {min}..={max}")));
+                }
+                Ok(ParamValue::Int(v))
+            }
+            ParamKind::Float { min, max } => {
+                let v: f64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad(format!("expected a number, got `{text}`")))?;
+                if !(v >= *min && v <= *max) {
+                    return Err(bad(format!("{v} is outside [{min}, {max}]")));
+                }
+                Ok(ParamValue::Float(v))
+            }
+            ParamKind::Duration { min, max } => {
+                let v = parse_duration(text).map_err(bad)?;
+                if v < *min || v > *max {
+                    return Err(bad(format!(
+                        "{} is outside {}..={}",
+                        format_duration(v),
+                        format_duration(*min),
+                        format_duration(*max)
+                    )));
+                }
+                Ok(ParamValue::Duration(v))
+            }
+        }
+    }
+
+    /// The range, as shown by `hormesis scenarios`.
+    pub fn range(&self) -> String {
+        match &self.kind {
+            ParamKind::Int { min, max } => format!("{min}..={max}"),
+            ParamKind::Float { min, max } => format!("{min}..={max}"),
+            ParamKind::Duration { min, max } => {
+                format!("{}..={}", format_duration(*min), format_duration(*max))
+            }
+        }
+    }
+}
+
+/// A full set of parameter values for one scenario, in name order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Params(BTreeMap<String, ParamValue>);
+
+impl Params {
+    /// The defaults, with `overrides` (`key=value` strings) applied.
+    pub fn resolve<S: AsRef<str>>(
+        specs: &[ParamSpec],
+        overrides: &[S],
+    ) -> Result<Params, ParamError> {
+        let mut values: BTreeMap<String, ParamValue> = specs
+            .iter()
+            .map(|s| (s.name.to_string(), s.default.clone()))
+            .collect();
+        for o in overrides {
+            let o = o.as_ref();
+            let (key, value) = o
+                .split_once('=')
+                .ok_or_else(|| ParamError::new(format!("--set `{o}`: expected key=value")))?;
+            let spec = specs.iter().find(|s| s.name == key.trim()).ok_or_else(|| {
+                ParamError::new(format!(
+                    "--set `{o}`: unknown parameter `{}`; allowed: {}",
+                    key.trim(),
+                    specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            values.insert(spec.name.to_string(), spec.parse(value)?);
+        }
+        Ok(Params(values))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    fn get(&self, name: &str) -> Result<&ParamValue, ParamError> {
+        self.0
+            .get(name)
+            .ok_or_else(|| ParamError::new(format!("missing parameter `{name}`")))
+    }
+
+    pub fn int(&self, name: &str) -> Result<u64, ParamError> {
+        match self.get(name)? {
+            ParamValue::Int(v) => Ok(*v),
+            other => Err(ParamError::new(format!(
+                "`{name}` is {other}, not a whole number"
+            ))),
+        }
+    }
+
+    pub fn float(&self, name: &str) -> Result<f64, ParamError> {
+        match self.get(name)? {
+            ParamValue::Float(v) => Ok(*v),
+            ParamValue::Int(v) => Ok(*v as f64),
+            other => Err(ParamError::new(format!(
+                "`{name}` is {other}, not a number"
+            ))),
+        }
+    }
+
+    pub fn duration(&self, name: &str) -> Result<Duration, ParamError> {
+        match self.get(name)? {
+            ParamValue::Duration(v) => Ok(*v),
+            other => Err(ParamError::new(format!(
+                "`{name}` is {other}, not a duration"
+            ))),
+        }
+    }
+
+    /// `key=value` pairs in name order: the canonical form hashed into digests.
+    pub fn canonical(&self) -> Vec<String> {
+        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+}

@@ -1,0 +1,30 @@
+//! The built-in scenarios: adapters from the services in `hormesis-sut` to
+//! the scenario API. Each reads as an example of testing one's own service.
+
+mod retry_storm;
+
+pub use retry_storm::RetryStorm;
+
+use crate::scenario::Scenario;
+
+/// Every built-in scenario, in the order `hormesis scenarios` lists them.
+pub fn builtin() -> Vec<&'static dyn Scenario> {
+    vec![&RetryStorm]
+}
+
+/// The built-in scenario called `name`, or an error listing the known ones.
+pub fn find(name: &str) -> Result<&'static dyn Scenario, String> {
+    builtin()
+        .into_iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| {
+            format!(
+                "unknown scenario `{name}`; built-in scenarios: {}",
+                builtin()
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}

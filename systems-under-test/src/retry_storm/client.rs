@@ -1,0 +1,211 @@
+use super::protocol::{read_response, write_request};
+use crate::net::TcpStream;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// How a client treats a slow server: wait `timeout` per attempt, then try
+/// again after `backoff`, up to `retries` more times.
+#[derive(Debug, Clone)]
+pub struct ClientPolicy {
+    pub timeout: Duration,
+    pub retries: u32,
+    pub backoff: Duration,
+}
+
+/// What the client exports to a metrics scraper.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    /// Attempts sent, first tries and retries alike (counter).
+    pub attempts: AtomicU64,
+    /// Responses that arrived after their attempt had timed out (counter).
+    pub late_responses: AtomicU64,
+    /// Connections opened (counter).
+    pub connects: AtomicU64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// Every attempt timed out.
+    TimedOut { attempts: u32 },
+    /// The last attempt failed without a response (refused, reset).
+    Failed { attempts: u32, reason: String },
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::TimedOut { attempts } => write!(f, "timed out after {attempts} attempts"),
+            CallError::Failed { attempts, reason } => {
+                write!(f, "failed after {attempts} attempts: {reason}")
+            }
+        }
+    }
+}
+
+/// One multiplexed connection: requests go out through a writer task,
+/// responses are matched to waiting attempts by id.
+struct Connection {
+    outbox: mpsc::UnboundedSender<u64>,
+    waiting: Arc<Mutex<BTreeMap<u64, oneshot::Sender<()>>>>,
+    /// When the oldest request still without any response on this
+    /// connection was sent; any response clears it (the peer is alive).
+    unanswered_since: Arc<Mutex<Option<Instant>>>,
+    broken: Arc<AtomicBool>,
+}
+
+/// A client that retries on timeout, as most RPC clients do by default.
+///
+/// A connection that has carried no response for a whole attempt timeout is
+/// presumed dead and replaced (an HTTP/2-style liveness rule), so the client
+/// heals after a partition instead of waiting on a stalled stream forever.
+pub struct RetryClient {
+    server: String,
+    policy: ClientPolicy,
+    stats: Arc<ClientStats>,
+    next_id: AtomicU64,
+    connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
+}
+
+impl RetryClient {
+    /// `server` is `host:port`.
+    pub fn new(server: impl Into<String>, policy: ClientPolicy, stats: Arc<ClientStats>) -> Self {
+        RetryClient {
+            server: server.into(),
+            policy,
+            stats,
+            next_id: AtomicU64::new(1),
+            connection: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// One logical request, retried per the policy.
+    pub async fn call(&self) -> Result<(), CallError> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            self.stats.attempts.fetch_add(1, Ordering::Relaxed);
+            let outcome = tokio::time::timeout(self.policy.timeout, self.attempt()).await;
+            let last_error = match outcome {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(reason)) => Some(reason),
+                Err(_elapsed) => None,
+            };
+            if attempts > self.policy.retries {
+                return Err(match last_error {
+                    None => CallError::TimedOut { attempts },
+                    Some(reason) => CallError::Failed { attempts, reason },
+                });
+            }
+            if !self.policy.backoff.is_zero() {
+                tokio::time::sleep(self.policy.backoff).await;
+            }
+        }
+    }
+
+    async fn attempt(&self) -> Result<(), String> {
+        let conn = self.connection().await?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        conn.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, tx);
+        // Forget the attempt however it ends, so late responses are seen as late.
+        let _forget = Forget { conn: &conn, id };
+        conn.outbox
+            .send(id)
+            .map_err(|_| "connection closed".to_string())?;
+        conn.unanswered_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(Instant::now);
+        rx.await.map_err(|_| "connection reset".to_string())
+    }
+
+    async fn connection(&self) -> Result<Arc<Connection>, String> {
+        let mut slot = self.connection.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            let unanswered = *conn
+                .unanswered_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let silent =
+                unanswered.is_some_and(|since| Instant::now() - since > self.policy.timeout);
+            let dead = conn.broken.load(Ordering::Relaxed) || silent;
+            if !dead {
+                return Ok(conn.clone());
+            }
+            tracing::debug!(server = %self.server, "replacing a dead connection");
+            *slot = None;
+        }
+        let stream = TcpStream::connect(self.server.as_str())
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        self.stats.connects.fetch_add(1, Ordering::Relaxed);
+        let (mut reader, mut writer) = stream.into_split();
+        let (outbox, mut pending) = mpsc::unbounded_channel::<u64>();
+        let conn = Arc::new(Connection {
+            outbox,
+            waiting: Arc::new(Mutex::new(BTreeMap::new())),
+            unanswered_since: Arc::new(Mutex::new(None)),
+            broken: Arc::new(AtomicBool::new(false)),
+        });
+        let broken = conn.broken.clone();
+        tokio::spawn(async move {
+            while let Some(id) = pending.recv().await {
+                if write_request(&mut writer, id).await.is_err() {
+                    break;
+                }
+            }
+            broken.store(true, Ordering::Relaxed);
+        });
+        let (waiting, last, broken, stats) = (
+            conn.waiting.clone(),
+            conn.unanswered_since.clone(),
+            conn.broken.clone(),
+            self.stats.clone(),
+        );
+        tokio::spawn(async move {
+            while let Ok((id, _status)) = read_response(&mut reader).await {
+                *last.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                let waiter = waiting
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+                match waiter {
+                    Some(tx) => {
+                        let _ = tx.send(());
+                    }
+                    None => {
+                        stats.late_responses.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            broken.store(true, Ordering::Relaxed);
+            // Wake every waiting attempt: their responses will never come.
+            waiting.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        });
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+}
+
+struct Forget<'a> {
+    conn: &'a Connection,
+    id: u64,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.conn
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+    }
+}
