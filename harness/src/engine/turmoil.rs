@@ -8,7 +8,7 @@ use crate::timeline::{Recorder, Timeline};
 use crate::workload::{self, Arrivals, LoadProfile};
 use hormesis_faults::{Event, Fault, KnobKind, LinkTarget};
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -35,9 +35,25 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
         .max_message_latency(layout.max_latency)
         .build();
 
+    // Which host each tokio runtime belongs to, so a panic can be pinned on
+    // its host. A restarted host gets a new runtime and registers again.
+    let runtimes: Rc<RefCell<BTreeMap<String, String>>> = Rc::default();
+    let register = |runtimes: &Rc<RefCell<BTreeMap<String, String>>>, host: &str| {
+        if let Some(id) = panic_capture::runtime_id() {
+            runtimes.borrow_mut().insert(id, host.to_string());
+        }
+    };
     for host in &layout.hosts {
         let software = req.system.host_software(host);
-        sim.host(host.as_str(), move || software());
+        let (runtimes, name) = (runtimes.clone(), host.clone());
+        sim.host(host.as_str(), move || {
+            let body = software();
+            let (runtimes, name) = (runtimes.clone(), name.clone());
+            async move {
+                register(&runtimes, &name);
+                body.await
+            }
+        });
     }
     let recorder = Rc::new(RefCell::new(Recorder::new(req.window)));
     let profile = Rc::new(LoadProfile::from_schedule(req.schedule));
@@ -51,7 +67,9 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
             layout.deadline,
             req.end,
         );
+        let (runtimes, name) = (runtimes.clone(), client.clone());
         sim.client(client.as_str(), async move {
+            register(&runtimes, &name);
             body.await;
             Ok(())
         });
@@ -114,18 +132,49 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
                 panic_capture::note(format!("returned an error: {error}"));
             }
             Err(payload) => {
-                return Err(EngineError::Panicked {
+                // A panic unwound out of a host's runtime. Pin it on its host,
+                // stop that host as a crash would, and go on without it: the
+                // rest of the system's response is the finding. (Hosts ticked
+                // earlier in this step run one tick ahead from here on.)
+                let caught = panic_capture::take();
+                let message = caught
+                    .as_ref()
+                    .map(|c| c.message.clone())
+                    .unwrap_or_else(|| panic_capture::payload_message(&*payload));
+                let host = caught
+                    .and_then(|c| c.runtime)
+                    .and_then(|id| runtimes.borrow().get(&id).cloned())
+                    .filter(|h| layout.hosts.contains(h));
+                let Some(host) = host else {
+                    return Err(EngineError::Panicked {
+                        t_s: now.as_secs_f64(),
+                        seed: req.seed,
+                        message,
+                    });
+                };
+                tracing::warn!(%host, %message, "host panicked");
+                let stopped =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| sim.crash(host.as_str())));
+                if stopped.is_err() {
+                    return Err(EngineError::Panicked {
+                        t_s: now.as_secs_f64(),
+                        seed: req.seed,
+                        message,
+                    });
+                }
+                failures.push(HostFailure {
+                    host,
                     t_s: now.as_secs_f64(),
-                    seed: req.seed,
-                    message: panic_capture::message(&payload),
-                })
+                    message,
+                });
             }
         }
         for node in &nodes {
             let reported = failures.iter().any(|f| &f.host == node);
             if !down.contains(node) && !reported && !sim.is_host_running(node.as_str()) {
-                let message =
-                    panic_capture::take().unwrap_or_else(|| "its software stopped".to_string());
+                let message = panic_capture::take()
+                    .map(|c| c.message)
+                    .unwrap_or_else(|| "its software stopped".to_string());
                 tracing::warn!(host = %node, %message, "host failed");
                 failures.push(HostFailure {
                     host: node.clone(),

@@ -1,0 +1,258 @@
+//! The command-line contract: output, exit codes and JSON fields users' scripts rely on.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn hormesis(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn scenarios_lists_retry_storm_as_json() {
+    let o = hormesis(&["scenarios", "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rs = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "retry-storm")
+        .expect("retry-storm is listed");
+    for field in [
+        "description",
+        "hosts",
+        "clients",
+        "knobs",
+        "params",
+        "trigger",
+    ] {
+        assert!(!rs[field].is_null(), "missing {field}");
+    }
+    assert_eq!(rs["hosts"][0], "server");
+    assert_eq!(rs["trigger"][0], "load-spike:at=60s,for=10s,factor=3");
+    let (out, _) = text(&hormesis(&["scenarios"]));
+    assert!(
+        out.contains("retry-storm") && out.contains("service-time (value)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn seed_7_is_stable_and_the_spike_is_metastable() {
+    let o = hormesis(&["run", "--scenario", "retry-storm", "--seed", "7"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(out.starts_with("STABLE  retry-storm  seed 7"), "{out}");
+
+    let json = scratch("spike.json");
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--seed",
+        "7",
+        "--fault",
+        "load-spike:at=60s,for=10s,factor=3",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a metastable finding exits 1: {out}{err}"
+    );
+    assert!(out.starts_with("METASTABLE"), "{out}");
+    assert!(out.contains("reproduce: hormesis run --scenario retry-storm --seed 7 --fault 'load-spike:at=60s,for=10s,factor=3'"), "{out}");
+    let raw = std::fs::read_to_string(&json).unwrap();
+    assert!(
+        raw.contains("\"scenario\": \"retry-storm\""),
+        "pretty-printed `\"key\": value`"
+    );
+    let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(v["seed"], 7);
+    assert_eq!(v["engine"], "turmoil");
+    assert_eq!(v["verdict"]["class"], "metastable");
+    assert!(v["verdict"]["score"].as_f64().unwrap() > 0.5);
+    assert!(v["verdict"]["ttr_s"].is_null());
+    assert!(v["verdict"]["damage"].as_f64().unwrap() > 0.5);
+    assert!(v["control"]["recovered"].as_bool().unwrap());
+    assert_eq!(v["digest"].as_str().unwrap().len(), 64);
+    assert_eq!(v["windows"].as_array().unwrap().len(), 130);
+    assert!(v["windows"][0]["gauges"]["queue_depth"].is_number());
+}
+
+#[test]
+fn the_same_command_twice_prints_the_same_digest() {
+    let digest = |o: Output| {
+        let (out, _) = text(&o);
+        out.lines()
+            .find(|l| l.trim_start().starts_with("digest"))
+            .unwrap()
+            .to_string()
+    };
+    let args = [
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--seed",
+        "7",
+        "--fault",
+        "crash:at=40s,for=3s,host=server",
+    ];
+    assert_eq!(digest(hormesis(&args)), digest(hormesis(&args)));
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--seed",
+        "3",
+        "--check-determinism",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(
+        out.contains("determinism: same digest on a second run"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_schedule_file_with_an_unknown_fault_kind_exits_2_naming_file_and_line() {
+    let path = scratch("bad-kind.yaml");
+    std::fs::write(&path, "version: 1\nevents:\n  - at: 60s\n    for: 10s\n    fault: load-spike\n    factor: 3\n  - at: 75s\n    fault: meteor-strike\n").unwrap();
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--schedule",
+        path.to_str().unwrap(),
+    ]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}:8: event 2", path.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown fault kind `meteor-strike`; allowed: partition, latency"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_schedule_file_runs_like_the_same_inline_faults() {
+    let path = scratch("spike.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\nevents:\n  - at: 60s\n    for: 10s\n    fault: load-spike\n    factor: 3\n",
+    )
+    .unwrap();
+    let from_file = text(&hormesis(&[
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--seed",
+        "2",
+        "--schedule",
+        path.to_str().unwrap(),
+    ]))
+    .0;
+    let inline = text(&hormesis(&[
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--seed",
+        "2",
+        "--fault",
+        "load-spike:at=60s,for=10s,factor=3",
+    ]))
+    .0;
+    assert_eq!(from_file, inline);
+}
+
+#[test]
+fn bad_input_exits_2_with_what_is_allowed() {
+    for (args, needle) in [
+        (
+            vec!["run", "--scenario", "retry-strom"],
+            "unknown scenario `retry-strom`; built-in scenarios: retry-storm",
+        ),
+        (
+            vec!["run", "--scenario", "retry-storm", "--set", "retires=1"],
+            "unknown parameter `retires`; allowed:",
+        ),
+        (
+            vec!["run", "--scenario", "retry-storm", "--set", "retries=many"],
+            "expected a whole number",
+        ),
+        (
+            vec![
+                "run",
+                "--scenario",
+                "retry-storm",
+                "--fault",
+                "crash:at=60s,for=5s,host=db",
+            ],
+            "unknown host `db`; allowed: server, client-1, client-2",
+        ),
+        (
+            vec![
+                "run",
+                "--scenario",
+                "retry-storm",
+                "--fault",
+                "knob:at=60s,knob=cache-flush",
+            ],
+            "unknown knob `cache-flush`; allowed: service-time, queue-flush",
+        ),
+        (
+            vec![
+                "run",
+                "--scenario",
+                "retry-storm",
+                "--fault",
+                "load-spike:at=1s,for=1s,factor=2",
+            ],
+            "must start at 3s or later",
+        ),
+        (
+            vec![
+                "run",
+                "--scenario",
+                "retry-storm",
+                "--schedule",
+                "/nonexistent/s.yaml",
+            ],
+            "cannot read schedule file /nonexistent/s.yaml",
+        ),
+        (
+            vec!["run", "--scenario", "retry-storm", "--engine", "madsim"],
+            "madsim",
+        ),
+    ] {
+        let o = hormesis(&args);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected `{needle}` in {err}"
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! One seed in, the same bytes out.
+
+mod common;
+use common::run_specs;
+use hormesis::run::compare;
+
+const SPIKE: &str = "load-spike:at=60s,for=10s,factor=3";
+
+#[test]
+fn the_same_seed_gives_the_same_digest_and_windows() {
+    let a = run_specs("retry-storm", &[SPIKE], &[], 11);
+    let b = run_specs("retry-storm", &[SPIKE], &[], 11);
+    assert_eq!(a.digest, b.digest);
+    assert_eq!(a.windows, b.windows);
+    assert_eq!(
+        a.control.as_ref().unwrap().digest,
+        b.control.as_ref().unwrap().digest
+    );
+    assert!(compare(&a, &b).deterministic);
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap(),
+        "the whole JSON report is byte-identical"
+    );
+}
+
+#[test]
+fn another_seed_or_schedule_changes_the_digest() {
+    let a = run_specs("retry-storm", &[SPIKE], &[], 11);
+    let other_seed = run_specs("retry-storm", &[SPIKE], &[], 12);
+    let other_schedule = run_specs(
+        "retry-storm",
+        &["load-spike:at=60s,for=9s,factor=3"],
+        &[],
+        11,
+    );
+    assert_ne!(a.digest, other_seed.digest);
+    assert_ne!(a.digest, other_schedule.digest);
+}
+
+#[test]
+fn a_difference_is_located_at_its_first_window() {
+    let a = run_specs("retry-storm", &[], &[], 3);
+    let mut b = a.clone();
+    b.windows[17].goodput += 1;
+    b.digest = "changed".into();
+    let check = compare(&a, &b);
+    assert!(!check.deterministic);
+    assert_eq!(check.first_different_window, Some(17));
+    assert_eq!(check.which, Some("run"));
+}
