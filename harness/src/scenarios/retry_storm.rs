@@ -53,7 +53,7 @@ impl Scenario for RetryStorm {
                     min: 0.1,
                     max: 100_000.0,
                 },
-                default: ParamValue::Float(60.0),
+                default: ParamValue::Float(120.0),
                 help: "offered load, logical requests/s over all clients (Poisson)",
             },
             ParamSpec {
@@ -65,12 +65,12 @@ impl Scenario for RetryStorm {
             ParamSpec {
                 name: "workers",
                 kind: ParamKind::Int { min: 1, max: 256 },
-                default: ParamValue::Int(2),
+                default: ParamValue::Int(8),
                 help: "requests the server serves in parallel",
             },
             dur(
                 "service_time",
-                ms(20),
+                ms(40),
                 ms(1),
                 ms(10_000),
                 "time one worker spends on one request",
@@ -126,7 +126,7 @@ impl Scenario for RetryStorm {
                 kind: KnobKind::Value {
                     min: 1.0,
                     max: 10_000.0,
-                    default: 20.0,
+                    default: 40.0,
                 },
                 help: "milliseconds per request on the server (a slow dependency, a bad deploy)"
                     .into(),
@@ -169,7 +169,7 @@ impl Scenario for RetryStorm {
             horizon,
             recovers_within: Duration::from_secs(30),
             run_limit: Duration::from_secs(3600),
-            tick: ms(5),
+            tick: ms(10),
             min_latency: ms(1),
             max_latency: ms(10),
         };
