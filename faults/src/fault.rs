@@ -1,6 +1,6 @@
 use crate::error::FieldError;
 use crate::format_duration;
-use crate::raw::{Fields, RawValue};
+use crate::raw::{Fields, GroupPair, RawValue};
 use std::fmt;
 use std::time::Duration;
 
@@ -307,7 +307,7 @@ fn check_factor(factor: f64) -> Result<(), FieldError> {
     }
 }
 
-fn required_groups(f: &mut Fields, kind: &str) -> Result<(Vec<String>, Vec<String>), FieldError> {
+fn required_groups(f: &mut Fields, kind: &str) -> Result<GroupPair, FieldError> {
     f.groups("between")?.ok_or_else(|| {
         FieldError::new(
             "between",

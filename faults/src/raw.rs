@@ -22,6 +22,9 @@ impl RawValue {
     }
 }
 
+/// Two host groups, as `between` names them.
+pub(crate) type GroupPair = (Vec<String>, Vec<String>);
+
 /// Fields of one event, consumed key by key; whatever is left over is an
 /// unknown key and is reported together with the keys the kind allows.
 pub(crate) struct Fields {
@@ -144,7 +147,7 @@ impl Fields {
         self.required(key, v, example)
     }
 
-    pub fn groups(&mut self, key: &str) -> Result<Option<(Vec<String>, Vec<String>)>, FieldError> {
+    pub fn groups(&mut self, key: &str) -> Result<Option<GroupPair>, FieldError> {
         let value = match self.take(key) {
             None => return Ok(None),
             Some(v) => v,

@@ -6,6 +6,7 @@
 //!     plan, digest, verdict);
 //!   * on bare turmoil: the same hosts and the same arrivals with a plain
 //!     success counter and nothing else.
+//!
 //! Prints the overhead ratio (harness / bare) and the acceleration
 //! (simulated seconds per wall second) of the harness run.
 //!

@@ -229,18 +229,7 @@ mod tests {
         let v = judge(&f, None, &frame());
         assert_eq!(v.class, Class::Stable);
         // A stretch of 9 good windows is not recovery; 10 is.
-        let f = figures(
-            &shaped(|i| {
-                if i < 20 && i != 9 {
-                    100
-                } else if i >= 20 {
-                    100
-                } else {
-                    0
-                }
-            }),
-            &frame(),
-        );
+        let f = figures(&shaped(|i| if i == 9 { 0 } else { 100 }), &frame());
         assert_eq!(f.ttr_s, Some(10.0));
         assert_eq!(judge(&f, None, &frame()).class, Class::SlowRecovery);
     }
