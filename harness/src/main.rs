@@ -265,22 +265,31 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
         }
     );
     let report = run::run(&plan)?;
-    print!("{}", summary::render(&report));
+    // With `--json -` stdout carries the JSON alone; the summary goes to stderr.
+    let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let say = |text: &str| {
+        if json_to_stdout {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    };
+    say(&summary::render(&report));
     let mut code = u8::from(report.is_finding());
     if args.check_determinism {
         eprintln!("checking determinism: running the same plan again");
         let again = run::run(&plan)?;
         let check = run::compare(&report, &again);
         if check.deterministic {
-            println!("  determinism: same digest on a second run");
+            say("  determinism: same digest on a second run\n");
         } else {
-            println!(
-                "  determinism: NOT deterministic: the {} differs first at window {} (t = {}s); seed {}",
+            say(&format!(
+                "  determinism: NOT deterministic: the {} differs first at window {} (t = {}s); seed {}\n",
                 check.which.unwrap_or("run"),
                 check.first_different_window.map_or("?".into(), |w| w.to_string()),
                 check.first_different_window.map_or("?".into(), |w| format!("{}", w as f64 * report.window_s)),
                 args.seed
-            );
+            ));
             code = 1;
         }
     }
@@ -295,7 +304,7 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
         for s in &args.set {
             replay += &format!(" --set {s}");
         }
-        println!("  reproduce: {replay}");
+        say(&format!("  reproduce: {replay}\n"));
     }
     if let Some(path) = &args.json {
         write_json(path, &report).map_err(bad_input)?;

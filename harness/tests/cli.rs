@@ -256,3 +256,29 @@ fn bad_input_exits_2_with_what_is_allowed() {
         );
     }
 }
+
+#[test]
+fn json_to_stdout_is_json_alone() {
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--seed",
+        "4",
+        "--json",
+        "-",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("stdout is the JSON report alone");
+    assert_eq!(v["verdict"]["class"], "stable");
+    assert!(
+        v["control"].is_null(),
+        "a run without faults is its own control"
+    );
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("STABLE  retry-storm  seed 4"),
+        "the summary moves to stderr: {err}"
+    );
+}
