@@ -15,7 +15,7 @@ use std::time::Duration;
 pub enum EngineKind {
     /// turmoil: real tokio per host, a simulated network stepped every tick.
     Turmoil,
-    /// madsim: event-driven; needs the madsim build (see docs/engines.md).
+    /// madsim: event-driven (not in this build yet).
     Madsim,
 }
 
