@@ -130,7 +130,6 @@ impl Schedule {
 }
 
 fn check_event(event: &Event, target: &Target) -> Result<(), FieldError> {
-    let kind = event.fault.kind();
     for host in event.fault.hosts() {
         if !target.nodes().any(|n| n == host) {
             let key = match &event.fault {
@@ -222,7 +221,6 @@ fn check_event(event: &Event, target: &Target) -> Result<(), FieldError> {
             ),
         ));
     }
-    let _ = kind;
     Ok(())
 }
 

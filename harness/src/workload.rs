@@ -135,6 +135,7 @@ pub async fn drive(
     deadline: Duration,
     stop: Duration,
 ) {
+    // tokio's clock, which the simulation drives; 0 here is simulated time 0.
     let base = tokio::time::Instant::now();
     for at in arrivals {
         if at >= stop {

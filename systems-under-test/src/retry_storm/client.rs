@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+// tokio's Instant: simulated time under every engine, never the wall clock.
 use tokio::time::Instant;
 
 /// How a client treats a slow server: wait `timeout` per attempt, then try
