@@ -165,7 +165,6 @@ pub async fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hormesis_faults::Event;
 
     fn profile(specs: &[&str]) -> LoadProfile {
         LoadProfile::from_schedule(&Schedule::from_specs(specs).unwrap())
@@ -191,7 +190,6 @@ mod tests {
         assert_eq!(p.multiplier(12.5), 6.0);
         assert_eq!(p.multiplier(13.5), 3.0);
         assert_eq!(p.multiplier(14.0), 1.0);
-        let _ = Event::from_spec("load-spike:at=1s,for=1s,factor=2").unwrap();
     }
 
     #[test]

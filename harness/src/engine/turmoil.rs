@@ -90,6 +90,8 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
         .chain(&layout.clients)
         .cloned()
         .collect();
+    // Resolved once: the liveness check below runs every tick.
+    let node_ips: Vec<std::net::IpAddr> = nodes.iter().map(|n| sim.lookup(n.as_str())).collect();
     let mut applied = Vec::new();
     let mut failures: Vec<HostFailure> = Vec::new();
     let mut down: BTreeSet<String> = BTreeSet::new();
@@ -169,9 +171,9 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
                 });
             }
         }
-        for node in &nodes {
+        for (node, &ip) in nodes.iter().zip(&node_ips) {
             let reported = failures.iter().any(|f| &f.host == node);
-            if !down.contains(node) && !reported && !sim.is_host_running(node.as_str()) {
+            if !down.contains(node) && !reported && !sim.is_host_running(ip) {
                 let message = panic_capture::take()
                     .map(|c| c.message)
                     .unwrap_or_else(|| "its software stopped".to_string());
