@@ -80,6 +80,7 @@ fn bare(seed: u64, schedule: &Schedule, end: Duration) -> u64 {
         ));
         let ok = ok.clone();
         sim.client(name.as_str(), async move {
+            // tokio's clock inside the simulated client host: simulated time, as in the harness.
             let base = tokio::time::Instant::now();
             for at in arrivals.take_while(|t| *t < end) {
                 tokio::time::sleep_until(base + at).await;
