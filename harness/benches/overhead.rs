@@ -48,6 +48,7 @@ fn bare(seed: u64, schedule: &Schedule, end: Duration) -> u64 {
         timeout: p.duration("timeout").unwrap(),
         retries: p.int("retries").unwrap() as u32,
         backoff: p.duration("backoff").unwrap(),
+        budget: None,
     };
     let deadline = p.duration("deadline").unwrap();
     let clients = p.int("clients").unwrap();

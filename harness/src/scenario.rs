@@ -105,9 +105,22 @@ pub trait Scenario: Send + Sync {
 /// The type and range of a parameter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamKind {
-    Int { min: u64, max: u64 },
-    Float { min: f64, max: f64 },
-    Duration { min: Duration, max: Duration },
+    Int {
+        min: u64,
+        max: u64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
+    Duration {
+        min: Duration,
+        max: Duration,
+    },
+    /// One of a fixed set of names, such as a mitigation.
+    Choice {
+        options: &'static [&'static str],
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +137,7 @@ pub enum ParamValue {
     Int(u64),
     Float(f64),
     Duration(Duration),
+    Choice(String),
 }
 
 impl fmt::Display for ParamValue {
@@ -132,6 +146,7 @@ impl fmt::Display for ParamValue {
             ParamValue::Int(v) => write!(f, "{v}"),
             ParamValue::Float(v) => write!(f, "{v}"),
             ParamValue::Duration(d) => f.write_str(&format_duration(*d)),
+            ParamValue::Choice(c) => f.write_str(c),
         }
     }
 }
@@ -142,6 +157,7 @@ impl Serialize for ParamValue {
             ParamValue::Int(v) => s.serialize_u64(*v),
             ParamValue::Float(v) => s.serialize_f64(*v),
             ParamValue::Duration(d) => s.serialize_str(&format_duration(*d)),
+            ParamValue::Choice(c) => s.serialize_str(c),
         }
     }
 }
@@ -198,6 +214,16 @@ impl ParamSpec {
                 }
                 Ok(ParamValue::Duration(v))
             }
+            ParamKind::Choice { options } => {
+                let v = text.trim();
+                match options.iter().find(|o| **o == v) {
+                    Some(o) => Ok(ParamValue::Choice(o.to_string())),
+                    None => Err(bad(format!(
+                        "unknown value `{v}`; allowed: {}",
+                        options.join(", ")
+                    ))),
+                }
+            }
         }
     }
 
@@ -209,6 +235,7 @@ impl ParamSpec {
             ParamKind::Duration { min, max } => {
                 format!("{}..={}", format_duration(*min), format_duration(*max))
             }
+            ParamKind::Choice { options } => options.join("|"),
         }
     }
 }
@@ -280,6 +307,13 @@ impl Params {
             other => Err(ParamError::new(format!(
                 "`{name}` is {other}, not a duration"
             ))),
+        }
+    }
+
+    pub fn choice(&self, name: &str) -> Result<&str, ParamError> {
+        match self.get(name)? {
+            ParamValue::Choice(v) => Ok(v),
+            other => Err(ParamError::new(format!("`{name}` is {other}, not a name"))),
         }
     }
 

@@ -10,6 +10,9 @@
 //!   retry on timeout. A load spike leaves a queue longer than the timeout;
 //!   every request then times out and is retried, the retries keep the queue
 //!   long, and goodput never comes back (Bronson et al., HotOS 2021, §2.1).
+//! * [`primitives`]: the adaptive components that should prevent such
+//!   failures (a retry budget), each with a serde policy.
 
 pub mod net;
+pub mod primitives;
 pub mod retry_storm;

@@ -12,6 +12,7 @@ use crate::scenario::{
     ParamValue, Params, Scenario, Scrape, System,
 };
 use hormesis_faults::{KnobKind, KnobSpec};
+use hormesis_sut::primitives::{RetryBudget, RetryBudgetPolicy};
 use hormesis_sut::retry_storm::{
     serve, CallError, ClientPolicy, ClientStats, RetryClient, ServerConfig, ServerControls,
     ServerStats,
@@ -22,6 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub struct RetryStorm;
+
+/// The values of the `mitigation` parameter.
+pub const MITIGATIONS: &[&str] = &["none", "retry-budget"];
 
 const SERVER: &str = "server";
 const PORT: u16 = 7000;
@@ -116,6 +120,41 @@ impl Scenario for RetryStorm {
                 ms(3_600_000),
                 "H: how long recovery is watched after the trigger",
             ),
+            ParamSpec {
+                name: "mitigation",
+                kind: ParamKind::Choice {
+                    options: MITIGATIONS,
+                },
+                default: ParamValue::Choice("none".into()),
+                help: "the adaptive primitive wired in: none, or a per-client retry budget",
+            },
+            ParamSpec {
+                name: "retry_budget.ratio",
+                kind: ParamKind::Float {
+                    min: 0.0,
+                    max: 100.0,
+                },
+                default: ParamValue::Float(RetryBudgetPolicy::default().ratio),
+                help: "retry budget: tokens per first attempt (the long-run retry fraction)",
+            },
+            ParamSpec {
+                name: "retry_budget.min_per_s",
+                kind: ParamKind::Float {
+                    min: 0.0,
+                    max: 100_000.0,
+                },
+                default: ParamValue::Float(RetryBudgetPolicy::default().min_per_s),
+                help: "retry budget: tokens per second regardless of traffic",
+            },
+            ParamSpec {
+                name: "retry_budget.max_tokens",
+                kind: ParamKind::Float {
+                    min: 1.0,
+                    max: 1_000_000.0,
+                },
+                default: ParamValue::Float(RetryBudgetPolicy::default().max_tokens),
+                help: "retry budget: the most tokens a client saves up",
+            },
         ]
     }
 
@@ -183,6 +222,15 @@ impl Scenario for RetryStorm {
                 timeout,
                 retries: p.int("retries")? as u32,
                 backoff: p.duration("backoff")?,
+                budget: None,
+            },
+            budget: match p.choice("mitigation")? {
+                "retry-budget" => Some(RetryBudgetPolicy {
+                    ratio: p.float("retry_budget.ratio")?,
+                    min_per_s: p.float("retry_budget.min_per_s")?,
+                    max_tokens: p.float("retry_budget.max_tokens")?,
+                }),
+                _ => None,
             },
             server,
             layout,
@@ -197,6 +245,8 @@ struct RetryStormSystem {
     server_stats: Arc<ServerStats>,
     client_stats: Vec<Arc<ClientStats>>,
     policy: ClientPolicy,
+    /// Each client host gets its own budget under this policy.
+    budget: Option<RetryBudgetPolicy>,
 }
 
 struct StormClient(RetryClient);
@@ -236,9 +286,13 @@ impl System for RetryStormSystem {
             .iter()
             .position(|c| c == client)
             .unwrap_or(0);
+        let policy = ClientPolicy {
+            budget: self.budget.map(|b| Arc::new(RetryBudget::new(b))),
+            ..self.policy.clone()
+        };
         Rc::new(StormClient(RetryClient::new(
             format!("{SERVER}:{PORT}"),
-            self.policy.clone(),
+            policy,
             self.client_stats[index].clone(),
         )))
     }
@@ -273,6 +327,10 @@ impl System for RetryStormSystem {
                 (
                     "connects",
                     sum(|s| s.connects.load(Ordering::Relaxed)) as f64,
+                ),
+                (
+                    "retries_refused",
+                    sum(|s| s.retries_refused.load(Ordering::Relaxed)) as f64,
                 ),
             ],
         }

@@ -1,5 +1,6 @@
 use super::protocol::{read_response, write_request};
 use crate::net::TcpStream;
+use crate::primitives::RetryBudget;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,6 +17,8 @@ pub struct ClientPolicy {
     pub timeout: Duration,
     pub retries: u32,
     pub backoff: Duration,
+    /// When set, a retry goes out only if the budget pays for it.
+    pub budget: Option<Arc<RetryBudget>>,
 }
 
 /// What the client exports to a metrics scraper.
@@ -27,6 +30,8 @@ pub struct ClientStats {
     pub late_responses: AtomicU64,
     /// Connections opened (counter).
     pub connects: AtomicU64,
+    /// Retries the retry budget refused (counter).
+    pub retries_refused: AtomicU64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +92,9 @@ impl RetryClient {
     /// One logical request, retried per the policy.
     pub async fn call(&self) -> Result<(), CallError> {
         let mut attempts = 0;
+        if let Some(budget) = &self.policy.budget {
+            budget.on_first_attempt();
+        }
         loop {
             attempts += 1;
             self.stats.attempts.fetch_add(1, Ordering::Relaxed);
@@ -96,7 +104,12 @@ impl RetryClient {
                 Ok(Err(reason)) => Some(reason),
                 Err(_elapsed) => None,
             };
-            if attempts > self.policy.retries {
+            let refused = attempts <= self.policy.retries
+                && self.policy.budget.as_ref().is_some_and(|b| !b.try_retry());
+            if refused {
+                self.stats.retries_refused.fetch_add(1, Ordering::Relaxed);
+            }
+            if attempts > self.policy.retries || refused {
                 return Err(match last_error {
                     None => CallError::TimedOut { attempts },
                     Some(reason) => CallError::Failed { attempts, reason },
