@@ -64,6 +64,44 @@ pub enum ScheduleError {
 }
 
 impl ScheduleError {
+    /// The same error for a schedule embedded in a larger file: `origin`
+    /// becomes that file, and lines move down by `offset`.
+    pub fn embedded_in(self, file: &str, offset: usize) -> ScheduleError {
+        let shift = |line: Option<usize>| line.map(|l| l + offset);
+        match self {
+            ScheduleError::Syntax { line, message, .. } => ScheduleError::Syntax {
+                origin: file.to_string(),
+                line: shift(line),
+                message,
+            },
+            ScheduleError::Version {
+                line,
+                found,
+                supported,
+                ..
+            } => ScheduleError::Version {
+                origin: file.to_string(),
+                line: shift(line),
+                found,
+                supported,
+            },
+            ScheduleError::Event {
+                line,
+                index,
+                kind,
+                message,
+                ..
+            } => ScheduleError::Event {
+                origin: file.to_string(),
+                line: shift(line),
+                index,
+                kind,
+                message,
+            },
+            spec @ ScheduleError::Spec { .. } => spec,
+        }
+    }
+
     /// The line in the source file, when the error has one.
     pub fn line(&self) -> Option<usize> {
         match self {

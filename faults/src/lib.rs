@@ -36,5 +36,5 @@ mod validate;
 pub use duration::{format_duration, parse_duration};
 pub use error::{FieldError, ScheduleError};
 pub use fault::{Fault, FaultKind, HostGroups, LinkTarget};
-pub use schedule::{Event, Schedule, SCHEDULE_VERSION};
+pub use schedule::{yaml_scalar, Event, Schedule, SCHEDULE_VERSION};
 pub use validate::{KnobKind, KnobSpec, Target};

@@ -360,7 +360,7 @@ fn yaml_value(v: &RawValue) -> String {
 }
 
 /// Writes plain scalars where YAML reads them back as the same text, quotes otherwise.
-fn yaml_scalar(s: &str) -> String {
+pub fn yaml_scalar(s: &str) -> String {
     let plain = !s.is_empty()
         && !s.starts_with(['-', '.', ' '])
         && s.chars()

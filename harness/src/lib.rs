@@ -16,7 +16,9 @@
 //! * [`verdict`]: the metastability score;
 //! * [`digest`]: the trace digest that makes determinism checkable;
 //! * [`run`]: one run and its control, end to end;
-//! * [`summary`]: the human-readable report.
+//! * [`summary`]: the human-readable report;
+//! * [`incident`]: incident files, the unit of record and replay;
+//! * [`files`]: atomic, never-clobbering writes.
 //!
 //! ```no_run
 //! use hormesis::{run, scenarios, engine::EngineKind};
@@ -31,10 +33,14 @@
 
 pub mod digest;
 pub mod engine;
+pub mod files;
+pub mod incident;
 mod panic_capture;
+pub mod replay;
 pub mod run;
 pub mod scenario;
 pub mod scenarios;
+pub mod shrink;
 pub mod summary;
 pub mod timeline;
 pub mod verdict;

@@ -4,9 +4,12 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use hormesis::engine::EngineKind;
+use hormesis::incident::{self, Expect, Incident};
+use hormesis::replay::{self, ReplayError};
 use hormesis::run::{self, RunError, RunPlan, RunReport};
 use hormesis::scenario::{ParamValue, Params, Scenario};
-use hormesis::{scenarios, summary};
+use hormesis::shrink;
+use hormesis::{files, scenarios, summary};
 use hormesis_faults::{KnobKind, Schedule};
 use serde::Serialize;
 use std::io::Write;
@@ -38,6 +41,49 @@ enum Command {
     },
     /// Run a scenario under a fault schedule and judge its recovery.
     Run(RunArgs),
+    /// Replay incident files and check what each expects: exit 1 on any regression.
+    #[command(
+        long_about = "Replay incident files (or every *.yaml under a directory) and check each one's \
+`expect` (the regression verdict) and its digest (whether behaviour changed at all).\n\n\
+Exit codes: 0 every expectation held, 1 a regression (or, with --strict, a changed digest), \
+2 bad input (a file that does not parse, an unknown scenario or parameter, an empty directory).",
+        after_help = "Examples:\n  hormesis replay replays/\n  hormesis replay replays/ --set retry_budget.ratio=0.5 --junit replays.xml"
+    )]
+    Replay(ReplayArgs),
+    /// Shrink an incident to the smallest schedule that still tips the system.
+    #[command(
+        long_about = "Shrink a metastable incident: drop events (delta debugging), bisect each event's \
+duration and magnitude, then move onsets as late as the trigger allows, keeping only changes \
+after which the run is still metastable on the incident's seed. Prints each step and writes \
+the minimal incident, which names the original in `found.shrunk-from`. Deterministic."
+    )]
+    Shrink(ShrinkArgs),
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// Incident files, or directories searched recursively for *.yaml.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Also fail when an incident's digest changed (its behaviour is not identical).
+    #[arg(long)]
+    strict: bool,
+    /// Override a parameter of every incident, e.g. `--set retry_budget.ratio=0.2`. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Write a JUnit XML report (one test case per incident) for CI.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ShrinkArgs {
+    /// The incident file to shrink.
+    #[arg(value_name = "INCIDENT")]
+    incident: PathBuf,
+    /// Where to write the shrunk incident [default: INCIDENT with `.shrunk.yaml`].
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -69,6 +115,14 @@ struct RunArgs {
     /// that differs and exit 1.
     #[arg(long)]
     check_determinism: bool,
+    /// Write the run as an incident file (never overwrites an existing file).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// What a replay of the recorded incident must show: `class=stable|slow-recovery|metastable`,
+    /// `recovers-within=60s`, `max-score=0.1`. Repeatable. [default: the class seen when
+    /// metastable, else recovery within the horizon]
+    #[arg(long, value_name = "KEY=VALUE", requires = "record")]
+    expect: Vec<String>,
 }
 
 /// An error and the exit code it maps to.
@@ -102,6 +156,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scenarios { json } => list_scenarios(json),
         Command::Run(args) => run_command(args),
+        Command::Replay(args) => replay_command(args),
+        Command::Shrink(args) => shrink_command(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -228,6 +284,12 @@ fn list_scenarios(json: bool) -> Result<u8, Failure> {
 }
 
 fn run_command(args: RunArgs) -> Result<u8, Failure> {
+    if let Some(path) = args.record.as_ref().filter(|p| p.exists()) {
+        return Err(bad_input(anyhow::anyhow!(
+            "--record {}: the file already exists and is kept as it is; remove it or choose another name",
+            path.display()
+        )));
+    }
     let scenario = scenarios::find(&args.scenario).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
     let (schedule, origin, source) = match &args.schedule {
         Some(path) => {
@@ -309,7 +371,251 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
     if let Some(path) = &args.json {
         write_json(path, &report).map_err(bad_input)?;
     }
+    if let Some(path) = &args.record {
+        let mut expect = Expect::default();
+        for e in &args.expect {
+            expect.set(e).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
+        }
+        if expect.is_empty() {
+            expect = Expect::observed(&report.verdict);
+        }
+        let incident = Incident::from_report(&report, command_line(), incident::today(), expect);
+        write_incident(path, &incident)?;
+        say(&format!(
+            "  recorded {} to {} (expects {})\n",
+            incident.id,
+            path.display(),
+            incident.expect.describe()
+        ));
+    }
     Ok(code)
+}
+
+/// The command as typed, for an incident's `found.command`.
+fn command_line() -> String {
+    std::env::args()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 {
+                "hormesis".to_string()
+            } else if a.contains([' ', '\'', '|', ',', '"']) {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            } else {
+                a
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn write_incident(path: &Path, incident: &Incident) -> Result<(), Failure> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))
+            .map_err(bad_input)?;
+    }
+    files::write_new(path, incident.to_yaml().as_bytes()).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            ": remove it or choose another name"
+        } else {
+            ""
+        };
+        bad_input(anyhow::anyhow!(
+            "cannot write {}: {e}{hint}",
+            path.display()
+        ))
+    })
+}
+
+fn incident_failure(e: impl Into<anyhow::Error>) -> Failure {
+    bad_input(e)
+}
+
+fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
+    let paths = replay::collect(&args.paths).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
+    // Read every file before running any, so bad input fails fast and whole.
+    let mut incidents = Vec::new();
+    let mut errors = Vec::new();
+    for path in &paths {
+        match Incident::load(path).and_then(|i| i.plan(&args.set).map(|_| i)) {
+            Ok(i) => incidents.push((path.clone(), i)),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(bad_input(anyhow::anyhow!(
+            "{} of {} incident files cannot be replayed:\n  {}",
+            errors.len(),
+            paths.len(),
+            errors.join("\n  ")
+        )));
+    }
+    eprintln!("replaying {} incidents", incidents.len());
+    let id_width = incidents
+        .iter()
+        .map(|(_, i)| i.id.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let exp_width = incidents
+        .iter()
+        .map(|(_, i)| i.expect.describe().chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    println!(
+        "{:<id_width$}  {:<exp_width$}  {:<22}  {:<7}  {:>6}  result",
+        "incident", "expected", "got", "digest", "time"
+    );
+    let mut cases = Vec::new();
+    let mut regressions = 0;
+    for (path, incident) in &incidents {
+        #[allow(clippy::disallowed_methods)] // reports wall time; never read by a simulation
+        let started = std::time::Instant::now();
+        let outcome = replay::replay(incident, &args.set);
+        let elapsed = started.elapsed();
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(ReplayError::Incident(e)) => return Err(incident_failure(e)),
+            Err(e @ ReplayError::Run { .. }) => {
+                return Err(Failure {
+                    code: 1,
+                    error: e.into(),
+                })
+            }
+        };
+        let passed = outcome.passed(args.strict);
+        regressions += usize::from(!passed);
+        let result = match (&outcome.regression, outcome.digest_same) {
+            (Some(why), _) => format!("REGRESSION: {why}"),
+            (None, false) if args.strict => "CHANGED (--strict)".to_string(),
+            (None, _) => "ok".to_string(),
+        };
+        println!(
+            "{:<id_width$}  {:<exp_width$}  {:<22}  {:<7}  {:>5.1}s  {result}",
+            outcome.id,
+            outcome.expected,
+            outcome.got,
+            if outcome.digest_same {
+                "same"
+            } else {
+                "changed"
+            },
+            elapsed.as_secs_f64(),
+        );
+        if !passed {
+            println!(
+                "  seed {}; file {}; reproduce: hormesis replay {}",
+                incident.seed,
+                path.display(),
+                path.display()
+            );
+        }
+        cases.push(JunitCase {
+            name: outcome.id.clone(),
+            file: path.display().to_string(),
+            seconds: elapsed.as_secs_f64(),
+            failure: (!passed).then(|| result.clone()),
+            detail: format!(
+                "expected: {}\ngot: {}\ndigest: {} (recorded {})\nseed: {}",
+                outcome.expected,
+                outcome.got,
+                outcome.report.digest,
+                incident.found.digest,
+                incident.seed
+            ),
+        });
+    }
+    println!(
+        "{} incidents, {} passed, {} {}",
+        incidents.len(),
+        incidents.len() - regressions,
+        regressions,
+        if args.strict {
+            "failed (strict)"
+        } else {
+            "regressed"
+        }
+    );
+    if let Some(path) = &args.junit {
+        let xml = junit_xml(&cases).map_err(bad_input)?;
+        files::write_atomically(path, xml.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
+            .map_err(bad_input)?;
+    }
+    Ok(u8::from(regressions > 0))
+}
+
+struct JunitCase {
+    name: String,
+    file: String,
+    seconds: f64,
+    failure: Option<String>,
+    detail: String,
+}
+
+fn junit_xml(cases: &[JunitCase]) -> Result<String> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("hormesis replay");
+    for case in cases {
+        let status = match &case.failure {
+            None => TestCaseStatus::success(),
+            Some(why) => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(why.as_str());
+                s.set_description(case.detail.as_str());
+                s
+            }
+        };
+        let mut tc = TestCase::new(case.name.as_str(), status);
+        tc.set_classname(case.file.as_str());
+        tc.set_time(std::time::Duration::from_secs_f64(case.seconds));
+        suite.add_test_case(tc);
+    }
+    let mut report = Report::new("hormesis");
+    report.add_test_suite(suite);
+    Ok(report.to_string()?)
+}
+
+fn shrink_command(args: ShrinkArgs) -> Result<u8, Failure> {
+    let original = Incident::load(&args.incident).map_err(incident_failure)?;
+    let output = args.output.clone().unwrap_or_else(|| {
+        let stem = args
+            .incident
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "incident".into());
+        args.incident.with_file_name(format!("{stem}.shrunk.yaml"))
+    });
+    if output.exists() {
+        return Err(bad_input(anyhow::anyhow!(
+            "{} already exists and is not overwritten; remove it or pass -o FILE",
+            output.display()
+        )));
+    }
+    let command = format!("hormesis shrink {}", args.incident.display());
+    let shrunk = shrink::shrink(&original, command, incident::today(), &mut |line| {
+        eprintln!("{line}")
+    })
+    .map_err(|e| match e {
+        shrink::ShrinkError::Incident(e) => incident_failure(e),
+        other => bad_input(other),
+    })?;
+    let i = &shrunk.incident;
+    println!(
+        "shrunk {} ({} events) to {} ({} events) in {} runs:",
+        original.id,
+        original.schedule.events.len(),
+        i.id,
+        i.schedule.events.len(),
+        shrunk.runs
+    );
+    for e in &i.schedule.events {
+        println!("  {}", e.to_spec());
+    }
+    println!("  score {:.2}; wrote {}", i.found.score, output.display());
+    write_incident(&output, i)?;
+    Ok(0)
 }
 
 fn write_json(path: &Path, report: &RunReport) -> Result<()> {
@@ -319,27 +625,6 @@ fn write_json(path: &Path, report: &RunReport) -> Result<()> {
         std::io::stdout().write_all(text.as_bytes())?;
         return Ok(());
     }
-    write_atomically(path, text.as_bytes())
+    files::write_atomically(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Writes to a temporary file beside `path`, then renames it into place, so
-/// an interrupted write never leaves a half-written file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

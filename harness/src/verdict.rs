@@ -17,7 +17,7 @@ pub const EPSILON: f64 = 0.2;
 pub const HOLD_WINDOWS: usize = 10;
 
 /// Verdict classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Class {
     /// Recovered within the scenario's SLO.
@@ -29,6 +29,8 @@ pub enum Class {
 }
 
 impl Class {
+    pub const ALL: [Class; 3] = [Class::Stable, Class::SlowRecovery, Class::Metastable];
+
     pub fn name(self) -> &'static str {
         match self {
             Class::Stable => "stable",

@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::time::Duration;
 
 /// Which simulator runs a scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// turmoil: real tokio per host, a simulated network stepped every tick.

@@ -1,0 +1,117 @@
+//! Replaying an incident: run it again and check its expectation (the
+//! regression verdict) and its digest (did behaviour change at all?).
+
+use crate::incident::{Incident, IncidentError};
+use crate::run::{self, RunError, RunReport};
+use crate::verdict::Class;
+use hormesis_faults::format_duration;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Why an incident could not be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Incident(#[from] IncidentError),
+    #[error("{origin}: {source}")]
+    Run { origin: String, source: RunError },
+}
+
+/// What one replay showed.
+#[derive(Debug, Clone)]
+pub struct ReplayOutcome {
+    pub id: String,
+    pub expected: String,
+    /// The class, and the time to recovery when there was one.
+    pub got: String,
+    /// Why the expectation failed; `None` when it held.
+    pub regression: Option<String>,
+    pub digest_same: bool,
+    pub report: RunReport,
+}
+
+impl ReplayOutcome {
+    pub fn passed(&self, strict: bool) -> bool {
+        self.regression.is_none() && (self.digest_same || !strict)
+    }
+}
+
+/// Replays `incident` with `overrides` (`key=value`) over its params.
+pub fn replay<S: AsRef<str>>(
+    incident: &Incident,
+    overrides: &[S],
+) -> Result<ReplayOutcome, ReplayError> {
+    let plan = incident.plan(overrides)?;
+    let report = run::run(&plan).map_err(|source| ReplayError::Run {
+        origin: incident.origin().unwrap_or(&incident.id).to_string(),
+        source,
+    })?;
+    let v = &report.verdict;
+    let got = match (v.class, v.ttr_s) {
+        (Class::Metastable, _) | (_, None) => v.class.name().to_string(),
+        (c, Some(t)) => format!(
+            "{} ({})",
+            c.name(),
+            format_duration(Duration::from_secs_f64(t))
+        ),
+    };
+    let mut regression = incident.expect.check(v).err();
+    if !report.failures.is_empty() {
+        let failures: Vec<String> = report
+            .failures
+            .iter()
+            .map(|f| format!("host {} failed: {}", f.host, f.message))
+            .collect();
+        let failures = failures.join("; ");
+        regression = Some(match regression {
+            Some(r) => format!("{r}; {failures}"),
+            None => failures,
+        });
+    }
+    Ok(ReplayOutcome {
+        id: incident.id.clone(),
+        expected: incident.expect.describe(),
+        got,
+        regression,
+        digest_same: report.digest == incident.found.digest,
+        report,
+    })
+}
+
+/// The incident files named by `paths`: files as given, directories
+/// searched recursively for `*.yaml` / `*.yml`, in name order. A directory
+/// without any is an error, as is a path that does not exist.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let before = files.len();
+            walk(path, &mut files).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+            if files.len() == before {
+                return Err(format!(
+                    "{}: no incident files (*.yaml, *.yml) in this directory",
+                    path.display()
+                ));
+            }
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            return Err(format!("{}: no such file or directory", path.display()));
+        }
+    }
+    Ok(files)
+}

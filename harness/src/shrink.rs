@@ -1,0 +1,473 @@
+//! Shrinking an incident to the smallest trigger that still tips the
+//! system: drop events (delta debugging), then bisect each event's duration
+//! and magnitude, then move onsets as late as the trigger's end allows.
+//!
+//! Every candidate is a full run with its control on the incident's seed, so
+//! the result is deterministic: the same incident shrinks to the same
+//! schedule. Bisection assumes that a longer or stronger fault tips the
+//! system at least as surely as a shorter or weaker one, which is what the
+//! measured tipping boundaries show; where that does not hold, the result
+//! is still a schedule that was seen to tip the system, only not the least.
+
+use crate::incident::{incident_id, Incident, IncidentError};
+use crate::run::{self, RunPlan, RunReport};
+use crate::verdict::Class;
+use hormesis_faults::{Event, Fault, KnobKind, Schedule};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShrinkError {
+    #[error(transparent)]
+    Incident(#[from] IncidentError),
+    #[error("{0}")]
+    Run(String),
+    #[error("{origin}: the incident is {got} on this build, not metastable: there is no failure to shrink (seed {seed})")]
+    NotMetastable {
+        origin: String,
+        got: &'static str,
+        seed: u64,
+    },
+}
+
+/// The result: the smallest schedule found and its run.
+pub struct Shrunk {
+    pub incident: Incident,
+    pub runs: usize,
+}
+
+struct Shrinker<'a> {
+    incident: &'a Incident,
+    base: RunPlan<'static>,
+    knob_defaults: BTreeMap<String, f64>,
+    cache: BTreeMap<Vec<String>, Option<RunReport>>,
+    runs: usize,
+    say: &'a mut dyn FnMut(&str),
+}
+
+fn specs(s: &Schedule) -> Vec<String> {
+    s.events.iter().map(Event::to_spec).collect()
+}
+
+/// Rounds `x` to the grid of `step`.
+fn on_grid(x: f64, step: f64) -> f64 {
+    (x / step).round() * step
+}
+
+impl Shrinker<'_> {
+    /// The report when `schedule` is valid and tips the system.
+    fn tips(&mut self, schedule: &Schedule) -> Option<RunReport> {
+        let key = specs(schedule);
+        if let Some(cached) = self.cache.get(&key) {
+            return cached.clone();
+        }
+        let target = run::target(self.base.scenario, &self.layout());
+        let result = if schedule.is_empty() || schedule.check(&target, "shrink", None).is_err() {
+            None
+        } else {
+            let plan = RunPlan {
+                scenario: self.base.scenario,
+                params: self.base.params.clone(),
+                schedule: schedule.clone(),
+                seed: self.base.seed,
+                engine: self.base.engine,
+            };
+            match run::run(&plan) {
+                Ok(r) => {
+                    self.runs += 1;
+                    (r.verdict.class == Class::Metastable && r.failures.is_empty()).then_some(r)
+                }
+                // The first fault too early for a baseline, and the like.
+                Err(_) => None,
+            }
+        };
+        self.cache.insert(key, result.clone());
+        result
+    }
+
+    fn layout(&self) -> crate::scenario::Layout {
+        self.base
+            .scenario
+            .build(&self.base.params)
+            .map(|s| s.layout().clone())
+            .expect("the incident's plan built once already")
+    }
+
+    fn report(&mut self, what: &str, schedule: &Schedule, kept: bool) {
+        let verdict = if kept { "still metastable" } else { "recovers" };
+        (self.say)(&format!(
+            "  {what}: {verdict}{}",
+            if kept {
+                format!(" -> {}", specs(schedule).join(" "))
+            } else {
+                String::new()
+            }
+        ));
+    }
+
+    /// Delta debugging over events: remove chunks, halving their size.
+    fn drop_events(&mut self, mut s: Schedule) -> Schedule {
+        let mut chunk = s.events.len() / 2;
+        while chunk >= 1 && s.events.len() > 1 {
+            let mut start = 0;
+            let mut removed_any = false;
+            while start < s.events.len() && s.events.len() > 1 {
+                let end = (start + chunk).min(s.events.len());
+                let mut candidate = s.clone();
+                let gone: Vec<String> = candidate
+                    .events
+                    .drain(start..end)
+                    .map(|e| e.to_spec())
+                    .collect();
+                let kept = self.tips(&candidate).is_some();
+                self.report(&format!("drop {}", gone.join(" ")), &candidate, kept);
+                if kept {
+                    s = candidate;
+                    removed_any = true;
+                } else {
+                    start = end;
+                }
+            }
+            if !removed_any {
+                chunk /= 2;
+            }
+        }
+        s
+    }
+
+    /// The smallest value on the dial's grid in (`fails`, `tips`] that
+    /// still tips the system.
+    fn bisect_down(&mut self, s: &Schedule, index: usize, dial: Dial<'_>) -> Schedule {
+        let Dial {
+            what,
+            mut fails,
+            mut tips,
+            step,
+            with,
+            show,
+        } = dial;
+        let mut best = s.clone();
+        while tips - fails > step * 1.5 {
+            let mid = on_grid((fails + tips) / 2.0, step);
+            if mid <= fails || mid >= tips {
+                break;
+            }
+            let mut candidate = best.clone();
+            candidate.events[index] = with(&best.events[index], mid);
+            let kept = self.tips(&candidate).is_some();
+            self.report(
+                &format!("event {} {what} {}", index + 1, show(mid)),
+                &candidate,
+                kept,
+            );
+            if kept {
+                tips = mid;
+                best = candidate;
+            } else {
+                fails = mid;
+            }
+        }
+        best
+    }
+
+    fn shorten(&mut self, s: Schedule, index: usize) -> Schedule {
+        let Some(d) = s.events[index].duration else {
+            return s;
+        };
+        let secs = d.as_secs_f64();
+        let step = if secs >= 2.0 { 1.0 } else { 0.1 };
+        self.bisect_down(
+            &s,
+            index,
+            Dial {
+                what: "for",
+                fails: 0.0,
+                tips: secs,
+                step: step,
+                with: &|e, v| Event::new(e.at, Some(Duration::from_secs_f64(v)), e.fault.clone()),
+                show: &|v| hormesis_faults::format_duration(Duration::from_secs_f64(v)),
+            },
+        )
+    }
+
+    fn weaken(&mut self, s: Schedule, index: usize) -> Schedule {
+        let event = s.events[index].clone();
+        match &event.fault {
+            Fault::LoadSpike { factor } if *factor > 1.0 => self.bisect_down(
+                &s,
+                index,
+                Dial {
+                    what: "factor",
+                    fails: 1.0,
+                    tips: *factor,
+                    step: 0.1,
+                    with: &|e, v| {
+                        Event::new(e.at, e.duration, Fault::LoadSpike { factor: round(v) })
+                    },
+                    show: &|v| format!("{}", round(v)),
+                },
+            ),
+            Fault::LoadStep { factor, steps } if *factor > 1.0 => {
+                let steps = *steps;
+                self.bisect_down(
+                    &s,
+                    index,
+                    Dial {
+                        what: "factor",
+                        fails: 1.0,
+                        tips: *factor,
+                        step: 0.1,
+                        with: &move |e, v| {
+                            Event::new(
+                                e.at,
+                                e.duration,
+                                Fault::LoadStep {
+                                    factor: round(v),
+                                    steps,
+                                },
+                            )
+                        },
+                        show: &|v| format!("{}", round(v)),
+                    },
+                )
+            }
+            Fault::Latency { target, delay } => {
+                let ms = delay.as_secs_f64() * 1000.0;
+                let step = if ms >= 20.0 { 10.0 } else { 1.0 };
+                let target = target.clone();
+                self.bisect_down(
+                    &s,
+                    index,
+                    Dial {
+                        what: "delay",
+                        fails: 0.0,
+                        tips: ms,
+                        step: step,
+                        with: &move |e, v| {
+                            Event::new(
+                                e.at,
+                                e.duration,
+                                Fault::Latency {
+                                    target: target.clone(),
+                                    delay: Duration::from_millis(v as u64),
+                                },
+                            )
+                        },
+                        show: &|v| format!("{}ms", v as u64),
+                    },
+                )
+            }
+            Fault::Loss { target, rate } => {
+                let target = target.clone();
+                self.bisect_down(
+                    &s,
+                    index,
+                    Dial {
+                        what: "rate",
+                        fails: 0.0,
+                        tips: *rate,
+                        step: 0.01,
+                        with: &move |e, v| {
+                            Event::new(
+                                e.at,
+                                e.duration,
+                                Fault::Loss {
+                                    target: target.clone(),
+                                    rate: round(v),
+                                },
+                            )
+                        },
+                        show: &|v| format!("{}", round(v)),
+                    },
+                )
+            }
+            Fault::Knob {
+                knob,
+                value: Some(value),
+            } => {
+                let Some(default) = self.knob_defaults.get(knob).copied() else {
+                    return s;
+                };
+                let knob = knob.clone();
+                let span = (value - default).abs();
+                if span == 0.0 {
+                    return s;
+                }
+                // Bisect the distance from the default.
+                let sign = (value - default).signum();
+                self.bisect_down(
+                    &s,
+                    index,
+                    Dial {
+                        what: "value",
+                        fails: 0.0,
+                        tips: span,
+                        step: (span / 100.0).max(1e-9),
+                        with: &move |e, v| {
+                            Event::new(
+                                e.at,
+                                e.duration,
+                                Fault::Knob {
+                                    knob: knob.clone(),
+                                    value: Some(round(default + sign * v)),
+                                },
+                            )
+                        },
+                        show: &move |v| format!("{}", round(default + sign * v)),
+                    },
+                )
+            }
+            _ => s,
+        }
+    }
+
+    /// Moves event `index` as late as it can go without ending after the
+    /// trigger's current end.
+    fn delay_onset(&mut self, s: Schedule, index: usize) -> Schedule {
+        let Some(end) = s.trigger_end() else {
+            return s;
+        };
+        let e = &s.events[index];
+        let latest = end.saturating_sub(e.duration.unwrap_or_default());
+        if latest <= e.at {
+            return s;
+        }
+        let (mut tips, mut fails) = (e.at.as_secs_f64(), latest.as_secs_f64());
+        let mut best = s.clone();
+        let at = |best: &Schedule, v: f64| {
+            let e = &best.events[index];
+            let mut c = best.clone();
+            c.events[index] = Event::new(Duration::from_secs_f64(v), e.duration, e.fault.clone());
+            c
+        };
+        // Try the latest onset first: often the order of events does not matter.
+        let candidate = at(&best, fails);
+        let kept = self.tips(&candidate).is_some();
+        self.report(
+            &format!(
+                "event {} at {}",
+                index + 1,
+                hormesis_faults::format_duration(latest)
+            ),
+            &candidate,
+            kept,
+        );
+        if kept {
+            return candidate;
+        }
+        while fails - tips > 1.5 {
+            let mid = on_grid((fails + tips) / 2.0, 1.0);
+            if mid <= tips || mid >= fails {
+                break;
+            }
+            let candidate = at(&best, mid);
+            let kept = self.tips(&candidate).is_some();
+            self.report(
+                &format!(
+                    "event {} at {}",
+                    index + 1,
+                    hormesis_faults::format_duration(Duration::from_secs_f64(mid))
+                ),
+                &candidate,
+                kept,
+            );
+            if kept {
+                tips = mid;
+                best = candidate;
+            } else {
+                fails = mid;
+            }
+        }
+        best
+    }
+}
+
+/// One quantity of an event to bisect: its bounds, grid and how to set it.
+struct Dial<'a> {
+    what: &'a str,
+    /// A value known (or assumed) not to tip the system.
+    fails: f64,
+    /// A value known to tip it.
+    tips: f64,
+    step: f64,
+    with: &'a dyn Fn(&Event, f64) -> Event,
+    show: &'a dyn Fn(f64) -> String,
+}
+
+fn round(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// Shrinks `incident`; `say` receives one line per step tried.
+pub fn shrink(
+    incident: &Incident,
+    command: String,
+    date: String,
+    say: &mut dyn FnMut(&str),
+) -> Result<Shrunk, ShrinkError> {
+    let base = incident.plan(&[] as &[&str])?;
+    let knob_defaults = base
+        .scenario
+        .knobs()
+        .into_iter()
+        .filter_map(|k| match k.kind {
+            KnobKind::Value { default, .. } => Some((k.name, default)),
+            KnobKind::Action => None,
+        })
+        .collect();
+    let mut shrinker = Shrinker {
+        incident,
+        base,
+        knob_defaults,
+        cache: BTreeMap::new(),
+        runs: 0,
+        say,
+    };
+    let original = shrinker.incident.schedule.clone();
+    let Some(first) = shrinker.tips(&original) else {
+        let got = run::run(&shrinker.base)
+            .map(|r| r.verdict.class.name())
+            .unwrap_or("failing to run");
+        return Err(ShrinkError::NotMetastable {
+            origin: incident.origin().unwrap_or(&incident.id).to_string(),
+            got,
+            seed: incident.seed,
+        });
+    };
+    (shrinker.say)(&format!(
+        "shrinking {} ({} events, score {:.2})",
+        incident.id,
+        original.events.len(),
+        first.verdict.score
+    ));
+    let mut s = shrinker.drop_events(original);
+    for i in 0..s.events.len() {
+        s = shrinker.shorten(s, i);
+    }
+    for i in 0..s.events.len() {
+        s = shrinker.weaken(s, i);
+    }
+    for i in 0..s.events.len() {
+        s = shrinker.delay_onset(s, i);
+    }
+    let report = shrinker
+        .tips(&s)
+        .ok_or_else(|| ShrinkError::Run("the shrunk schedule stopped tipping the system".into()))?;
+    let mut shrunk = Incident::from_report(&report, command, date, incident.expect.clone());
+    shrunk.expect = crate::incident::Expect {
+        class: Some(Class::Metastable),
+        ..Default::default()
+    };
+    shrunk.found.shrunk_from = Some(incident.id.clone());
+    shrunk.id = incident_id(
+        &shrunk.scenario,
+        shrunk.engine,
+        shrunk.seed,
+        &shrunk.params,
+        &shrunk.schedule,
+    );
+    Ok(Shrunk {
+        incident: shrunk,
+        runs: shrinker.runs,
+    })
+}
