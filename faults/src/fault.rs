@@ -54,6 +54,11 @@ pub enum Fault {
     /// The offered rate climbs to `factor` in `steps` equal stairs spread over
     /// the event's duration, then drops back at its end.
     LoadStep { factor: f64, steps: u32 },
+    /// The offered rate follows a recorded curve: from each point's offset
+    /// (from the event's start) the rate is multiplied by its factor, until
+    /// the next point or the event's end. Imported production timelines
+    /// become this fault.
+    LoadProfile { points: Vec<(Duration, f64)> },
     /// A scenario knob is set to `value` for the duration, or an action knob
     /// (such as `cache-flush`) fires once.
     Knob { knob: String, value: Option<f64> },
@@ -69,6 +74,7 @@ pub enum FaultKind {
     Crash,
     LoadSpike,
     LoadStep,
+    LoadProfile,
     Knob,
 }
 
@@ -80,7 +86,7 @@ pub(crate) enum DurationRule {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 8] = [
+    pub const ALL: [FaultKind; 9] = [
         FaultKind::Partition,
         FaultKind::Latency,
         FaultKind::Loss,
@@ -88,6 +94,7 @@ impl FaultKind {
         FaultKind::Crash,
         FaultKind::LoadSpike,
         FaultKind::LoadStep,
+        FaultKind::LoadProfile,
         FaultKind::Knob,
     ];
 
@@ -100,6 +107,7 @@ impl FaultKind {
             FaultKind::Crash => "crash",
             FaultKind::LoadSpike => "load-spike",
             FaultKind::LoadStep => "load-step",
+            FaultKind::LoadProfile => "load-profile",
             FaultKind::Knob => "knob",
         }
     }
@@ -126,6 +134,7 @@ impl FaultKind {
             FaultKind::Crash => &["at", "for", "host"],
             FaultKind::LoadSpike => &["at", "for", "factor"],
             FaultKind::LoadStep => &["at", "for", "factor", "steps"],
+            FaultKind::LoadProfile => &["at", "for", "points"],
             FaultKind::Knob => &["at", "for", "knob", "value"],
         }
     }
@@ -164,6 +173,7 @@ impl Fault {
             Fault::Crash { .. } => FaultKind::Crash,
             Fault::LoadSpike { .. } => FaultKind::LoadSpike,
             Fault::LoadStep { .. } => FaultKind::LoadStep,
+            Fault::LoadProfile { .. } => FaultKind::LoadProfile,
             Fault::Knob { .. } => FaultKind::Knob,
         }
     }
@@ -183,7 +193,10 @@ impl Fault {
             Fault::Partition { between, .. } | Fault::Hold { between } => groups(between),
             Fault::Latency { target: t, .. } | Fault::Loss { target: t, .. } => target(t),
             Fault::Crash { host } => vec![host.as_str()],
-            Fault::LoadSpike { .. } | Fault::LoadStep { .. } | Fault::Knob { .. } => vec![],
+            Fault::LoadSpike { .. }
+            | Fault::LoadStep { .. }
+            | Fault::LoadProfile { .. }
+            | Fault::Knob { .. } => vec![],
         }
     }
 
@@ -244,6 +257,41 @@ impl Fault {
                 }
                 Fault::LoadStep { factor, steps }
             }
+            FaultKind::LoadProfile => {
+                let points = f.points("points")?.ok_or_else(|| {
+                    FieldError::new(
+                        "points",
+                        "load-profile needs `points` (for example `points: [[0s, 1], [10s, 2.5]]`)",
+                    )
+                })?;
+                let mut last: Option<Duration> = None;
+                for (i, (offset, factor)) in points.iter().enumerate() {
+                    if i == 0 && !offset.is_zero() {
+                        return Err(FieldError::new(
+                            "points",
+                            "the first point of `points` must be at offset 0s",
+                        ));
+                    }
+                    if last.is_some_and(|l| *offset <= l) {
+                        return Err(FieldError::new(
+                            "points",
+                            format!(
+                                "`points` offsets must increase; {} follows {}",
+                                format_duration(*offset),
+                                format_duration(last.unwrap_or_default())
+                            ),
+                        ));
+                    }
+                    last = Some(*offset);
+                    if !(0.0..=1000.0).contains(factor) {
+                        return Err(FieldError::new(
+                            "points",
+                            format!("a `points` factor must be in [0, 1000], got {factor}"),
+                        ));
+                    }
+                }
+                Fault::LoadProfile { points }
+            }
             FaultKind::Knob => {
                 let knob = f.required_name("knob", "cache-flush")?;
                 let value = f.number("value")?;
@@ -285,6 +333,15 @@ impl Fault {
             Fault::LoadStep { factor, steps } => {
                 vec![("factor", scalar(factor)), ("steps", scalar(steps))]
             }
+            Fault::LoadProfile { points } => vec![(
+                "points",
+                RawValue::Groups(
+                    points
+                        .iter()
+                        .map(|(d, f)| vec![format_duration(*d), f.to_string()])
+                        .collect(),
+                ),
+            )],
             Fault::Knob { knob, value } => {
                 let mut v = vec![("knob", scalar(knob))];
                 if let Some(value) = value {

@@ -179,6 +179,48 @@ impl Fields {
         Ok(Some((a, b)))
     }
 
+    /// `(offset, factor)` pairs, as in `points: [[0s, 1], [10s, 2.5]]` or
+    /// inline `points=0s+1|10s+2.5`.
+    pub fn points(&mut self, key: &str) -> Result<Option<Vec<(Duration, f64)>>, FieldError> {
+        let shape = || {
+            FieldError::new(
+                key,
+                format!(
+                    "`{key}` must be a list of [offset, factor] pairs, like [[0s, 1], [10s, 2.5]]"
+                ),
+            )
+        };
+        let groups = match self.take(key) {
+            None => return Ok(None),
+            Some(RawValue::Groups(g)) => g,
+            Some(RawValue::Scalar(s)) if s.contains('+') => {
+                vec![s.split('+').map(|p| p.trim().to_string()).collect()]
+            }
+            Some(RawValue::Scalar(_)) => return Err(shape()),
+        };
+        let mut out = Vec::with_capacity(groups.len());
+        for g in groups {
+            let [offset, factor] = g.as_slice() else {
+                return Err(shape());
+            };
+            let offset = parse_duration(offset)
+                .map_err(|m| FieldError::new(key, format!("`{key}`: {m}")))?;
+            let factor = factor
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| {
+                    FieldError::new(key, format!("`{key}`: `{factor}` is not a number"))
+                })?;
+            out.push((offset, factor));
+        }
+        if out.is_empty() {
+            return Err(shape());
+        }
+        Ok(Some(out))
+    }
+
     /// Fails on any key not in `allowed` for this kind; checked before
     /// required keys, so a misspelt key is named as such.
     pub fn reject_unknown(&self, allowed: &[&str]) -> Result<(), FieldError> {

@@ -132,6 +132,18 @@ fn event_from_raw(kind: &str, mut entries: Vec<(String, RawValue)>) -> Result<Ev
         ));
     }
     let fault = Fault::from_fields(kind, Fields::new(kind.name(), entries)?)?;
+    if let (Fault::LoadProfile { points }, Some(d)) = (&fault, duration) {
+        if let Some((offset, _)) = points.iter().find(|(o, _)| *o >= d) {
+            return Err(FieldError::new(
+                "points",
+                format!(
+                    "point at {} is not inside the event's `for` ({})",
+                    format_duration(*offset),
+                    format_duration(d)
+                ),
+            ));
+        }
+    }
     Ok(Event::new(at, duration, fault))
 }
 

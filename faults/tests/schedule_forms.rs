@@ -74,7 +74,9 @@ fn an_unknown_kind_names_file_line_and_allowed_kinds() {
     assert!(text.starts_with("bad.yaml:8: event 2"), "{text}");
     assert!(text.contains("unknown fault kind `meteor`"), "{text}");
     assert!(
-        text.contains("partition, latency, loss, hold, crash, load-spike, load-step, knob"),
+        text.contains(
+            "partition, latency, loss, hold, crash, load-spike, load-step, load-profile, knob"
+        ),
         "{text}"
     );
 }
@@ -162,10 +164,40 @@ fn inline_specs_reject_bad_input() {
         ("meteor:at=1s", "unknown fault kind"),
         ("load-spike:at=1s,for=1s,factor=lots", "must be a number"),
         ("partition:at=1s,for=1s,between=server", "two host groups"),
+        ("load-profile:at=1s,for=10s", "needs `points`"),
+        ("load-profile:at=1s,for=10s,points=1s+2", "offset 0s"),
+        (
+            "load-profile:at=1s,for=10s,points=0s+2|0s+3",
+            "must increase",
+        ),
+        ("load-profile:at=1s,for=10s,points=0s+2|10s+3", "not inside"),
+        ("load-profile:at=1s,for=10s,points=0s+x", "not a number"),
+        ("load-profile:at=1s,for=10s,points=0s+-1", "[0, 1000]"),
     ] {
         let e = Event::from_spec(spec).unwrap_err().to_string();
         assert!(e.contains(needle), "expected `{needle}` in: {e}");
     }
+}
+
+#[test]
+fn load_profiles_round_trip_through_both_forms() {
+    for spec in [
+        "load-profile:at=30s,for=20s,points=0s+1",
+        "load-profile:at=30s,for=20s,points=0s+1.5|5s+0|12s+3",
+    ] {
+        let event = Event::from_spec(spec).unwrap();
+        assert_eq!(event.to_spec(), spec);
+        let schedule = Schedule::new(vec![event]);
+        assert_eq!(
+            Schedule::from_yaml(&schedule.to_yaml(), "t").unwrap(),
+            schedule
+        );
+    }
+    let yaml = "version: 1\nevents:\n  - at: 30s\n    for: 20s\n    fault: load-profile\n    points: [[0s, 1], [10s, 2.5]]\n";
+    assert_eq!(
+        Schedule::from_yaml(yaml, "t").unwrap().events[0].to_spec(),
+        "load-profile:at=30s,for=20s,points=0s+1|10s+2.5"
+    );
 }
 
 proptest! {

@@ -44,6 +44,14 @@ impl LoadProfile {
                         ));
                     }
                 }
+                Fault::LoadProfile { ref points } => {
+                    for (i, (offset, factor)) in points.iter().enumerate() {
+                        let until = points
+                            .get(i + 1)
+                            .map_or(len, |(next, _)| next.as_secs_f64());
+                        segments.push((start + offset.as_secs_f64(), start + until, *factor));
+                    }
+                }
                 _ => {}
             }
         }
@@ -190,6 +198,17 @@ mod tests {
         assert_eq!(p.multiplier(12.5), 6.0);
         assert_eq!(p.multiplier(13.5), 3.0);
         assert_eq!(p.multiplier(14.0), 1.0);
+    }
+
+    #[test]
+    fn a_profile_follows_its_points_then_returns_to_the_base_rate() {
+        let p = profile(&["load-profile:at=30s,for=20s,points=0s+1.5|5s+0|12s+3"]);
+        assert_eq!(p.multiplier(29.9), 1.0);
+        assert_eq!(p.multiplier(30.0), 1.5);
+        assert_eq!(p.multiplier(36.0), 0.0);
+        assert_eq!(p.multiplier(42.0), 3.0);
+        assert_eq!(p.multiplier(49.99), 3.0);
+        assert_eq!(p.multiplier(50.0), 1.0);
     }
 
     #[test]

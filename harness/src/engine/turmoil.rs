@@ -287,7 +287,7 @@ fn apply(
             }
         },
         // The workload's load profile already follows the schedule.
-        Fault::LoadSpike { .. } | Fault::LoadStep { .. } => {}
+        Fault::LoadSpike { .. } | Fault::LoadStep { .. } | Fault::LoadProfile { .. } => {}
         Fault::Knob { knob, value } => {
             let default = req
                 .knobs
