@@ -18,6 +18,8 @@
 //! * [`run`]: one run and its control, end to end;
 //! * [`summary`]: the human-readable report;
 //! * [`incident`]: incident files, the unit of record and replay;
+//! * [`replay`], [`shrink`]: what is done with incidents;
+//! * [`import`]: production timelines (CSV) as schedules;
 //! * [`files`]: atomic, never-clobbering writes.
 //!
 //! ```no_run
@@ -34,6 +36,7 @@
 pub mod digest;
 pub mod engine;
 pub mod files;
+pub mod import;
 pub mod incident;
 mod panic_capture;
 pub mod replay;

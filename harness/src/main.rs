@@ -58,6 +58,46 @@ after which the run is still metastable on the incident's seed. Prints each step
 the minimal incident, which names the original in `found.shrunk-from`. Deterministic."
     )]
     Shrink(ShrinkArgs),
+    /// Turn a production incident's timeline (CSV) into an incident file.
+    #[command(
+        long_about = "Turn a production incident's timeline into an incident: the offered load follows \
+the recorded curve (a `load-profile` fault, relative to the baseline rate) and annotated events \
+become fault events. The run is simulated once to fill in what was found.\n\n\
+CSV columns (header row required): `time` (seconds, a duration such as `1m30s`, or an RFC 3339 \
+timestamp), `offered` (requests/s), and optionally `event`: `node-down[:HOST]` ... \
+`node-up[:HOST]`, `deploy[:HOST]` (a restart), an action knob such as `cache-flush`, \
+`KNOB=VALUE` for a value knob (held until the next `KNOB=...`), or an inline fault without \
+`at`. Several events in one row are separated by `;`. See replays/imported/README.md.",
+        after_help = "Example:\n  hormesis import replays/imported/checkout-outage.csv --scenario retry-storm -o outage.yaml"
+    )]
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The timeline: CSV with `time`, `offered` and optionally `event` columns.
+    #[arg(value_name = "TIMELINE.csv")]
+    timeline: PathBuf,
+    /// The scenario that stands in for the production system.
+    #[arg(long)]
+    scenario: String,
+    /// Where to write the incident (never overwrites an existing file).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: PathBuf,
+    /// Simulated time of the timeline's first row [default: the scenario's warm-up].
+    #[arg(long, value_name = "DURATION", value_parser = hormesis_faults::parse_duration)]
+    at: Option<std::time::Duration>,
+    /// The production rate that maps to the scenario's own rate [default: the first row's].
+    #[arg(long, value_name = "RATE")]
+    baseline: Option<f64>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Override a scenario parameter. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// What a replay must show (as for `run --record`). Repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    expect: Vec<String>,
 }
 
 #[derive(Args)]
@@ -158,6 +198,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_command(args),
         Command::Replay(args) => replay_command(args),
         Command::Shrink(args) => shrink_command(args),
+        Command::Import(args) => import_command(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -436,10 +477,25 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
     // Read every file before running any, so bad input fails fast and whole.
     let mut incidents = Vec::new();
     let mut errors = Vec::new();
+    let mut used = vec![false; args.set.len()];
     for path in &paths {
-        match Incident::load(path).and_then(|i| i.plan(&args.set).map(|_| i)) {
-            Ok(i) => incidents.push((path.clone(), i)),
+        let loaded = Incident::load(path).and_then(|i| {
+            let overrides = replay::applicable(&i, &args.set)?;
+            for (u, o) in used.iter_mut().zip(&args.set) {
+                *u |= overrides.contains(o);
+            }
+            i.plan(&overrides).map(|_| (i, overrides))
+        });
+        match loaded {
+            Ok((i, overrides)) => incidents.push((path.clone(), i, overrides)),
             Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        if let Some((o, _)) = args.set.iter().zip(&used).find(|(_, u)| !**u) {
+            return Err(bad_input(anyhow::anyhow!(
+                "--set {o}: no incident's scenario has this parameter (see `hormesis scenarios`)"
+            )));
         }
     }
     if !errors.is_empty() {
@@ -453,13 +509,13 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
     eprintln!("replaying {} incidents", incidents.len());
     let id_width = incidents
         .iter()
-        .map(|(_, i)| i.id.len())
+        .map(|(_, i, _)| i.id.len())
         .max()
         .unwrap_or(8)
         .max(8);
     let exp_width = incidents
         .iter()
-        .map(|(_, i)| i.expect.describe().chars().count())
+        .map(|(_, i, _)| i.expect.describe().chars().count())
         .max()
         .unwrap_or(8)
         .max(8);
@@ -469,10 +525,10 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
     );
     let mut cases = Vec::new();
     let mut regressions = 0;
-    for (path, incident) in &incidents {
+    for (path, incident, overrides) in &incidents {
         #[allow(clippy::disallowed_methods)] // reports wall time; never read by a simulation
         let started = std::time::Instant::now();
-        let outcome = replay::replay(incident, &args.set);
+        let outcome = replay::replay(incident, overrides);
         let elapsed = started.elapsed();
         let outcome = match outcome {
             Ok(o) => o,
@@ -575,6 +631,62 @@ fn junit_xml(cases: &[JunitCase]) -> Result<String> {
     let mut report = Report::new("hormesis");
     report.add_test_suite(suite);
     Ok(report.to_string()?)
+}
+
+fn import_command(args: ImportArgs) -> Result<u8, Failure> {
+    if args.output.exists() {
+        return Err(bad_input(anyhow::anyhow!(
+            "{} already exists and is kept as it is; remove it or choose another name",
+            args.output.display()
+        )));
+    }
+    let scenario = scenarios::find(&args.scenario).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
+    let params = Params::resolve(&scenario.params(), &args.set).map_err(bad_input)?;
+    let layout = scenario.build(&params).map_err(bad_input)?.layout().clone();
+    let origin = args.timeline.display().to_string();
+    let text = std::fs::read_to_string(&args.timeline)
+        .with_context(|| format!("cannot read {origin}"))
+        .map_err(bad_input)?;
+    let placement = hormesis::import::Placement {
+        at: args.at.unwrap_or(layout.warmup),
+        baseline: args.baseline,
+    };
+    let schedule =
+        hormesis::import::import_timeline(&text, &origin, scenario, &layout.hosts, &placement)
+            .map_err(bad_input)?;
+    let plan = RunPlan::new(
+        scenario,
+        &args.set,
+        schedule,
+        &origin,
+        None,
+        args.seed,
+        EngineKind::Turmoil,
+    )?;
+    eprintln!(
+        "imported {} events from {origin}; running {} with seed {}",
+        plan.schedule.events.len(),
+        scenario.name(),
+        args.seed
+    );
+    let report = run::run(&plan)?;
+    print!("{}", summary::render(&report));
+    let mut expect = Expect::default();
+    for e in &args.expect {
+        expect.set(e).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
+    }
+    if expect.is_empty() {
+        expect = Expect::observed(&report.verdict);
+    }
+    let incident = Incident::from_report(&report, command_line(), incident::today(), expect);
+    write_incident(&args.output, &incident)?;
+    println!(
+        "  wrote {} to {} (expects {})",
+        incident.id,
+        args.output.display(),
+        incident.expect.describe()
+    );
+    Ok(u8::from(report.is_finding()))
 }
 
 fn shrink_command(args: ShrinkArgs) -> Result<u8, Failure> {

@@ -78,6 +78,24 @@ pub fn replay<S: AsRef<str>>(
     })
 }
 
+/// The overrides (`key=value`) that name a parameter of the incident's
+/// scenario: a policy override such as `retry_budget.ratio=0.5` applies to
+/// the incidents whose scenario has a retry budget and leaves the others.
+pub fn applicable<S: AsRef<str>>(
+    incident: &Incident,
+    overrides: &[S],
+) -> Result<Vec<String>, IncidentError> {
+    let params = incident.scenario()?.params();
+    Ok(overrides
+        .iter()
+        .map(|o| o.as_ref().to_string())
+        .filter(|o| {
+            let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k).trim();
+            params.iter().any(|p| p.name == key)
+        })
+        .collect())
+}
+
 /// The incident files named by `paths`: files as given, directories
 /// searched recursively for `*.yaml` / `*.yml`, in name order. A directory
 /// without any is an error, as is a path that does not exist.
