@@ -183,7 +183,7 @@ impl Shrinker<'_> {
                 what: "for",
                 fails: 0.0,
                 tips: secs,
-                step: step,
+                step,
                 with: &|e, v| Event::new(e.at, Some(Duration::from_secs_f64(v)), e.fault.clone()),
                 show: &|v| hormesis_faults::format_duration(Duration::from_secs_f64(v)),
             },
@@ -242,7 +242,7 @@ impl Shrinker<'_> {
                         what: "delay",
                         fails: 0.0,
                         tips: ms,
-                        step: step,
+                        step,
                         with: &move |e, v| {
                             Event::new(
                                 e.at,
