@@ -7,7 +7,7 @@ use hormesis::engine::EngineKind;
 use hormesis::incident::{self, Expect, Incident};
 use hormesis::replay::{self, ReplayError};
 use hormesis::run::{self, RunError, RunPlan, RunReport};
-use hormesis::scenario::{ParamValue, Params, Scenario};
+use hormesis::scenario::{ParamKind, ParamValue, Params, Scenario};
 use hormesis::shrink;
 use hormesis::{files, scenarios, summary};
 use hormesis_faults::{KnobKind, Schedule};
@@ -217,6 +217,8 @@ struct ScenarioListing {
     clients: Vec<String>,
     knobs: Vec<KnobListing>,
     params: Vec<ParamListing>,
+    /// The values of the `mitigation` parameter (`none` first), if it has one.
+    mitigations: Vec<&'static str>,
     trigger: Vec<String>,
 }
 
@@ -275,6 +277,15 @@ fn listing(s: &dyn Scenario) -> Result<ScenarioListing, Failure> {
                 help: p.help,
             })
             .collect(),
+        mitigations: s
+            .params()
+            .into_iter()
+            .find(|p| p.name == "mitigation")
+            .and_then(|p| match p.kind {
+                ParamKind::Choice { options } => Some(options.to_vec()),
+                _ => None,
+            })
+            .unwrap_or_default(),
         trigger: s.trigger(),
     })
 }
@@ -301,6 +312,9 @@ fn list_scenarios(json: bool) -> Result<u8, Failure> {
             .map(|k| format!("{} ({})", k.name, k.kind))
             .collect();
         println!("  knobs:   {}", knobs.join(", "));
+        if !s.mitigations.is_empty() {
+            println!("  mitigations: {}", s.mitigations.join(", "));
+        }
         println!(
             "  trigger: {}",
             s.trigger
@@ -310,9 +324,11 @@ fn list_scenarios(json: bool) -> Result<u8, Failure> {
                 .join(" ")
         );
         println!("  params:");
+        let name_width = s.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
+        let range_width = s.params.iter().map(|p| p.range.len()).max().unwrap_or(0);
         for p in &s.params {
             println!(
-                "    {:<14} {:>8}  {:<16} {}",
+                "    {:<name_width$} {:>8}  {:<range_width$}  {}",
                 p.name,
                 p.default.to_string(),
                 p.range,

@@ -46,3 +46,39 @@ fn without_retries_the_same_spike_recovers() {
     assert_ne!(r.verdict.class, Class::Metastable, "{:?}", r.verdict);
     assert!(r.verdict.ttr_s.is_some());
 }
+
+#[test]
+fn a_retry_budget_recovers_from_the_spike_on_9_of_10_seeds_within_60s() {
+    let mut recovered = Vec::new();
+    for seed in 1..=10 {
+        let r = run_specs("retry-storm", &[SPIKE], &["mitigation=retry-budget"], seed);
+        let within = r.verdict.ttr_s.is_some_and(|t| t <= 60.0);
+        if r.verdict.class != Class::Metastable && within {
+            assert!(
+                r.verdict.amplification < 1.5,
+                "seed {seed}: the budget caps retries, got {}",
+                r.verdict.amplification
+            );
+            recovered.push(seed);
+        }
+    }
+    assert!(recovered.len() >= 9, "recovered on seeds {recovered:?}");
+}
+
+#[test]
+fn a_retry_budget_costs_under_5_percent_goodput_without_faults() {
+    for seed in 1..=3 {
+        let goodput = |sets: &[&str]| -> u64 {
+            run_specs("retry-storm", &[], sets, seed)
+                .windows
+                .iter()
+                .map(|w| w.goodput)
+                .sum()
+        };
+        let (plain, budget) = (goodput(&[]), goodput(&["mitigation=retry-budget"]));
+        assert!(
+            budget as f64 >= 0.95 * plain as f64,
+            "seed {seed}: {budget} vs {plain}"
+        );
+    }
+}

@@ -1,11 +1,14 @@
 //! `retry-storm`: clients that retry on timeout turn a load spike into
 //! sustained overload (Bronson et al., HotOS 2021, §2.1).
 //!
-//! With the defaults the server has capacity 100 req/s (2 workers × 20 ms)
-//! and is offered 60 req/s: utilisation 0.6, queueing delay a few ms. A 3×
+//! With the defaults the server has capacity 200 req/s (8 workers × 40 ms)
+//! and is offered 120 req/s: utilisation 0.6, queueing delay a few ms. A 3×
 //! spike for 10 s builds a backlog of seconds; once queueing delay passes the
 //! 1 s timeout, every request is retried up to 3 times, the offered attempts
-//! (up to 4 × 60 = 240/s) exceed capacity, and the backlog outlives the spike.
+//! (up to 4 × 120 = 480/s) exceed capacity, and the backlog outlives the
+//! spike. `mitigation=retry-budget` gives each client a token-bucket retry
+//! budget, which caps the attempts at about 1.2 × the offered load, so the
+//! backlog drains.
 
 use crate::scenario::{
     CallFailure, Client, HostSoftware, Layout, LocalFuture, ParamError, ParamKind, ParamSpec,
