@@ -46,7 +46,10 @@ fn scenarios_lists_retry_storm_as_json() {
         assert!(!rs[field].is_null(), "missing {field}");
     }
     assert_eq!(rs["hosts"][0], "server");
-    assert_eq!(rs["mitigations"], serde_json::json!(["none", "retry-budget"]));
+    assert_eq!(
+        rs["mitigations"],
+        serde_json::json!(["none", "retry-budget"])
+    );
     assert_eq!(rs["trigger"][0], "load-spike:at=60s,for=10s,factor=3");
     let (out, _) = text(&hormesis(&["scenarios"]));
     assert!(
