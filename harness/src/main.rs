@@ -340,7 +340,18 @@ fn list_scenarios(json: bool) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// The `--expect` options, parsed before anything runs; `None` when none
+/// were given (the recorded run's own outcome is then expected).
+fn expectation(specs: &[String]) -> Result<Option<Expect>, Failure> {
+    let mut expect = Expect::default();
+    for e in specs {
+        expect.set(e).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
+    }
+    Ok((!expect.is_empty()).then_some(expect))
+}
+
 fn run_command(args: RunArgs) -> Result<u8, Failure> {
+    let expect = expectation(&args.expect)?;
     if let Some(path) = args.record.as_ref().filter(|p| p.exists()) {
         return Err(bad_input(anyhow::anyhow!(
             "--record {}: the file already exists and is kept as it is; remove it or choose another name",
@@ -429,13 +440,7 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
         write_json(path, &report).map_err(bad_input)?;
     }
     if let Some(path) = &args.record {
-        let mut expect = Expect::default();
-        for e in &args.expect {
-            expect.set(e).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
-        }
-        if expect.is_empty() {
-            expect = Expect::observed(&report.verdict);
-        }
+        let expect = expect.unwrap_or_else(|| Expect::observed(&report.verdict));
         let incident = Incident::from_report(&report, command_line(), incident::today(), expect);
         write_incident(path, &incident)?;
         say(&format!(
@@ -650,6 +655,7 @@ fn junit_xml(cases: &[JunitCase]) -> Result<String> {
 }
 
 fn import_command(args: ImportArgs) -> Result<u8, Failure> {
+    let expect = expectation(&args.expect)?;
     if args.output.exists() {
         return Err(bad_input(anyhow::anyhow!(
             "{} already exists and is kept as it is; remove it or choose another name",
@@ -687,13 +693,7 @@ fn import_command(args: ImportArgs) -> Result<u8, Failure> {
     );
     let report = run::run(&plan)?;
     print!("{}", summary::render(&report));
-    let mut expect = Expect::default();
-    for e in &args.expect {
-        expect.set(e).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
-    }
-    if expect.is_empty() {
-        expect = Expect::observed(&report.verdict);
-    }
+    let expect = expect.unwrap_or_else(|| Expect::observed(&report.verdict));
     let incident = Incident::from_report(&report, command_line(), incident::today(), expect);
     write_incident(&args.output, &incident)?;
     println!(

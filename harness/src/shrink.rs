@@ -12,7 +12,7 @@
 use crate::incident::{incident_id, Incident, IncidentError};
 use crate::run::{self, RunPlan, RunReport};
 use crate::verdict::Class;
-use hormesis_faults::{Event, Fault, KnobKind, Schedule};
+use hormesis_faults::{format_duration, Event, Fault, KnobKind, Schedule};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -135,9 +135,9 @@ impl Shrinker<'_> {
         s
     }
 
-    /// The smallest value on the dial's grid in (`fails`, `tips`] that
-    /// still tips the system.
-    fn bisect_down(&mut self, s: &Schedule, index: usize, dial: Dial<'_>) -> Schedule {
+    /// The value on the dial's grid closest to `fails` that still tips
+    /// the system (the smallest when `fails < tips`, the largest otherwise).
+    fn bisect(&mut self, s: &Schedule, index: usize, dial: Dial<'_>) -> Schedule {
         let Dial {
             what,
             mut fails,
@@ -147,9 +147,9 @@ impl Shrinker<'_> {
             show,
         } = dial;
         let mut best = s.clone();
-        while tips - fails > step * 1.5 {
+        while (tips - fails).abs() > step * 1.5 {
             let mid = on_grid((fails + tips) / 2.0, step);
-            if mid <= fails || mid >= tips {
+            if mid == fails || mid == tips || (mid - fails).signum() != (tips - fails).signum() {
                 break;
             }
             let mut candidate = best.clone();
@@ -176,7 +176,7 @@ impl Shrinker<'_> {
         };
         let secs = d.as_secs_f64();
         let step = if secs >= 2.0 { 1.0 } else { 0.1 };
-        self.bisect_down(
+        self.bisect(
             &s,
             index,
             Dial {
@@ -185,7 +185,7 @@ impl Shrinker<'_> {
                 tips: secs,
                 step,
                 with: &|e, v| Event::new(e.at, Some(Duration::from_secs_f64(v)), e.fault.clone()),
-                show: &|v| hormesis_faults::format_duration(Duration::from_secs_f64(v)),
+                show: &|v| format_duration(Duration::from_secs_f64(v)),
             },
         )
     }
@@ -193,7 +193,7 @@ impl Shrinker<'_> {
     fn weaken(&mut self, s: Schedule, index: usize) -> Schedule {
         let event = s.events[index].clone();
         match &event.fault {
-            Fault::LoadSpike { factor } if *factor > 1.0 => self.bisect_down(
+            Fault::LoadSpike { factor } if *factor > 1.0 => self.bisect(
                 &s,
                 index,
                 Dial {
@@ -209,7 +209,7 @@ impl Shrinker<'_> {
             ),
             Fault::LoadStep { factor, steps } if *factor > 1.0 => {
                 let steps = *steps;
-                self.bisect_down(
+                self.bisect(
                     &s,
                     index,
                     Dial {
@@ -235,7 +235,7 @@ impl Shrinker<'_> {
                 let ms = delay.as_secs_f64() * 1000.0;
                 let step = if ms >= 20.0 { 10.0 } else { 1.0 };
                 let target = target.clone();
-                self.bisect_down(
+                self.bisect(
                     &s,
                     index,
                     Dial {
@@ -259,7 +259,7 @@ impl Shrinker<'_> {
             }
             Fault::Loss { target, rate } => {
                 let target = target.clone();
-                self.bisect_down(
+                self.bisect(
                     &s,
                     index,
                     Dial {
@@ -295,7 +295,7 @@ impl Shrinker<'_> {
                 }
                 // Bisect the distance from the default.
                 let sign = (value - default).signum();
-                self.bisect_down(
+                self.bisect(
                     &s,
                     index,
                     Dial {
@@ -332,62 +332,40 @@ impl Shrinker<'_> {
         if latest <= e.at {
             return s;
         }
-        let (mut tips, mut fails) = (e.at.as_secs_f64(), latest.as_secs_f64());
-        let mut best = s.clone();
-        let at = |best: &Schedule, v: f64| {
-            let e = &best.events[index];
-            let mut c = best.clone();
-            c.events[index] = Event::new(Duration::from_secs_f64(v), e.duration, e.fault.clone());
-            c
-        };
         // Try the latest onset first: often the order of events does not matter.
-        let candidate = at(&best, fails);
+        let mut candidate = s.clone();
+        candidate.events[index] = Event::new(latest, e.duration, e.fault.clone());
         let kept = self.tips(&candidate).is_some();
         self.report(
-            &format!(
-                "event {} at {}",
-                index + 1,
-                hormesis_faults::format_duration(latest)
-            ),
+            &format!("event {} at {}", index + 1, format_duration(latest)),
             &candidate,
             kept,
         );
         if kept {
             return candidate;
         }
-        while fails - tips > 1.5 {
-            let mid = on_grid((fails + tips) / 2.0, 1.0);
-            if mid <= tips || mid >= fails {
-                break;
-            }
-            let candidate = at(&best, mid);
-            let kept = self.tips(&candidate).is_some();
-            self.report(
-                &format!(
-                    "event {} at {}",
-                    index + 1,
-                    hormesis_faults::format_duration(Duration::from_secs_f64(mid))
-                ),
-                &candidate,
-                kept,
-            );
-            if kept {
-                tips = mid;
-                best = candidate;
-            } else {
-                fails = mid;
-            }
-        }
-        best
+        let (tips, fails) = (e.at.as_secs_f64(), latest.as_secs_f64());
+        self.bisect(
+            &s,
+            index,
+            Dial {
+                what: "at",
+                fails,
+                tips,
+                step: 1.0,
+                with: &|e, v| Event::new(Duration::from_secs_f64(v), e.duration, e.fault.clone()),
+                show: &|v| format_duration(Duration::from_secs_f64(v)),
+            },
+        )
     }
 }
 
 /// One quantity of an event to bisect: its bounds, grid and how to set it.
 struct Dial<'a> {
     what: &'a str,
-    /// A value known (or assumed) not to tip the system.
+    /// A value known (or assumed) not to tip the system: where to go.
     fails: f64,
-    /// A value known to tip it.
+    /// A value known to tip it: where to start.
     tips: f64,
     step: f64,
     with: &'a dyn Fn(&Event, f64) -> Event,
