@@ -171,8 +171,37 @@ fn simulate(plan: &RunPlan<'_>, schedule: &Schedule, end: Duration) -> Result<Si
     Ok(Simulated { outcome, digest })
 }
 
-/// Runs the plan: the faulted simulation and, if there are faults, its control.
-pub fn run(plan: &RunPlan<'_>) -> Result<RunReport, RunError> {
+/// A control run (the plan's seed and params, no faults) simulated up to
+/// `end`, to be shared by every faulted run on the same seed that ends no
+/// later: a run without faults is the same simulation whatever its end, so
+/// its first windows serve any shorter frame.
+#[derive(Debug, Clone)]
+pub struct Control {
+    pub seed: u64,
+    pub end: Duration,
+    pub digest: String,
+    pub failures: Vec<HostFailure>,
+    pub timeline: Timeline,
+}
+
+/// Simulates the plan's control run up to `end`.
+pub fn control(plan: &RunPlan<'_>, end: Duration) -> Result<Control, RunError> {
+    let c = simulate(plan, &Schedule::default(), end)?;
+    Ok(Control {
+        seed: plan.seed,
+        end,
+        digest: c.digest,
+        failures: c.outcome.failures,
+        timeline: c.outcome.timeline,
+    })
+}
+
+/// The simulated end of the plan's runs: t_e + H.
+pub fn end_of(plan: &RunPlan<'_>) -> Result<Duration, RunError> {
+    Ok(frame_of(plan)?.1)
+}
+
+fn frame_of(plan: &RunPlan<'_>) -> Result<(Frame, Duration), RunError> {
     let param_error = |source| RunError::Param {
         scenario: plan.scenario.name().to_string(),
         source,
@@ -189,19 +218,50 @@ pub fn run(plan: &RunPlan<'_>) -> Result<RunReport, RunError> {
         horizon: layout.horizon,
         recovers_within: layout.recovers_within,
     };
-    let end = frame.trigger_end + frame.horizon;
+    Ok((frame, frame.trigger_end + frame.horizon))
+}
+
+/// Runs the plan: the faulted simulation and, if there are faults, its control.
+pub fn run(plan: &RunPlan<'_>) -> Result<RunReport, RunError> {
+    run_with_control(plan, None)
+}
+
+/// Like [`run`], but takes the control from `shared` when it is for the
+/// plan's seed and long enough (its digest is then that of the longer run).
+pub fn run_with_control(
+    plan: &RunPlan<'_>,
+    shared: Option<&Control>,
+) -> Result<RunReport, RunError> {
+    let (frame, end) = frame_of(plan)?;
     let faulted = simulate(plan, &plan.schedule, end)?;
     let run_figures = verdict::figures(&faulted.outcome.timeline, &frame);
     let control = if plan.schedule.is_empty() {
         None
     } else {
-        let c = simulate(plan, &Schedule::default(), end)?;
-        let figures = verdict::figures(&c.outcome.timeline, &frame);
+        let own;
+        let c = match shared {
+            Some(c) if c.seed == plan.seed && c.end >= end => c,
+            _ => {
+                own = control(plan, end)?;
+                &own
+            }
+        };
+        let windows = (end.as_secs_f64() / c.timeline.window_s).round() as usize;
+        let timeline = Timeline {
+            window_s: c.timeline.window_s,
+            windows: c.timeline.windows[..windows.min(c.timeline.windows.len())].to_vec(),
+        };
+        let figures = verdict::figures(&timeline, &frame);
         Some(ControlReport {
-            digest: c.digest,
+            digest: c.digest.clone(),
             figures,
-            failures: c.outcome.failures,
-            windows: c.outcome.timeline.windows,
+            failures: c
+                .failures
+                .iter()
+                .filter(|f| f.t_s <= end.as_secs_f64())
+                .cloned()
+                .collect(),
+            windows: timeline.windows,
         })
     };
     let verdict = verdict::judge(&run_figures, control.as_ref().map(|c| &c.figures), &frame);

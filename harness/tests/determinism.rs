@@ -49,3 +49,36 @@ fn a_difference_is_located_at_its_first_window() {
     assert_eq!(check.first_different_window, Some(17));
     assert_eq!(check.which, Some("run"));
 }
+
+#[test]
+fn a_longer_shared_control_judges_exactly_as_the_runs_own() {
+    use hormesis::engine::EngineKind;
+    use hormesis::run::{self, RunPlan};
+    use hormesis_faults::Schedule;
+    let scenario = hormesis::scenarios::find("retry-storm").unwrap();
+    let plan = |specs: &[&str]| {
+        RunPlan::new(
+            scenario,
+            &[] as &[&str],
+            Schedule::from_specs(specs).unwrap(),
+            "t",
+            None,
+            5,
+            EngineKind::Turmoil,
+        )
+        .unwrap()
+    };
+    let short = plan(&["load-spike:at=40s,for=4s,factor=3"]);
+    let long = plan(&["load-spike:at=40s,for=60s,factor=1.1"]);
+    let shared = run::control(&long, run::end_of(&long).unwrap()).unwrap();
+    let own = run::run(&short).unwrap();
+    let reused = run::run_with_control(&short, Some(&shared)).unwrap();
+    assert_eq!(reused.digest, own.digest);
+    assert_eq!(reused.verdict, own.verdict);
+    let (a, b) = (own.control.unwrap(), reused.control.unwrap());
+    assert_eq!(a.figures, b.figures);
+    assert_eq!(
+        a.windows, b.windows,
+        "a control's prefix does not depend on its end"
+    );
+}
