@@ -30,6 +30,7 @@ mod error;
 mod fault;
 mod raw;
 mod schedule;
+pub mod space;
 pub mod strategy;
 mod validate;
 
