@@ -18,6 +18,7 @@
 //! * [`run`]: one run and its control, end to end;
 //! * [`summary`]: the human-readable report;
 //! * [`incident`]: incident files, the unit of record and replay;
+//! * [`explore`]: the bandit explorer over fault templates × parameter cells;
 //! * [`replay`], [`shrink`]: what is done with incidents;
 //! * [`import`]: production timelines (CSV) as schedules;
 //! * [`files`]: atomic, never-clobbering writes.
@@ -35,6 +36,7 @@
 
 pub mod digest;
 pub mod engine;
+pub mod explore;
 pub mod files;
 pub mod import;
 pub mod incident;

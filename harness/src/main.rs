@@ -41,6 +41,17 @@ enum Command {
     },
     /// Run a scenario under a fault schedule and judge its recovery.
     Run(RunArgs),
+    /// Explore fault schedules with a bandit to find those that tip the system.
+    #[command(
+        long_about = "Explore the fault space of a scenario with a multi-armed bandit: arms are fault \
+templates (load spikes and steps, crashes, latency, loss, partitions, holds, each knob) × cells of \
+their parameter space (onset, duration, magnitude), refined where runs disagree. The reward is the \
+metastability score. Every run at or over --threshold that is metastable is written as an incident.\n\n\
+The result depends only on --seed, --budget, --strategy, --seeds, --shard and --set: never on --jobs.\n\n\
+Exit codes: 0 nothing metastable found, 1 found at least one, 2 bad input.",
+        after_help = "Example:\n  hormesis explore --scenario retry-storm --budget 60 --seed 1 --json out.json"
+    )]
+    Explore(ExploreArgs),
     /// Replay incident files and check what each expects: exit 1 on any regression.
     #[command(
         long_about = "Replay incident files (or every *.yaml under a directory) and check each one's \
@@ -98,6 +109,57 @@ struct ImportArgs {
     /// What a replay must show (as for `run --record`). Repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     expect: Vec<String>,
+}
+
+#[derive(Args)]
+struct ExploreArgs {
+    /// Scenario name (see `hormesis scenarios`).
+    #[arg(long)]
+    scenario: String,
+    /// How many runs (each with a shared control).
+    #[arg(long)]
+    budget: usize,
+    #[arg(long, value_enum, default_value = "thompson")]
+    strategy: hormesis::explore::strategy::StrategyKind,
+    /// Fixes every choice of the exploration and its run seeds.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Threads [default: the number of cores]. Does not change the result.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Where incidents are written.
+    #[arg(long, value_name = "DIR", default_value = "target/hormesis/incidents")]
+    incidents: PathBuf,
+    /// Write every run and the summary as JSON; `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Override a scenario parameter. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Size of the pool of run seeds (shared out among shards).
+    #[arg(long, default_value_t = 4)]
+    seeds: usize,
+    /// A metastable run with at least this score is written as an incident.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Explore shard i of n (0-based), e.g. `--shard 2/8` in a CI matrix.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, default_value = "0/1")]
+    shard: (usize, usize),
+    #[arg(long, value_enum, default_value = "turmoil")]
+    engine: EngineKind,
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{text}`: expected I/N with 0 ≤ I < N, e.g. 0/4");
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }
 
 #[derive(Args)]
@@ -196,6 +258,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scenarios { json } => list_scenarios(json),
         Command::Run(args) => run_command(args),
+        Command::Explore(args) => explore_command(args),
         Command::Replay(args) => replay_command(args),
         Command::Shrink(args) => shrink_command(args),
         Command::Import(args) => import_command(args),
@@ -491,6 +554,149 @@ fn write_incident(path: &Path, incident: &Incident) -> Result<(), Failure> {
 
 fn incident_failure(e: impl Into<anyhow::Error>) -> Failure {
     bad_input(e)
+}
+
+fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
+    use hormesis::explore::{self, ExploreConfig, ExploreError};
+    let scenario = scenarios::find(&args.scenario).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
+    if args.budget == 0 {
+        return Err(bad_input(anyhow::anyhow!("--budget must be at least 1")));
+    }
+    if !(0.0..=1.0).contains(&args.threshold) {
+        return Err(bad_input(anyhow::anyhow!(
+            "--threshold is a score in [0, 1]"
+        )));
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let config = ExploreConfig {
+        scenario,
+        overrides: args.set.clone(),
+        engine: args.engine,
+        strategy: args.strategy,
+        seed: args.seed,
+        budget: args.budget,
+        jobs,
+        seeds: args.seeds,
+        threshold: args.threshold,
+        shard: args.shard,
+    };
+    eprintln!(
+        "exploring {} with {} for {} runs (seed {}, shard {}/{}, {} jobs)",
+        scenario.name(),
+        args.strategy.name(),
+        args.budget,
+        args.seed,
+        args.shard.0,
+        args.shard.1,
+        jobs
+    );
+    let command = command_line();
+    let mut written = 0usize;
+    let mut write_error: Option<Failure> = None;
+    let mut best = 0.0f64;
+    let mut on_run = |record: &explore::RunRecord, report: Option<&RunReport>| {
+        best = best.max(record.score);
+        let finding = record.class == Some(hormesis::verdict::Class::Metastable)
+            && record.score >= args.threshold;
+        if let (true, None, Some(report)) = (finding, &write_error, report) {
+            let incident = Incident::from_report(
+                report,
+                command.clone(),
+                incident::today(),
+                Expect::observed(&report.verdict),
+            );
+            let path = args.incidents.join(format!("{}.yaml", incident.id));
+            // The id is a hash of the inputs: an existing file is this finding.
+            if !path.exists() {
+                match write_incident(&path, &incident) {
+                    Ok(()) => written += 1,
+                    Err(e) => write_error = Some(e),
+                }
+            }
+        }
+        eprintln!(
+            "  [{:>4}/{}] {:<13} {:.2}  best {:.2}  incidents {}  {}",
+            record.index + 1,
+            args.budget,
+            record.class.map_or("ERROR", |c| c.name()),
+            record.score,
+            best,
+            written,
+            record.schedule.join(" ")
+        );
+    };
+    let exploration = explore::explore(&config, &mut on_run).map_err(|e| match e {
+        ExploreError::Run(e) => Failure::from(e),
+        ExploreError::Config(m) => bad_input(anyhow::anyhow!(m)),
+    })?;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    let summary = &exploration.summary;
+    for r in exploration.runs.iter().filter(|r| r.error.is_some()) {
+        eprintln!(
+            "warning: run {} could not be simulated (seed {}, {}): {}",
+            r.index + 1,
+            r.seed,
+            r.schedule.join(" "),
+            r.error.as_deref().unwrap_or_default()
+        );
+    }
+    let to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let mut out = String::new();
+    out += &format!(
+        "{} runs: {} metastable, {} distinct metastable arms, first after {}, best score {:.2}; {} new incidents in {}\n",
+        summary.runs,
+        summary.metastable_runs,
+        summary.distinct_metastable_arms,
+        summary
+            .runs_to_first_metastable
+            .map_or("never".to_string(), |n| format!("{n} runs")),
+        summary.best_score,
+        written,
+        args.incidents.display()
+    );
+    let width = summary
+        .arms
+        .iter()
+        .map(|a| a.arm.len())
+        .max()
+        .unwrap_or(3)
+        .max(3);
+    out += &format!(
+        "  {:<width$}  runs  meta  best  best schedule (seed)\n",
+        "arm"
+    );
+    for a in &summary.arms {
+        out += &format!(
+            "  {:<width$}  {:>4}  {:>4}  {:.2}  {} ({})\n",
+            a.arm,
+            a.runs,
+            a.metastable_runs,
+            a.best_score,
+            a.best_schedule.join(" "),
+            a.best_seed
+        );
+    }
+    if to_stdout {
+        eprint!("{out}");
+    } else {
+        print!("{out}");
+    }
+    if let Some(path) = &args.json {
+        let mut text = serde_json::to_string_pretty(&exploration).map_err(bad_input)?;
+        text.push('\n');
+        if to_stdout {
+            print!("{text}");
+        } else {
+            files::write_atomically(path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))
+                .map_err(bad_input)?;
+        }
+    }
+    Ok(u8::from(summary.metastable_runs > 0))
 }
 
 fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {

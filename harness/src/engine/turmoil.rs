@@ -26,6 +26,7 @@ enum Action {
 
 pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
     let layout = req.system.layout().clone();
+    const TCP_CAPACITY: usize = 1 << 16;
     let mut sim = turmoil::Builder::new()
         .tick_duration(layout.tick)
         .simulation_duration(req.end + Duration::from_secs(3600))
@@ -33,6 +34,12 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
         .rng_seed(req.seed)
         .min_message_latency(layout.min_latency)
         .max_message_latency(layout.max_latency)
+        // turmoil panics the whole simulation when a listen backlog or a
+        // socket buffer passes this (default 64); a reconnect storm after a
+        // fault reaches that. Real kernels queue thousands (somaxconn 4096)
+        // and drop beyond; a large bound keeps such storms simulable and
+        // changes nothing below it.
+        .tcp_capacity(TCP_CAPACITY)
         .build();
 
     // Which host each tokio runtime belongs to, so a panic can be pinned on

@@ -273,7 +273,10 @@ mod tests {
         for shape in [0.5, 1.0, 3.0, 20.0] {
             let n = 20_000;
             let mean = (0..n).map(|_| gamma(shape, &mut r)).sum::<f64>() / n as f64;
-            assert!((mean - shape).abs() < 0.05 * shape.max(1.0), "Gamma({shape}) mean {mean}");
+            assert!(
+                (mean - shape).abs() < 0.05 * shape.max(1.0),
+                "Gamma({shape}) mean {mean}"
+            );
         }
         let n = 20_000;
         let mean = (0..n).map(|_| beta(2.0, 6.0, &mut r)).sum::<f64>() / n as f64;

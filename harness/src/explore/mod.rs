@@ -1,0 +1,379 @@
+//! The explorer: a bandit over arms (fault template × parameter cell) that
+//! looks for the schedules that most stress metastability.
+//!
+//! Runs go in batches of a fixed size. The strategy chooses a whole batch
+//! from the state after the previous one (pending pulls count, see
+//! [`strategy`]), the batch runs on `jobs` threads, and rewards are applied
+//! in batch order. The batch size never depends on `jobs`, so an
+//! exploration gives the same records for any `--jobs` with the same seed.
+//!
+//! Each run's seed comes from a small pool derived from the exploration
+//! seed; the control run of each pool seed is simulated once, long enough
+//! for any schedule of the space, and shared by every run on that seed.
+
+pub mod strategy;
+
+use crate::engine::EngineKind;
+use crate::run::{self, Control, RunError, RunPlan, RunReport};
+use crate::scenario::Scenario;
+use crate::verdict::Class;
+use hormesis_faults::space::{Cell, Space};
+use hormesis_faults::{Schedule, Target};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha12Rng;
+use serde::Serialize;
+use std::time::Duration;
+use strategy::{ArmStats, StrategyKind};
+
+/// Runs chosen together before any of their rewards is seen.
+pub const BATCH: usize = 8;
+/// How deep cells may be split.
+const MAX_DEPTH: u32 = 8;
+
+/// What to explore and how.
+#[derive(Clone)]
+pub struct ExploreConfig {
+    pub scenario: &'static dyn Scenario,
+    pub overrides: Vec<String>,
+    pub engine: EngineKind,
+    pub strategy: StrategyKind,
+    pub seed: u64,
+    pub budget: usize,
+    pub jobs: usize,
+    /// Size of the pool of run seeds (over all shards).
+    pub seeds: usize,
+    /// A run at or over this score is a finding (written as an incident).
+    pub threshold: f64,
+    /// `(i, n)`: this machine explores shard i of n.
+    pub shard: (usize, usize),
+}
+
+/// One run of the exploration.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunRecord {
+    pub index: usize,
+    /// The initial arm (template and coarse cell) the run belongs to.
+    pub arm: String,
+    /// The (possibly refined) cell it was drawn from.
+    pub cell: String,
+    pub schedule: Vec<String>,
+    pub seed: u64,
+    pub score: f64,
+    /// Null when the run could not be simulated (see `error`).
+    pub class: Option<Class>,
+    pub ttr_s: Option<f64>,
+    /// Why the simulation itself failed (an engine limit), if it did; the
+    /// run then counts as reward 0 and the exploration goes on.
+    pub error: Option<String>,
+}
+
+/// The best run of one arm.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BestOfArm {
+    pub arm: String,
+    pub runs: usize,
+    pub metastable_runs: usize,
+    pub best_score: f64,
+    pub best_schedule: Vec<String>,
+    pub best_seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    pub runs: usize,
+    /// 1-based: how many runs it took to see the first metastable one.
+    pub runs_to_first_metastable: Option<usize>,
+    pub metastable_runs: usize,
+    pub distinct_metastable_arms: usize,
+    pub best_score: f64,
+    /// Runs the engine could not simulate.
+    pub errors: usize,
+    /// Cells at the end (initial cells plus splits).
+    pub cells: usize,
+    /// Every arm that was run, best first.
+    pub arms: Vec<BestOfArm>,
+}
+
+/// The result of an exploration: the `--json` output.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Exploration {
+    pub hormesis_version: &'static str,
+    pub scenario: String,
+    pub engine: EngineKind,
+    pub strategy: StrategyKind,
+    pub seed: u64,
+    pub shard: String,
+    pub budget: usize,
+    pub batch: usize,
+    pub run_seeds: Vec<u64>,
+    pub runs: Vec<RunRecord>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// The run seeds of shard `i` of `n` from a pool of `size` derived from
+/// `seed`: pool entries i, i + n, i + 2n, ...
+pub fn shard_seeds(seed: u64, size: usize, (i, n): (usize, usize)) -> Vec<u64> {
+    let mut key = blake3::Hasher::new_derive_key("hormesis explore run seeds v1");
+    key.update(&seed.to_le_bytes());
+    let mut rng = ChaCha12Rng::from_seed(*key.finalize().as_bytes());
+    let pool: Vec<u64> = (0..size).map(|_| rng.random::<u64>()).collect();
+    pool.into_iter().skip(i).step_by(n.max(1)).collect()
+}
+
+struct Arm {
+    cell: Cell,
+    stats: ArmStats,
+    tipped: u32,
+    held: u32,
+}
+
+/// Explores; `on_run` sees every run, in order, as its batch completes.
+pub fn explore(
+    config: &ExploreConfig,
+    on_run: &mut dyn FnMut(&RunRecord, Option<&RunReport>),
+) -> Result<Exploration, ExploreError> {
+    let (shard, shards) = config.shard;
+    if shards == 0 || shard >= shards {
+        return Err(ExploreError::Config(format!(
+            "--shard {shard}/{shards}: expected i/n with 0 ≤ i < n"
+        )));
+    }
+    if config.seeds < shards {
+        return Err(ExploreError::Config(format!(
+            "--seeds {} is fewer than the {shards} shards: every shard needs at least one run seed",
+            config.seeds
+        )));
+    }
+    let run_seeds = shard_seeds(config.seed, config.seeds, config.shard);
+    let base = |seed: u64, schedule: Schedule| {
+        RunPlan::new(
+            config.scenario,
+            &config.overrides,
+            schedule,
+            "explore",
+            None,
+            seed,
+            config.engine,
+        )
+    };
+    let probe = base(run_seeds[0], Schedule::default())?;
+    let system = config
+        .scenario
+        .build(&probe.params)
+        .map_err(|e| ExploreError::Config(e.message))?;
+    let layout = system.layout().clone();
+    let target: Target = run::target(config.scenario, &layout);
+    let space = Space::new(&target, layout.warmup);
+    let mut arms: Vec<Arm> = space
+        .cells
+        .iter()
+        .map(|c| Arm {
+            cell: c.clone(),
+            stats: ArmStats::default(),
+            tipped: 0,
+            held: 0,
+        })
+        .collect();
+    let root_label = |cell: &Cell| space.label(&space.cells[cell.root]);
+
+    // The longest run any cell can make: latest onset + longest duration + H.
+    let longest = space
+        .templates
+        .iter()
+        .map(|t| t.onset.hi + t.duration.map_or(0.0, |d| d.hi))
+        .fold(0.0, f64::max);
+    let control_end = Duration::from_secs_f64(longest) + layout.horizon;
+    let controls: Vec<Control> = parallel(config.jobs, run_seeds.len(), |i| {
+        let plan = base(run_seeds[i], Schedule::default())?;
+        run::control(&plan, control_end)
+    })?;
+
+    let strategy = config.strategy.strategy();
+    let mut key = blake3::Hasher::new_derive_key("hormesis explore choices v1");
+    key.update(&config.seed.to_le_bytes());
+    key.update(&(shard as u64).to_le_bytes());
+    let mut rng = ChaCha12Rng::from_seed(*key.finalize().as_bytes());
+
+    let mut records: Vec<RunRecord> = Vec::with_capacity(config.budget);
+    while records.len() < config.budget {
+        let size = BATCH.min(config.budget - records.len());
+        // Choose the whole batch from the state after the last one.
+        let mut chosen = Vec::with_capacity(size);
+        let stats: Vec<ArmStats> = arms.iter().map(|a| a.stats.clone()).collect();
+        let mut pending = stats;
+        for k in 0..size {
+            let (arm, probability) = strategy.choose(&pending, &mut rng);
+            pending[arm].pending += 1;
+            let event = space.sample(&arms[arm].cell, &mut || rng.random::<f64>());
+            let index = records.len() + k;
+            let seed_slot = index % run_seeds.len();
+            chosen.push((arm, probability, Schedule::new(vec![event]), seed_slot));
+        }
+        let reports: Vec<Result<RunReport, RunError>> = parallel(config.jobs, chosen.len(), |k| {
+            let (_, _, schedule, slot) = &chosen[k];
+            let plan = base(run_seeds[*slot], schedule.clone())?;
+            Ok::<_, RunError>(run::run_with_control(&plan, Some(&controls[*slot])))
+        })?;
+        let arm_count = arms.len();
+        let mut touched = Vec::new();
+        for ((arm, probability, schedule, slot), report) in chosen.into_iter().zip(reports) {
+            let a = &mut arms[arm];
+            let (score, class, ttr_s, error) = match &report {
+                Ok(r) => (
+                    r.verdict.score,
+                    Some(r.verdict.class),
+                    r.verdict.ttr_s,
+                    None,
+                ),
+                Err(e) => (0.0, None, None, Some(e.to_string())),
+            };
+            strategy.update(&mut a.stats, score, probability, arm_count);
+            match class {
+                Some(Class::Metastable) => a.tipped += 1,
+                Some(_) => a.held += 1,
+                None => {}
+            }
+            touched.push(arm);
+            let record = RunRecord {
+                index: records.len(),
+                arm: root_label(&a.cell),
+                cell: space.label(&a.cell),
+                schedule: schedule.events.iter().map(|e| e.to_spec()).collect(),
+                seed: run_seeds[slot],
+                score,
+                class,
+                ttr_s,
+                error,
+            };
+            on_run(&record, report.as_ref().ok());
+            records.push(record);
+        }
+        // Refine: a cell whose runs disagree straddles a tipping boundary.
+        touched.sort_unstable();
+        touched.dedup();
+        for i in touched {
+            let a = &arms[i];
+            if a.tipped == 0 || a.held == 0 || a.cell.depth >= MAX_DEPTH {
+                continue;
+            }
+            if let Some((left, right)) = space.split(&a.cell) {
+                let stats = a.stats.halved();
+                arms[i] = Arm {
+                    cell: left,
+                    stats: stats.clone(),
+                    tipped: 0,
+                    held: 0,
+                };
+                arms.push(Arm {
+                    cell: right,
+                    stats,
+                    tipped: 0,
+                    held: 0,
+                });
+            }
+        }
+    }
+    let summary = summarise(&records, arms.len());
+    Ok(Exploration {
+        hormesis_version: env!("CARGO_PKG_VERSION"),
+        scenario: config.scenario.name().to_string(),
+        engine: config.engine,
+        strategy: config.strategy,
+        seed: config.seed,
+        shard: format!("{shard}/{shards}"),
+        budget: config.budget,
+        batch: BATCH,
+        run_seeds,
+        runs: records,
+        summary,
+    })
+}
+
+/// The summary of a list of runs (also of merged shards).
+pub fn summarise(records: &[RunRecord], cells: usize) -> Summary {
+    let mut arms: Vec<BestOfArm> = Vec::new();
+    for r in records {
+        let i = match arms.iter().position(|a| a.arm == r.arm) {
+            Some(i) => i,
+            None => {
+                arms.push(BestOfArm {
+                    arm: r.arm.clone(),
+                    runs: 0,
+                    metastable_runs: 0,
+                    best_score: f64::NEG_INFINITY,
+                    best_schedule: Vec::new(),
+                    best_seed: 0,
+                });
+                arms.len() - 1
+            }
+        };
+        let a = &mut arms[i];
+        a.runs += 1;
+        a.metastable_runs += usize::from(r.class == Some(Class::Metastable));
+        if r.score > a.best_score {
+            a.best_score = r.score;
+            a.best_schedule = r.schedule.clone();
+            a.best_seed = r.seed;
+        }
+    }
+    arms.sort_by(|a, b| {
+        b.best_score
+            .total_cmp(&a.best_score)
+            .then(a.arm.cmp(&b.arm))
+    });
+    Summary {
+        runs: records.len(),
+        runs_to_first_metastable: records
+            .iter()
+            .position(|r| r.class == Some(Class::Metastable))
+            .map(|i| i + 1),
+        metastable_runs: records
+            .iter()
+            .filter(|r| r.class == Some(Class::Metastable))
+            .count(),
+        errors: records.iter().filter(|r| r.error.is_some()).count(),
+        distinct_metastable_arms: arms.iter().filter(|a| a.metastable_runs > 0).count(),
+        best_score: records.iter().map(|r| r.score).fold(0.0, f64::max),
+        cells,
+        arms,
+    }
+}
+
+/// Runs `task(0..n)` on up to `jobs` threads; results in index order.
+fn parallel<T: Send, E: Send>(
+    jobs: usize,
+    n: usize,
+    task: impl Fn(usize) -> Result<T, E> + Sync,
+) -> Result<Vec<T>, E> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<T, E>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.clamp(1, n.max(1)))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            break out;
+                        }
+                        out.push((i, task(i)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
