@@ -579,7 +579,6 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
         budget: args.budget,
         jobs,
         seeds: args.seeds,
-        threshold: args.threshold,
         shard: args.shard,
     };
     eprintln!(

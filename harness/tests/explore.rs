@@ -19,7 +19,6 @@ fn config(strategy: StrategyKind, budget: usize, jobs: usize) -> ExploreConfig {
         budget,
         jobs,
         seeds: 4,
-        threshold: 0.5,
         shard: (0, 1),
     }
 }

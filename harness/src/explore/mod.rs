@@ -42,8 +42,6 @@ pub struct ExploreConfig {
     pub jobs: usize,
     /// Size of the pool of run seeds (over all shards).
     pub seeds: usize,
-    /// A run at or over this score is a finding (written as an incident).
-    pub threshold: f64,
     /// `(i, n)`: this machine explores shard i of n.
     pub shard: (usize, usize),
 }
