@@ -93,6 +93,13 @@ impl Shrinker<'_> {
             .expect("the incident's plan built once already")
     }
 
+    /// Whether `candidate` still tips the system; prints the step either way.
+    fn try_step(&mut self, what: &str, candidate: &Schedule) -> bool {
+        let kept = self.tips(candidate).is_some();
+        self.report(what, candidate, kept);
+        kept
+    }
+
     fn report(&mut self, what: &str, schedule: &Schedule, kept: bool) {
         let verdict = if kept { "still metastable" } else { "recovers" };
         (self.say)(&format!(
@@ -119,9 +126,7 @@ impl Shrinker<'_> {
                     .drain(start..end)
                     .map(|e| e.to_spec())
                     .collect();
-                let kept = self.tips(&candidate).is_some();
-                self.report(&format!("drop {}", gone.join(" ")), &candidate, kept);
-                if kept {
+                if self.try_step(&format!("drop {}", gone.join(" ")), &candidate) {
                     s = candidate;
                     removed_any = true;
                 } else {
@@ -154,13 +159,10 @@ impl Shrinker<'_> {
             }
             let mut candidate = best.clone();
             candidate.events[index] = with(&best.events[index], mid);
-            let kept = self.tips(&candidate).is_some();
-            self.report(
+            if self.try_step(
                 &format!("event {} {what} {}", index + 1, show(mid)),
                 &candidate,
-                kept,
-            );
-            if kept {
+            ) {
                 tips = mid;
                 best = candidate;
             } else {
@@ -335,13 +337,10 @@ impl Shrinker<'_> {
         // Try the latest onset first: often the order of events does not matter.
         let mut candidate = s.clone();
         candidate.events[index] = Event::new(latest, e.duration, e.fault.clone());
-        let kept = self.tips(&candidate).is_some();
-        self.report(
+        if self.try_step(
             &format!("event {} at {}", index + 1, format_duration(latest)),
             &candidate,
-            kept,
-        );
-        if kept {
+        ) {
             return candidate;
         }
         let (tips, fails) = (e.at.as_secs_f64(), latest.as_secs_f64());

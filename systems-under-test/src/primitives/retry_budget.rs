@@ -76,7 +76,7 @@ impl RetryBudget {
 
     fn with_state<T>(&self, f: impl FnOnce(&mut State, &RetryBudgetPolicy) -> T) -> T {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
+        let now = Instant::now(); // tokio's clock: simulated time under the harness
         let elapsed = state
             .refilled
             .map_or(0.0, |then| (now - then).as_secs_f64());
