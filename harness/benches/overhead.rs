@@ -20,7 +20,7 @@ use hormesis::scenarios::{self, RetryStorm};
 use hormesis::workload::{Arrivals, LoadProfile};
 use hormesis_faults::Schedule;
 use hormesis_sut::retry_storm::{
-    serve, ClientPolicy, ClientStats, RetryClient, ServerConfig, ServerControls, ServerStats,
+    serve, ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats, RetryClient,
 };
 use std::cell::Cell;
 use std::rc::Rc;
@@ -39,10 +39,10 @@ fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
 /// The same system on turmoil with nothing of the harness around it.
 fn bare(seed: u64, schedule: &Schedule, end: Duration) -> u64 {
     let p = Params::resolve(&RetryStorm.params(), &[] as &[&str]).unwrap();
-    let server = ServerConfig {
-        port: 7000,
+    let server = PoolConfig {
         workers: p.int("workers").unwrap() as usize,
         service_time: p.duration("service_time").unwrap(),
+        pressure: 0.0,
     };
     let policy = ClientPolicy {
         timeout: p.duration("timeout").unwrap(),
@@ -63,11 +63,11 @@ fn bare(seed: u64, schedule: &Schedule, end: Duration) -> u64 {
         .min_message_latency(layout.min_latency)
         .max_message_latency(layout.max_latency)
         .build();
-    let controls = Arc::new(ServerControls::new(&server));
-    let stats = Arc::new(ServerStats::default());
+    let controls = Arc::new(PoolControls::new(&server));
+    let stats = Arc::new(PoolStats::default());
     sim.host("server", move || {
         let (server, controls, stats) = (server.clone(), controls.clone(), stats.clone());
-        async move { Ok(serve(server, controls, stats).await?) }
+        async move { Ok(serve(7000, server, controls, stats).await?) }
     });
     let ok = Rc::new(Cell::new(0u64));
     let profile = Rc::new(LoadProfile::from_schedule(schedule));
@@ -87,7 +87,7 @@ fn bare(seed: u64, schedule: &Schedule, end: Duration) -> u64 {
                 tokio::time::sleep_until(base + at).await;
                 let (client, ok) = (client.clone(), ok.clone());
                 tokio::task::spawn_local(async move {
-                    if let Ok(Ok(())) = tokio::time::timeout(deadline, client.call()).await {
+                    if let Ok(Ok(())) = tokio::time::timeout(deadline, client.call(0)).await {
                         ok.set(ok.get() + 1);
                     }
                 });

@@ -374,6 +374,21 @@ impl Incident {
         }
     }
 
+    /// The same incident with the figures of a fresh `report` of it (after
+    /// an intended change of behaviour): id, seed, params, schedule, the
+    /// expectation, the finding command and `shrunk-from` stay.
+    pub fn rerecorded(&self, report: &RunReport, date: String) -> Incident {
+        let fresh =
+            Incident::from_report(report, self.found.command.clone(), date, Expect::default());
+        Incident {
+            found: Found {
+                shrunk_from: self.found.shrunk_from.clone(),
+                ..fresh.found
+            },
+            ..self.clone()
+        }
+    }
+
     /// Where it was read from, if it was read from a file.
     pub fn origin(&self) -> Option<&str> {
         self.located.as_ref().map(|l| l.origin.as_str())

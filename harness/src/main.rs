@@ -58,7 +58,7 @@ Exit codes: 0 nothing metastable found, 1 found at least one, 2 bad input.",
 `expect` (the regression verdict) and its digest (whether behaviour changed at all).\n\n\
 Exit codes: 0 every expectation held, 1 a regression (or, with --strict, a changed digest), \
 2 bad input (a file that does not parse, an unknown scenario or parameter, an empty directory).",
-        after_help = "Examples:\n  hormesis replay replays/\n  hormesis replay replays/ --set retry_budget.ratio=0.5 --junit replays.xml"
+        after_help = "Examples:\n  hormesis replay replays/\n  hormesis replay replays/ --set retry_budget.ratio=0.5 --junit replays.xml\n  hormesis replay replays/ --rerecord   # after an intended change"
     )]
     Replay(ReplayArgs),
     /// Shrink an incident to the smallest schedule that still tips the system.
@@ -176,6 +176,11 @@ struct ReplayArgs {
     /// Write a JUnit XML report (one test case per incident) for CI.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// After an intended change of behaviour: rewrite the recorded figures
+    /// (digest, score, TTR, version, date) of every incident whose
+    /// expectation still holds. Regressions are left as they are.
+    #[arg(long, conflicts_with_all = ["set", "strict"])]
+    rerecord: bool,
 }
 
 #[derive(Args)]
@@ -768,9 +773,17 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
         };
         let passed = outcome.passed(args.strict);
         regressions += usize::from(!passed);
+        let rerecord = args.rerecord && passed && !outcome.digest_same;
+        if rerecord {
+            let updated = incident.rerecorded(&outcome.report, hormesis::incident::today());
+            files::write_atomically(path, updated.to_yaml().as_bytes())
+                .with_context(|| format!("cannot rewrite {}", path.display()))
+                .map_err(bad_input)?;
+        }
         let result = match (&outcome.regression, outcome.digest_same) {
             (Some(why), _) => format!("REGRESSION: {why}"),
             (None, false) if args.strict => "CHANGED (--strict)".to_string(),
+            (None, false) if rerecord => "ok (re-recorded)".to_string(),
             (None, _) => "ok".to_string(),
         };
         println!(

@@ -38,7 +38,9 @@ pub enum CallFailure {
 /// The client side of the system: performs one logical request, with whatever
 /// timeouts, retries and backoff the system's policy says.
 pub trait Client {
-    fn call(&self) -> LocalFuture<'_, Result<(), CallFailure>>;
+    /// `key` is uniform over `u64` and fixed by the run's seed: what the
+    /// request asks for (a cache key, a user), for systems where that matters.
+    fn call(&self, key: u64) -> LocalFuture<'_, Result<(), CallFailure>>;
 }
 
 /// Hosts, workload and time scales of one built system.

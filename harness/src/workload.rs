@@ -112,6 +112,28 @@ impl Arrivals {
     }
 }
 
+/// The key of each logical request of one client host: a stream of its own,
+/// so systems that ignore keys see exactly the same arrivals as before keys
+/// existed.
+pub struct Keys {
+    rng: ChaCha12Rng,
+}
+
+impl Keys {
+    pub fn new(seed: u64, host: &str) -> Keys {
+        let mut key = blake3::Hasher::new_derive_key("hormesis workload keys v1");
+        key.update(&seed.to_le_bytes());
+        key.update(host.as_bytes());
+        Keys {
+            rng: ChaCha12Rng::from_seed(*key.finalize().as_bytes()),
+        }
+    }
+
+    pub fn next_key(&mut self) -> u64 {
+        self.rng.random()
+    }
+}
+
 impl Iterator for Arrivals {
     type Item = Duration;
 
@@ -139,6 +161,7 @@ impl Iterator for Arrivals {
 pub async fn drive(
     client: Rc<dyn Client>,
     arrivals: Arrivals,
+    mut keys: Keys,
     recorder: Rc<RefCell<Recorder>>,
     deadline: Duration,
     stop: Duration,
@@ -155,9 +178,9 @@ pub async fn drive(
         // window the engine has already closed.
         let arrived = base.elapsed();
         recorder.borrow_mut().offered(arrived);
-        let (client, recorder) = (client.clone(), recorder.clone());
+        let (client, recorder, key) = (client.clone(), recorder.clone(), keys.next_key());
         tokio::task::spawn_local(async move {
-            let outcome = tokio::time::timeout(deadline, client.call()).await;
+            let outcome = tokio::time::timeout(deadline, client.call(key)).await;
             let latency = base.elapsed().saturating_sub(arrived);
             let result = match outcome {
                 Ok(Ok(())) => Ok(latency),

@@ -23,7 +23,7 @@ struct FragileSystem(Layout, bool);
 struct Instant;
 
 impl Client for Instant {
-    fn call(&self) -> LocalFuture<'_, Result<(), CallFailure>> {
+    fn call(&self, _key: u64) -> LocalFuture<'_, Result<(), CallFailure>> {
         Box::pin(async { Ok(()) })
     }
 }

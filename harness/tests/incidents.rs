@@ -132,6 +132,40 @@ fn strict_fails_on_a_changed_digest_even_when_the_verdict_holds() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
 
+#[test]
+fn rerecord_rewrites_figures_of_passing_incidents_only() {
+    let dir = scratch("rerecord");
+    let kept = std::fs::read_to_string(replays_dir().join("retry-storm/spike.yaml")).unwrap();
+    let recorded = Incident::load(&replays_dir().join("retry-storm/spike.yaml")).unwrap();
+    let stale = kept.replace(&recorded.found.digest, &"0".repeat(64));
+    std::fs::write(dir.join("stale.yaml"), &stale).unwrap();
+    // A regression: the same trigger expected to recover.
+    let wrong = stale.replace(
+        "expect:\n  class: metastable",
+        "expect:\n  recovers-within: 60s",
+    );
+    assert_ne!(wrong, stale);
+    std::fs::write(dir.join("wrong.yaml"), &wrong).unwrap();
+
+    let o = hormesis(&["replay", s(&dir), "--rerecord"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("ok (re-recorded)"), "{out}");
+    let fixed = Incident::load(&dir.join("stale.yaml")).unwrap();
+    assert_eq!(fixed.found.digest, recorded.found.digest);
+    assert_eq!(fixed.id, recorded.id);
+    assert_eq!(fixed.schedule, recorded.schedule);
+    assert_eq!(fixed.expect, recorded.expect);
+    assert_eq!(fixed.found.shrunk_from, recorded.found.shrunk_from);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("wrong.yaml")).unwrap(),
+        wrong
+    );
+    // Nothing left to re-record: the folder now replays strictly but for the regression.
+    let o = hormesis(&["replay", s(&dir.join("stale.yaml")), "--strict"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
 fn long_spike_incident() -> Incident {
     let schedule = Schedule::from_specs(&[
         "latency:at=35s,for=5s,host=client-1,delay=50ms",

@@ -16,3 +16,4 @@
 pub mod net;
 pub mod primitives;
 pub mod retry_storm;
+pub mod rpc;

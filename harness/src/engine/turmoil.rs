@@ -5,7 +5,7 @@
 use super::{Applied, EngineError, HostFailure, SimOutcome, SimRequest};
 use crate::panic_capture;
 use crate::timeline::{Recorder, Timeline};
-use crate::workload::{self, Arrivals, LoadProfile};
+use crate::workload::{self, Arrivals, Keys, LoadProfile};
 use hormesis_faults::{Event, Fault, KnobKind, LinkTarget};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,6 +70,7 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
         let body = workload::drive(
             req.system.client(client),
             arrivals,
+            Keys::new(req.seed, client),
             recorder.clone(),
             layout.deadline,
             req.end,

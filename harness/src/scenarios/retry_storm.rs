@@ -17,8 +17,7 @@ use crate::scenario::{
 use hormesis_faults::{KnobKind, KnobSpec};
 use hormesis_sut::primitives::{RetryBudget, RetryBudgetPolicy};
 use hormesis_sut::retry_storm::{
-    serve, CallError, ClientPolicy, ClientStats, RetryClient, ServerConfig, ServerControls,
-    ServerStats,
+    serve, CallError, ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats, RetryClient,
 };
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -197,10 +196,10 @@ impl Scenario for RetryStorm {
                 horizon
             )));
         }
-        let server = ServerConfig {
-            port: PORT,
+        let server = PoolConfig {
             workers: p.int("workers")? as usize,
             service_time: p.duration("service_time")?,
+            pressure: 0.0,
         };
         let layout = Layout {
             hosts: vec![SERVER.to_string()],
@@ -216,8 +215,8 @@ impl Scenario for RetryStorm {
             max_latency: ms(10),
         };
         Ok(Box::new(RetryStormSystem {
-            controls: Arc::new(ServerControls::new(&server)),
-            server_stats: Arc::new(ServerStats::default()),
+            controls: Arc::new(PoolControls::new(&server)),
+            server_stats: Arc::new(PoolStats::default()),
             client_stats: (0..clients)
                 .map(|_| Arc::new(ClientStats::default()))
                 .collect(),
@@ -243,9 +242,9 @@ impl Scenario for RetryStorm {
 
 struct RetryStormSystem {
     layout: Layout,
-    server: ServerConfig,
-    controls: Arc<ServerControls>,
-    server_stats: Arc<ServerStats>,
+    server: PoolConfig,
+    controls: Arc<PoolControls>,
+    server_stats: Arc<PoolStats>,
     client_stats: Vec<Arc<ClientStats>>,
     policy: ClientPolicy,
     /// Each client host gets its own budget under this policy.
@@ -255,9 +254,9 @@ struct RetryStormSystem {
 struct StormClient(RetryClient);
 
 impl Client for StormClient {
-    fn call(&self) -> LocalFuture<'_, Result<(), CallFailure>> {
+    fn call(&self, key: u64) -> LocalFuture<'_, Result<(), CallFailure>> {
         Box::pin(async move {
-            self.0.call().await.map_err(|e| match e {
+            self.0.call(key).await.map_err(|e| match e {
                 CallError::TimedOut { .. } => CallFailure::Timeout,
                 CallError::Failed { .. } => CallFailure::Error,
             })
@@ -278,7 +277,7 @@ impl System for RetryStormSystem {
         );
         Rc::new(move || {
             let (config, controls, stats) = (config.clone(), controls.clone(), stats.clone());
-            Box::pin(async move { Ok(serve(config, controls, stats).await?) })
+            Box::pin(async move { Ok(serve(PORT, config, controls, stats).await?) })
         })
     }
 

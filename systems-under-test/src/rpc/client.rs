@@ -1,4 +1,4 @@
-use super::protocol::{read_response, write_request};
+use super::protocol::{read_response, write_request, Request, Status};
 use crate::net::TcpStream;
 use crate::primitives::RetryBudget;
 use std::collections::BTreeMap;
@@ -56,8 +56,8 @@ impl fmt::Display for CallError {
 /// One multiplexed connection: requests go out through a writer task,
 /// responses are matched to waiting attempts by id.
 struct Connection {
-    outbox: mpsc::UnboundedSender<u64>,
-    waiting: Arc<Mutex<BTreeMap<u64, oneshot::Sender<()>>>>,
+    outbox: mpsc::UnboundedSender<Request>,
+    waiting: Arc<Mutex<BTreeMap<u64, oneshot::Sender<Status>>>>,
     /// When the oldest request still without any response on this
     /// connection was sent; any response clears it (the peer is alive).
     unanswered_since: Arc<Mutex<Option<Instant>>>,
@@ -89,8 +89,8 @@ impl RetryClient {
         }
     }
 
-    /// One logical request, retried per the policy.
-    pub async fn call(&self) -> Result<(), CallError> {
+    /// One logical request for `key`, retried per the policy.
+    pub async fn call(&self, key: u64) -> Result<(), CallError> {
         let mut attempts = 0;
         if let Some(budget) = &self.policy.budget {
             budget.on_first_attempt();
@@ -98,7 +98,7 @@ impl RetryClient {
         loop {
             attempts += 1;
             self.stats.attempts.fetch_add(1, Ordering::Relaxed);
-            let outcome = tokio::time::timeout(self.policy.timeout, self.attempt()).await;
+            let outcome = tokio::time::timeout(self.policy.timeout, self.attempt(key)).await;
             let last_error = match outcome {
                 Ok(Ok(())) => return Ok(()),
                 Ok(Err(reason)) => Some(reason),
@@ -121,7 +121,7 @@ impl RetryClient {
         }
     }
 
-    async fn attempt(&self) -> Result<(), String> {
+    async fn attempt(&self, key: u64) -> Result<(), String> {
         let conn = self.connection().await?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -132,13 +132,18 @@ impl RetryClient {
         // Forget the attempt however it ends, so late responses are seen as late.
         let _forget = Forget { conn: &conn, id };
         conn.outbox
-            .send(id)
+            .send(Request { id, key })
             .map_err(|_| "connection closed".to_string())?;
         conn.unanswered_since
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get_or_insert_with(Instant::now);
-        rx.await.map_err(|_| "connection reset".to_string())
+        match rx.await {
+            Ok(Status::Ok) => Ok(()),
+            Ok(Status::Rejected) => Err("rejected".to_string()),
+            Ok(Status::Failed) => Err("failed".to_string()),
+            Err(_) => Err("connection reset".to_string()),
+        }
     }
 
     async fn connection(&self) -> Result<Arc<Connection>, String> {
@@ -162,7 +167,7 @@ impl RetryClient {
             .map_err(|e| format!("connect: {e}"))?;
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
         let (mut reader, mut writer) = stream.into_split();
-        let (outbox, mut pending) = mpsc::unbounded_channel::<u64>();
+        let (outbox, mut pending) = mpsc::unbounded_channel::<Request>();
         let conn = Arc::new(Connection {
             outbox,
             waiting: Arc::new(Mutex::new(BTreeMap::new())),
@@ -171,8 +176,8 @@ impl RetryClient {
         });
         let broken = conn.broken.clone();
         tokio::spawn(async move {
-            while let Some(id) = pending.recv().await {
-                if write_request(&mut writer, id).await.is_err() {
+            while let Some(request) = pending.recv().await {
+                if write_request(&mut writer, request).await.is_err() {
                     break;
                 }
             }
@@ -185,7 +190,7 @@ impl RetryClient {
             self.stats.clone(),
         );
         tokio::spawn(async move {
-            while let Ok((id, _status)) = read_response(&mut reader).await {
+            while let Ok((id, status)) = read_response(&mut reader).await {
                 *last.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 let waiter = waiting
                     .lock()
@@ -193,7 +198,7 @@ impl RetryClient {
                     .remove(&id);
                 match waiter {
                     Some(tx) => {
-                        let _ = tx.send(());
+                        let _ = tx.send(status);
                     }
                     None => {
                         stats.late_responses.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,198 @@
+//! A FIFO queue served by a pool of workers, each spending a service time on
+//! one job. Work is never cancelled: a job whose caller has given up is
+//! still served, which is what lets a backlog outlive the spike that built it.
+//!
+//! Two effects make the pool a model of real servers rather than a queue:
+//! *memory pressure* (`pressure` > 0: each queued job slows every job by that
+//! fraction, as garbage collection and swapping do) and a worker count that
+//! can change at run time (an autoscaler adding replicas).
+
+use super::protocol::Status;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{oneshot, Notify};
+
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Workers at start.
+    pub workers: usize,
+    /// Time one worker spends on one job of cost 1 with an empty queue.
+    pub service_time: Duration,
+    /// Slowdown per queued job: service time × (1 + pressure × queue length).
+    pub pressure: f64,
+}
+
+/// Knobs an operator can turn while the pool runs. They outlive restarts,
+/// like configuration does.
+#[derive(Debug)]
+pub struct PoolControls {
+    service_time_us: AtomicU64,
+    flush_requested: AtomicBool,
+    workers: AtomicUsize,
+}
+
+impl PoolControls {
+    pub fn new(config: &PoolConfig) -> Self {
+        PoolControls {
+            service_time_us: AtomicU64::new(config.service_time.as_micros() as u64),
+            flush_requested: AtomicBool::new(false),
+            workers: AtomicUsize::new(config.workers.max(1)),
+        }
+    }
+
+    pub fn set_service_time(&self, d: Duration) {
+        self.service_time_us
+            .store(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub fn service_time(&self) -> Duration {
+        Duration::from_micros(self.service_time_us.load(Ordering::Relaxed))
+    }
+
+    /// Asks the pool to drop every queued job (an operator's remedy).
+    pub fn flush_queue(&self) {
+        self.flush_requested.store(true, Ordering::Relaxed);
+    }
+
+    /// The number of workers the pool should run (at least one).
+    pub fn set_workers(&self, n: usize) {
+        self.workers.store(n.max(1), Ordering::Relaxed);
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers.load(Ordering::Relaxed)
+    }
+}
+
+/// What the pool exports to a metrics scraper.
+#[derive(Debug, Default)]
+pub struct PoolStats {
+    /// Jobs waiting for a worker (gauge).
+    pub queue_depth: AtomicU64,
+    /// Jobs served since the start (counter).
+    pub served: AtomicU64,
+    /// Workers running (gauge).
+    pub workers: AtomicU64,
+}
+
+struct Job {
+    cost: f64,
+    done: oneshot::Sender<Status>,
+}
+
+struct Shared {
+    config: PoolConfig,
+    controls: Arc<PoolControls>,
+    stats: Arc<PoolStats>,
+    jobs: Mutex<VecDeque<Job>>,
+    ready: Notify,
+    /// Worker slots started so far; slot i runs while i < the target count.
+    started: AtomicUsize,
+}
+
+/// A worker pool. Create it inside the host's software: its workers are
+/// tasks of the host and die with it, queue included.
+#[derive(Clone)]
+pub struct WorkerPool(Arc<Shared>);
+
+impl WorkerPool {
+    pub fn start(config: PoolConfig, controls: Arc<PoolControls>, stats: Arc<PoolStats>) -> Self {
+        stats.queue_depth.store(0, Ordering::Relaxed);
+        stats.workers.store(0, Ordering::Relaxed);
+        let pool = WorkerPool(Arc::new(Shared {
+            config,
+            controls,
+            stats,
+            jobs: Mutex::new(VecDeque::new()),
+            ready: Notify::new(),
+            started: AtomicUsize::new(0),
+        }));
+        pool.rescale();
+        pool
+    }
+
+    /// Starts workers up to the controls' target; surplus workers stop after
+    /// their current job.
+    pub fn rescale(&self) {
+        let target = self.0.controls.workers();
+        while self.0.started.load(Ordering::Relaxed) < target {
+            let slot = self.0.started.fetch_add(1, Ordering::Relaxed);
+            self.0.stats.workers.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(worker(self.0.clone(), slot));
+        }
+        // Wake idle workers so surplus ones notice they should stop.
+        self.0.ready.notify_waiters();
+    }
+
+    /// Queues a job costing `cost` service times; resolves when it is done.
+    pub async fn submit(&self, cost: f64) -> Status {
+        let (done, answer) = oneshot::channel();
+        let depth = {
+            let mut jobs = self.0.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            jobs.push_back(Job { cost, done });
+            jobs.len()
+        };
+        self.0
+            .stats
+            .queue_depth
+            .store(depth as u64, Ordering::Relaxed);
+        self.0.ready.notify_one();
+        answer.await.unwrap_or(Status::Failed)
+    }
+
+    pub fn queue_depth(&self) -> usize {
+        self.0.jobs.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+async fn worker(pool: Arc<Shared>, slot: usize) {
+    loop {
+        if slot >= pool.controls.workers() {
+            // Retire the highest slots first so `started` stays a prefix.
+            if pool
+                .started
+                .compare_exchange(slot + 1, slot, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                pool.stats.workers.fetch_sub(1, Ordering::Relaxed);
+                // The next slot down may be waiting for this one to go.
+                pool.ready.notify_waiters();
+                return;
+            }
+        }
+        let (job, queued) = {
+            let mut jobs = pool.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.controls.flush_requested.swap(false, Ordering::Relaxed) {
+                tracing::info!(dropped = jobs.len(), "queue flushed");
+                jobs.clear();
+            }
+            let job = jobs.pop_front();
+            pool.stats
+                .queue_depth
+                .store(jobs.len() as u64, Ordering::Relaxed);
+            (job, jobs.len())
+        };
+        let Some(job) = job else {
+            pool.ready.notified().await;
+            continue;
+        };
+        let slowdown = 1.0 + pool.config.pressure * queued as f64;
+        let time = pool
+            .controls
+            .service_time()
+            .mul_f64(job.cost.max(0.0) * slowdown);
+        tokio::time::sleep(time).await;
+        pool.stats.served.fetch_add(1, Ordering::Relaxed);
+        let _ = job.done.send(Status::Ok);
+    }
+}
+
+/// A pool serves each request as one job of cost 1.
+impl super::Handler for WorkerPool {
+    fn handle(&self, _request: super::Request) -> super::Reply {
+        let pool = self.clone();
+        Box::pin(async move { pool.submit(1.0).await })
+    }
+}
