@@ -13,6 +13,9 @@
 //! * [`primitives`]: the adaptive components that should prevent such
 //!   failures (a retry budget), each with a serde policy.
 
+pub mod call_chain;
+pub mod gc_pressure;
+pub mod lookaside_cache;
 pub mod net;
 pub mod primitives;
 pub mod retry_storm;

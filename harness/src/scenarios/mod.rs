@@ -1,15 +1,22 @@
 //! The built-in scenarios: adapters from the services in `hormesis-sut` to
 //! the scenario API. Each reads as an example of testing one's own service.
 
+mod call_chain;
+mod common;
+mod gc_pressure;
+mod lookaside_cache;
 mod retry_storm;
 
+pub use call_chain::CallChain;
+pub use gc_pressure::GcPressure;
+pub use lookaside_cache::LookasideCache;
 pub use retry_storm::RetryStorm;
 
 use crate::scenario::Scenario;
 
 /// Every built-in scenario, in the order `hormesis scenarios` lists them.
 pub fn builtin() -> Vec<&'static dyn Scenario> {
-    vec![&RetryStorm]
+    vec![&RetryStorm, &LookasideCache, &CallChain, &GcPressure]
 }
 
 /// The built-in scenario called `name`, or an error listing the known ones.

@@ -8,17 +8,19 @@
 //! (up to 4 × 120 = 480/s) exceed capacity, and the backlog outlives the
 //! spike. `mitigation=retry-budget` gives each client a token-bucket retry
 //! budget, which caps the attempts at about 1.2 × the offered load, so the
-//! backlog drains.
+//! backlog drains. `mitigation=autoscaler` adds workers from the work in the
+//! system instead (after a boot delay), which drains it with more capacity.
 
+use super::common::{self, ms, RpcClient, Workload, WorkloadDefaults};
 use crate::scenario::{
-    CallFailure, Client, HostSoftware, Layout, LocalFuture, ParamError, ParamKind, ParamSpec,
-    ParamValue, Params, Scenario, Scrape, System,
+    Client, HostSoftware, Layout, ParamError, ParamSpec, Params, Scenario, Scrape, System,
 };
 use hormesis_faults::{KnobKind, KnobSpec};
-use hormesis_sut::primitives::{RetryBudget, RetryBudgetPolicy};
+use hormesis_sut::primitives::{Autoscaler, AutoscalerPolicy, RetryBudget, RetryBudgetPolicy};
 use hormesis_sut::retry_storm::{
-    serve, CallError, ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats, RetryClient,
+    ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats, RetryClient,
 };
+use hormesis_sut::rpc::{self, WorkerPool};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -27,14 +29,10 @@ use std::time::Duration;
 pub struct RetryStorm;
 
 /// The values of the `mitigation` parameter.
-pub const MITIGATIONS: &[&str] = &["none", "retry-budget"];
+pub const MITIGATIONS: &[&str] = &["none", "retry-budget", "autoscaler"];
 
 const SERVER: &str = "server";
 const PORT: u16 = 7000;
-
-fn ms(v: u64) -> Duration {
-    Duration::from_millis(v)
-}
 
 impl Scenario for RetryStorm {
     fn name(&self) -> &'static str {
@@ -46,118 +44,74 @@ impl Scenario for RetryStorm {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        let dur = |name, default: Duration, min: Duration, max: Duration, help| ParamSpec {
-            name,
-            kind: ParamKind::Duration { min, max },
-            default: ParamValue::Duration(default),
-            help,
-        };
-        vec![
-            ParamSpec {
-                name: "rate",
-                kind: ParamKind::Float {
-                    min: 0.1,
-                    max: 100_000.0,
-                },
-                default: ParamValue::Float(120.0),
-                help: "offered load, logical requests/s over all clients (Poisson)",
-            },
-            ParamSpec {
-                name: "clients",
-                kind: ParamKind::Int { min: 1, max: 32 },
-                default: ParamValue::Int(2),
-                help: "client hosts sharing the load",
-            },
-            ParamSpec {
-                name: "workers",
-                kind: ParamKind::Int { min: 1, max: 256 },
-                default: ParamValue::Int(8),
-                help: "requests the server serves in parallel",
-            },
-            dur(
+        let mut params = common::workload_params(WorkloadDefaults {
+            rate: 120.0,
+            clients: 2,
+            timeout: ms(1000),
+            retries: 3,
+            deadline: ms(5000),
+            horizon: ms(60_000),
+        });
+        params.extend([
+            common::int(
+                "workers",
+                8,
+                1,
+                256,
+                "requests the server serves in parallel",
+            ),
+            common::duration(
                 "service_time",
                 ms(40),
                 ms(1),
                 ms(10_000),
                 "time one worker spends on one request",
             ),
-            dur(
-                "timeout",
-                ms(1000),
-                ms(10),
-                ms(60_000),
-                "client timeout per attempt",
+            common::mitigation(
+                MITIGATIONS,
+                "the adaptive primitive wired in: none, a per-client retry budget, or a worker autoscaler",
             ),
-            ParamSpec {
-                name: "retries",
-                kind: ParamKind::Int { min: 0, max: 20 },
-                default: ParamValue::Int(3),
-                help: "retries after a timed-out or failed attempt",
-            },
-            dur(
-                "backoff",
-                ms(0),
-                ms(0),
-                ms(60_000),
-                "pause before each retry",
+        ]);
+        params.extend(common::retry_budget_params());
+        let a = AutoscalerPolicy::default();
+        params.extend([
+            common::float(
+                "autoscaler.gain",
+                a.gain,
+                0.01,
+                10.0,
+                "autoscaler: the fraction of the gap to the wanted workers closed each period (> 1 overshoots)",
             ),
-            dur(
-                "deadline",
-                ms(5000),
-                ms(10),
+            common::float(
+                "autoscaler.target",
+                a.target_per_replica,
+                0.1,
+                1000.0,
+                "autoscaler: requests in the system (queued + served) per worker it aims for",
+            ),
+            common::int(
+                "autoscaler.max",
+                64,
+                1,
+                1024,
+                "autoscaler: the most workers",
+            ),
+            common::duration(
+                "autoscaler.period",
+                a.period,
+                ms(100),
                 ms(600_000),
-                "a logical request not answered by then counts as timed out",
+                "autoscaler: how often it decides",
             ),
-            dur(
-                "warmup",
-                ms(30_000),
-                ms(5_000),
+            common::duration(
+                "autoscaler.boot_delay",
+                a.boot_delay,
+                ms(0),
                 ms(600_000),
-                "baseline before faults (and t_e of a run without faults)",
+                "autoscaler: how long a new worker takes to serve",
             ),
-            dur(
-                "horizon",
-                ms(60_000),
-                ms(15_000),
-                ms(3_600_000),
-                "H: how long recovery is watched after the trigger",
-            ),
-            ParamSpec {
-                name: "mitigation",
-                kind: ParamKind::Choice {
-                    options: MITIGATIONS,
-                },
-                default: ParamValue::Choice("none".into()),
-                help: "the adaptive primitive wired in: none, or a per-client retry budget",
-            },
-            ParamSpec {
-                name: "retry_budget.ratio",
-                kind: ParamKind::Float {
-                    min: 0.0,
-                    max: 100.0,
-                },
-                default: ParamValue::Float(RetryBudgetPolicy::default().ratio),
-                help: "retry budget: tokens per first attempt (the long-run retry fraction)",
-            },
-            ParamSpec {
-                name: "retry_budget.min_per_s",
-                kind: ParamKind::Float {
-                    min: 0.0,
-                    max: 100_000.0,
-                },
-                default: ParamValue::Float(RetryBudgetPolicy::default().min_per_s),
-                help: "retry budget: tokens per second regardless of traffic",
-            },
-            ParamSpec {
-                name: "retry_budget.max_tokens",
-                kind: ParamKind::Float {
-                    min: 1.0,
-                    max: 1_000_000.0,
-                },
-                default: ParamValue::Float(RetryBudgetPolicy::default().max_tokens),
-                help: "retry budget: the most tokens a client saves up",
-            },
-        ]
+        ]);
+        params
     }
 
     fn knobs(&self) -> Vec<KnobSpec> {
@@ -185,83 +139,53 @@ impl Scenario for RetryStorm {
     }
 
     fn build(&self, p: &Params) -> Result<Box<dyn System>, ParamError> {
-        let clients = p.int("clients")?;
-        let timeout = p.duration("timeout")?;
-        let deadline = p.duration("deadline")?;
-        let horizon = p.duration("horizon")?;
-        if horizon < timeout.max(deadline) * 10 {
-            return Err(ParamError::new(format!(
-                "`horizon` must be at least 10× the longest timeout ({:?}); got {:?}",
-                timeout.max(deadline),
-                horizon
-            )));
-        }
+        let workload = Workload::from_params(p)?;
         let server = PoolConfig {
             workers: p.int("workers")? as usize,
             service_time: p.duration("service_time")?,
             pressure: 0.0,
         };
-        let layout = Layout {
-            hosts: vec![SERVER.to_string()],
-            clients: (1..=clients).map(|i| format!("client-{i}")).collect(),
-            rate: p.float("rate")?,
-            deadline,
-            warmup: p.duration("warmup")?,
-            horizon,
-            recovers_within: Duration::from_secs(30),
-            run_limit: Duration::from_secs(3600),
-            tick: ms(10),
-            min_latency: ms(1),
-            max_latency: ms(10),
-        };
+        let mitigation = p.choice("mitigation")?;
+        let autoscaler = (mitigation == "autoscaler")
+            .then(|| -> Result<_, ParamError> {
+                Ok(AutoscalerPolicy {
+                    min: server.workers,
+                    max: (p.int("autoscaler.max")? as usize).max(server.workers),
+                    target_per_replica: p.float("autoscaler.target")?,
+                    gain: p.float("autoscaler.gain")?,
+                    period: p.duration("autoscaler.period")?,
+                    boot_delay: p.duration("autoscaler.boot_delay")?,
+                })
+            })
+            .transpose()?;
         Ok(Box::new(RetryStormSystem {
+            layout: workload.layout(&[SERVER], Duration::from_secs(30)),
             controls: Arc::new(PoolControls::new(&server)),
             server_stats: Arc::new(PoolStats::default()),
-            client_stats: (0..clients)
+            client_stats: (0..workload.clients.len())
                 .map(|_| Arc::new(ClientStats::default()))
                 .collect(),
-            policy: ClientPolicy {
-                timeout,
-                retries: p.int("retries")? as u32,
-                backoff: p.duration("backoff")?,
-                budget: None,
-            },
-            budget: match p.choice("mitigation")? {
-                "retry-budget" => Some(RetryBudgetPolicy {
-                    ratio: p.float("retry_budget.ratio")?,
-                    min_per_s: p.float("retry_budget.min_per_s")?,
-                    max_tokens: p.float("retry_budget.max_tokens")?,
-                }),
+            budget: match mitigation {
+                "retry-budget" => Some(common::retry_budget_policy(p)?),
                 _ => None,
             },
+            autoscaler,
             server,
-            layout,
+            workload,
         }))
     }
 }
 
 struct RetryStormSystem {
     layout: Layout,
+    workload: Workload,
     server: PoolConfig,
     controls: Arc<PoolControls>,
     server_stats: Arc<PoolStats>,
     client_stats: Vec<Arc<ClientStats>>,
-    policy: ClientPolicy,
     /// Each client host gets its own budget under this policy.
     budget: Option<RetryBudgetPolicy>,
-}
-
-struct StormClient(RetryClient);
-
-impl Client for StormClient {
-    fn call(&self, key: u64) -> LocalFuture<'_, Result<(), CallFailure>> {
-        Box::pin(async move {
-            self.0.call(key).await.map_err(|e| match e {
-                CallError::TimedOut { .. } => CallFailure::Timeout,
-                CallError::Failed { .. } => CallFailure::Error,
-            })
-        })
-    }
+    autoscaler: Option<AutoscalerPolicy>,
 }
 
 impl System for RetryStormSystem {
@@ -270,32 +194,36 @@ impl System for RetryStormSystem {
     }
 
     fn host_software(&self, _host: &str) -> HostSoftware {
-        let (config, controls, stats) = (
+        let (config, controls, stats, autoscaler) = (
             self.server.clone(),
             self.controls.clone(),
             self.server_stats.clone(),
+            self.autoscaler,
         );
         Rc::new(move || {
             let (config, controls, stats) = (config.clone(), controls.clone(), stats.clone());
-            Box::pin(async move { Ok(serve(PORT, config, controls, stats).await?) })
+            Box::pin(async move {
+                // A restart comes back at the configured size; the
+                // autoscaler's additions died with the process.
+                controls.set_workers(config.workers);
+                let pool = WorkerPool::start(config, controls, stats);
+                if let Some(policy) = autoscaler {
+                    tokio::spawn(pool.clone().autoscale(Autoscaler::new(policy)));
+                }
+                Ok(rpc::serve(PORT, Arc::new(pool)).await?)
+            })
         })
     }
 
     fn client(&self, client: &str) -> Rc<dyn Client> {
-        let index = self
-            .layout
-            .clients
-            .iter()
-            .position(|c| c == client)
-            .unwrap_or(0);
         let policy = ClientPolicy {
             budget: self.budget.map(|b| Arc::new(RetryBudget::new(b))),
-            ..self.policy.clone()
+            ..self.workload.policy.clone()
         };
-        Rc::new(StormClient(RetryClient::new(
+        Rc::new(RpcClient(RetryClient::new(
             format!("{SERVER}:{PORT}"),
             policy,
-            self.client_stats[index].clone(),
+            self.client_stats[self.workload.index_of(client)].clone(),
         )))
     }
 
@@ -333,6 +261,10 @@ impl System for RetryStormSystem {
                 (
                     "retries_refused",
                     sum(|s| s.retries_refused.load(Ordering::Relaxed)) as f64,
+                ),
+                (
+                    "workers",
+                    self.server_stats.workers.load(Ordering::Relaxed) as f64,
                 ),
             ],
         }

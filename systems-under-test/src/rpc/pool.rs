@@ -8,6 +8,7 @@
 //! can change at run time (an autoscaler adding replicas).
 
 use super::protocol::Status;
+use crate::primitives::Autoscaler;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -75,6 +76,8 @@ pub struct PoolStats {
     pub served: AtomicU64,
     /// Workers running (gauge).
     pub workers: AtomicU64,
+    /// Jobs being served right now (gauge).
+    pub in_service: AtomicU64,
 }
 
 struct Job {
@@ -101,6 +104,7 @@ impl WorkerPool {
     pub fn start(config: PoolConfig, controls: Arc<PoolControls>, stats: Arc<PoolStats>) -> Self {
         stats.queue_depth.store(0, Ordering::Relaxed);
         stats.workers.store(0, Ordering::Relaxed);
+        stats.in_service.store(0, Ordering::Relaxed);
         let pool = WorkerPool(Arc::new(Shared {
             config,
             controls,
@@ -145,6 +149,42 @@ impl WorkerPool {
     pub fn queue_depth(&self) -> usize {
         self.0.jobs.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
+
+    /// Jobs in the system: queued plus in service.
+    pub fn load(&self) -> usize {
+        self.queue_depth() + self.0.stats.in_service.load(Ordering::Relaxed) as usize
+    }
+
+    /// Runs `scaler` against this pool until the host stops: each period it
+    /// asks for a worker count from the load; added workers serve after the
+    /// policy's boot delay, removals take effect at once.
+    pub async fn autoscale(self, mut scaler: Autoscaler) {
+        let policy = *scaler.policy();
+        let requested = Arc::new(AtomicUsize::new(self.0.controls.workers()));
+        loop {
+            tokio::time::sleep(policy.period).await;
+            let asked = requested.load(Ordering::Relaxed);
+            let next = scaler.step(asked, self.load() as f64);
+            requested.store(next, Ordering::Relaxed);
+            let controls = &self.0.controls;
+            if next > asked {
+                let (pool, requested, delta) = (self.clone(), requested.clone(), next - asked);
+                tokio::spawn(async move {
+                    tokio::time::sleep(policy.boot_delay).await;
+                    // Booted into a smaller plan than the one that asked for it:
+                    // serve only what is still wanted.
+                    let controls = &pool.0.controls;
+                    let wanted = requested.load(Ordering::Relaxed);
+                    let serving = controls.workers();
+                    controls.set_workers((serving + delta).min(wanted).max(serving));
+                    pool.rescale();
+                });
+            } else if next < asked {
+                controls.set_workers(controls.workers().min(next));
+                self.rescale();
+            }
+        }
+    }
 }
 
 async fn worker(pool: Arc<Shared>, slot: usize) {
@@ -183,7 +223,9 @@ async fn worker(pool: Arc<Shared>, slot: usize) {
             .controls
             .service_time()
             .mul_f64(job.cost.max(0.0) * slowdown);
+        pool.stats.in_service.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(time).await;
+        pool.stats.in_service.fetch_sub(1, Ordering::Relaxed);
         pool.stats.served.fetch_add(1, Ordering::Relaxed);
         let _ = job.done.send(Status::Ok);
     }
@@ -191,8 +233,7 @@ async fn worker(pool: Arc<Shared>, slot: usize) {
 
 /// A pool serves each request as one job of cost 1.
 impl super::Handler for WorkerPool {
-    fn handle(&self, _request: super::Request) -> super::Reply {
-        let pool = self.clone();
-        Box::pin(async move { pool.submit(1.0).await })
+    fn handle(self: Arc<Self>, _request: super::Request) -> super::Reply {
+        Box::pin(async move { self.submit(1.0).await })
     }
 }

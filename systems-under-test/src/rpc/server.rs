@@ -14,7 +14,7 @@ pub type Reply = Pin<Box<dyn Future<Output = Status> + Send>>;
 
 /// What a service does with one request.
 pub trait Handler: Send + Sync + 'static {
-    fn handle(&self, request: Request) -> Reply;
+    fn handle(self: Arc<Self>, request: Request) -> Reply;
 }
 
 /// Serves `handler` on `port` until the host stops.
@@ -35,7 +35,7 @@ pub async fn serve(port: u16, handler: Arc<dyn Handler>) -> std::io::Result<()> 
         let handler = handler.clone();
         tokio::spawn(async move {
             while let Ok(request) = read_request(&mut reader).await {
-                let answer = handler.handle(request);
+                let answer = handler.clone().handle(request);
                 let reply_tx = reply_tx.clone();
                 tokio::spawn(async move {
                     let status = answer.await;

@@ -1,0 +1,272 @@
+//! What the built-in scenarios share: parameter builders, the client
+//! workload parameters, and the adapter from an RPC client to [`Client`].
+
+use crate::scenario::{
+    CallFailure, Client, Layout, LocalFuture, ParamError, ParamKind, ParamSpec, ParamValue, Params,
+};
+use hormesis_sut::primitives::{ConcurrencyLimitPolicy, RetryBudgetPolicy};
+use hormesis_sut::rpc::{CallError, ClientPolicy, RetryClient};
+use std::time::Duration;
+
+pub fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+pub fn float(name: &'static str, default: f64, min: f64, max: f64, help: &'static str) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Float { min, max },
+        default: ParamValue::Float(default),
+        help,
+    }
+}
+
+pub fn int(name: &'static str, default: u64, min: u64, max: u64, help: &'static str) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Int { min, max },
+        default: ParamValue::Int(default),
+        help,
+    }
+}
+
+pub fn duration(
+    name: &'static str,
+    default: Duration,
+    min: Duration,
+    max: Duration,
+    help: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Duration { min, max },
+        default: ParamValue::Duration(default),
+        help,
+    }
+}
+
+pub fn mitigation(options: &'static [&'static str], help: &'static str) -> ParamSpec {
+    ParamSpec {
+        name: "mitigation",
+        kind: ParamKind::Choice { options },
+        default: ParamValue::Choice("none".into()),
+        help,
+    }
+}
+
+/// Defaults of the client-side parameters every scenario has.
+pub struct WorkloadDefaults {
+    pub rate: f64,
+    pub clients: u64,
+    pub timeout: Duration,
+    pub retries: u64,
+    pub deadline: Duration,
+    pub horizon: Duration,
+}
+
+/// `rate`, `clients`, `timeout`, `retries`, `backoff`, `deadline`, `warmup`, `horizon`.
+pub fn workload_params(d: WorkloadDefaults) -> Vec<ParamSpec> {
+    vec![
+        float(
+            "rate",
+            d.rate,
+            0.1,
+            100_000.0,
+            "offered load, logical requests/s over all clients (Poisson)",
+        ),
+        int("clients", d.clients, 1, 32, "client hosts sharing the load"),
+        duration(
+            "timeout",
+            d.timeout,
+            ms(10),
+            ms(60_000),
+            "client timeout per attempt",
+        ),
+        int(
+            "retries",
+            d.retries,
+            0,
+            20,
+            "client retries after a timed-out or failed attempt",
+        ),
+        duration("backoff", ms(0), ms(0), ms(60_000), "pause before each retry"),
+        duration(
+            "deadline",
+            d.deadline,
+            ms(10),
+            ms(600_000),
+            "a logical request not answered by then counts as timed out",
+        ),
+        duration(
+            "warmup",
+            ms(30_000),
+            ms(5_000),
+            ms(600_000),
+            "baseline before faults (and t_e of a run without faults)",
+        ),
+        duration(
+            "horizon",
+            d.horizon,
+            ms(15_000),
+            ms(3_600_000),
+            "H: how long recovery is watched after the trigger",
+        ),
+    ]
+}
+
+/// The client-side parameters, read back and checked.
+pub struct Workload {
+    pub clients: Vec<String>,
+    pub rate: f64,
+    pub policy: ClientPolicy,
+    pub deadline: Duration,
+    pub warmup: Duration,
+    pub horizon: Duration,
+}
+
+impl Workload {
+    pub fn from_params(p: &Params) -> Result<Workload, ParamError> {
+        let timeout = p.duration("timeout")?;
+        let deadline = p.duration("deadline")?;
+        let horizon = p.duration("horizon")?;
+        if horizon < timeout.max(deadline) * 10 {
+            return Err(ParamError::new(format!(
+                "`horizon` must be at least 10× the longest timeout ({:?}); got {:?}",
+                timeout.max(deadline),
+                horizon
+            )));
+        }
+        Ok(Workload {
+            clients: (1..=p.int("clients")?)
+                .map(|i| format!("client-{i}"))
+                .collect(),
+            rate: p.float("rate")?,
+            policy: ClientPolicy {
+                timeout,
+                retries: p.int("retries")? as u32,
+                backoff: p.duration("backoff")?,
+                budget: None,
+            },
+            deadline,
+            warmup: p.duration("warmup")?,
+            horizon,
+        })
+    }
+
+    /// The layout of a system with these clients and service `hosts`.
+    pub fn layout(&self, hosts: &[&str], recovers_within: Duration) -> Layout {
+        Layout {
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            clients: self.clients.clone(),
+            rate: self.rate,
+            deadline: self.deadline,
+            warmup: self.warmup,
+            horizon: self.horizon,
+            recovers_within,
+            run_limit: Duration::from_secs(3600),
+            tick: ms(10),
+            min_latency: ms(1),
+            max_latency: ms(10),
+        }
+    }
+
+    /// The index of client host `name` (0 for an unknown name).
+    pub fn index_of(&self, name: &str) -> usize {
+        self.clients.iter().position(|c| c == name).unwrap_or(0)
+    }
+}
+
+/// `retry_budget.ratio`, `.min_per_s`, `.max_tokens`.
+pub fn retry_budget_params() -> Vec<ParamSpec> {
+    let d = RetryBudgetPolicy::default();
+    vec![
+        float(
+            "retry_budget.ratio",
+            d.ratio,
+            0.0,
+            100.0,
+            "retry budget: tokens per first attempt (the long-run retry fraction)",
+        ),
+        float(
+            "retry_budget.min_per_s",
+            d.min_per_s,
+            0.0,
+            100_000.0,
+            "retry budget: tokens per second regardless of traffic",
+        ),
+        float(
+            "retry_budget.max_tokens",
+            d.max_tokens,
+            1.0,
+            1_000_000.0,
+            "retry budget: the most tokens a client saves up",
+        ),
+    ]
+}
+
+pub fn retry_budget_policy(p: &Params) -> Result<RetryBudgetPolicy, ParamError> {
+    Ok(RetryBudgetPolicy {
+        ratio: p.float("retry_budget.ratio")?,
+        min_per_s: p.float("retry_budget.min_per_s")?,
+        max_tokens: p.float("retry_budget.max_tokens")?,
+    })
+}
+
+/// `concurrency.initial`, `.max`, `.tolerance`, `.backoff`.
+pub fn concurrency_params() -> Vec<ParamSpec> {
+    let d = ConcurrencyLimitPolicy::default();
+    vec![
+        float(
+            "concurrency.initial",
+            d.initial,
+            1.0,
+            10_000.0,
+            "adaptive concurrency: the limit before any sample",
+        ),
+        float(
+            "concurrency.max",
+            d.max,
+            1.0,
+            100_000.0,
+            "adaptive concurrency: the highest limit",
+        ),
+        float(
+            "concurrency.tolerance",
+            d.tolerance,
+            1.0,
+            100.0,
+            "adaptive concurrency: latency over this × the no-load latency is congestion",
+        ),
+        float(
+            "concurrency.backoff",
+            d.backoff,
+            0.01,
+            0.99,
+            "adaptive concurrency: the factor applied to the limit on congestion",
+        ),
+    ]
+}
+
+pub fn concurrency_policy(p: &Params) -> Result<ConcurrencyLimitPolicy, ParamError> {
+    Ok(ConcurrencyLimitPolicy {
+        initial: p.float("concurrency.initial")?,
+        max: p.float("concurrency.max")?,
+        tolerance: p.float("concurrency.tolerance")?,
+        backoff: p.float("concurrency.backoff")?,
+        ..ConcurrencyLimitPolicy::default()
+    })
+}
+
+/// A [`RetryClient`] as the harness's [`Client`].
+pub struct RpcClient(pub RetryClient);
+
+impl Client for RpcClient {
+    fn call(&self, key: u64) -> LocalFuture<'_, Result<(), CallFailure>> {
+        Box::pin(async move {
+            self.0.call(key).await.map_err(|e| match e {
+                CallError::TimedOut { .. } => CallFailure::Timeout,
+                CallError::Failed { .. } => CallFailure::Error,
+            })
+        })
+    }
+}

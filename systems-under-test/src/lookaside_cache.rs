@@ -1,0 +1,189 @@
+//! A look-aside cache in front of a database that has a fraction of the
+//! cache's capacity (Bronson et al., HotOS 2021, §2.2; Huang et al., OSDI
+//! 2022, §5.3).
+//!
+//! A hit is answered by the cache host at once. A miss goes to the database
+//! with a timeout; the entry is filled only when the database answers in
+//! time, and lives for `ttl`. With a warm cache the database sees only the
+//! misses of expiring entries. Empty the cache (a flush, a crash) and every
+//! request is a miss: the database queue grows past the timeout, no answer
+//! arrives in time, nothing is filled, and the cache never warms back up.
+//!
+//! The cache host boots from its predecessor's snapshot on first start (a
+//! warm deploy); a restart after a crash starts empty, as a process does.
+
+use crate::primitives::ConcurrencyLimit;
+use crate::rpc::{self, ClientPolicy, ClientStats, Handler, Reply, Request, RetryClient, Status};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+// tokio's Instant: simulated time under every engine, never the wall clock.
+use tokio::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    pub port: u16,
+    /// Keys are requests' keys modulo this.
+    pub keyspace: u64,
+    pub ttl: Duration,
+    /// The database, `host:port`.
+    pub database: String,
+    /// How long the cache waits for the database on a miss.
+    pub database_timeout: Duration,
+}
+
+/// What the cache exports to a metrics scraper.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    /// Entries written after the database answered in time (counter).
+    pub fills: AtomicU64,
+    /// Misses refused by the concurrency limit before reaching the database (counter).
+    pub limited: AtomicU64,
+    /// Live entries (gauge, updated on each request).
+    pub entries: AtomicU64,
+    /// The database client's own counters.
+    pub database: Arc<ClientStats>,
+}
+
+/// The cache's memory: an expiry time per key. Shared with the operator
+/// (flush) and with restarts (which empty it).
+#[derive(Debug)]
+pub struct CacheMemory {
+    expiry: Mutex<Vec<Option<Instant>>>,
+    booted: AtomicBool,
+    flush_requested: AtomicBool,
+}
+
+impl CacheMemory {
+    pub fn new(keyspace: u64) -> Self {
+        CacheMemory {
+            expiry: Mutex::new(vec![None; keyspace.max(1) as usize]),
+            booted: AtomicBool::new(false),
+            flush_requested: AtomicBool::new(false),
+        }
+    }
+
+    /// Asks the cache to drop every entry (an operator's `FLUSHALL`).
+    pub fn flush(&self) {
+        self.flush_requested.store(true, Ordering::Relaxed);
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Option<Instant>>> {
+        self.expiry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// First boot: every key present, expiring at a spread of times over one
+    /// `ttl`, as in a cache that has been serving for a while. Later boots:
+    /// empty.
+    fn boot(&self, ttl: Duration) {
+        let now = Instant::now();
+        let first = !self.booted.swap(true, Ordering::Relaxed);
+        let mut slots = self.slots();
+        let n = slots.len() as u64;
+        for (key, slot) in slots.iter_mut().enumerate() {
+            // A fixed permutation of the keys, so expiries are not in key order.
+            let spread = (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % n;
+            *slot = first.then(|| now + ttl.mul_f64((spread + 1) as f64 / n as f64));
+        }
+    }
+}
+
+struct Cache {
+    config: CacheConfig,
+    memory: Arc<CacheMemory>,
+    stats: Arc<CacheStats>,
+    database: RetryClient,
+    limit: Option<Arc<ConcurrencyLimit>>,
+}
+
+/// Runs the cache host until it stops. `limit`, when given, guards the
+/// calls to the database (the adaptive-concurrency mitigation).
+pub async fn serve_cache(
+    config: CacheConfig,
+    memory: Arc<CacheMemory>,
+    stats: Arc<CacheStats>,
+    limit: Option<Arc<ConcurrencyLimit>>,
+) -> std::io::Result<()> {
+    memory.boot(config.ttl);
+    let policy = ClientPolicy {
+        timeout: config.database_timeout,
+        retries: 0,
+        backoff: Duration::ZERO,
+        budget: None,
+    };
+    let database = RetryClient::new(config.database.clone(), policy, stats.database.clone());
+    let port = config.port;
+    let cache = Cache {
+        config,
+        memory,
+        stats,
+        database,
+        limit,
+    };
+    rpc::serve(port, Arc::new(cache)).await
+}
+
+impl Cache {
+    /// Whether `key` is cached now; also keeps the `entries` gauge.
+    fn lookup(&self, key: usize) -> bool {
+        let now = Instant::now();
+        let mut slots = self.memory.slots();
+        if self.memory.flush_requested.swap(false, Ordering::Relaxed) {
+            tracing::info!("cache flushed");
+            slots.iter_mut().for_each(|s| *s = None);
+        }
+        let hit = slots[key].is_some_and(|t| t > now);
+        let live = slots.iter().filter(|s| s.is_some_and(|t| t > now)).count();
+        self.stats.entries.store(live as u64, Ordering::Relaxed);
+        hit
+    }
+
+    async fn miss(&self, key: u64) -> Status {
+        let permit = match &self.limit {
+            Some(limit) => match limit.try_acquire() {
+                Some(p) => Some(p),
+                None => {
+                    self.stats.limited.fetch_add(1, Ordering::Relaxed);
+                    return Status::Rejected;
+                }
+            },
+            None => None,
+        };
+        let sent = Instant::now();
+        let answer = self.database.call(key).await;
+        match (answer, permit) {
+            (Ok(()), permit) => {
+                if let Some(p) = permit {
+                    p.success(sent.elapsed());
+                }
+                let slot = (key % self.config.keyspace.max(1)) as usize;
+                self.memory.slots()[slot] = Some(Instant::now() + self.config.ttl);
+                self.stats.fills.fetch_add(1, Ordering::Relaxed);
+                Status::Ok
+            }
+            (Err(_), permit) => {
+                if let Some(p) = permit {
+                    p.dropped();
+                }
+                Status::Failed
+            }
+        }
+    }
+}
+
+impl Handler for Cache {
+    fn handle(self: Arc<Self>, request: Request) -> Reply {
+        let cache = self;
+        Box::pin(async move {
+            let slot = (request.key % cache.config.keyspace.max(1)) as usize;
+            if cache.lookup(slot) {
+                cache.stats.hits.fetch_add(1, Ordering::Relaxed);
+                return Status::Ok;
+            }
+            cache.stats.misses.fetch_add(1, Ordering::Relaxed);
+            cache.miss(request.key).await
+        })
+    }
+}
