@@ -24,10 +24,38 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 #[test]
-fn scenarios_lists_retry_storm_as_json() {
+fn scenarios_lists_every_builtin_as_json() {
     let o = hormesis(&["scenarios", "--json"]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "retry-storm",
+            "lookaside-cache",
+            "call-chain",
+            "gc-pressure"
+        ]
+    );
+    for s in v.as_array().unwrap() {
+        assert_eq!(s["mitigations"][0], "none", "{}", s["name"]);
+        assert!(
+            s["mitigations"].as_array().unwrap().len() >= 2,
+            "{}",
+            s["name"]
+        );
+        assert!(
+            !s["trigger"].as_array().unwrap().is_empty(),
+            "{}",
+            s["name"]
+        );
+    }
     let rs = v
         .as_array()
         .unwrap()
@@ -48,7 +76,7 @@ fn scenarios_lists_retry_storm_as_json() {
     assert_eq!(rs["hosts"][0], "server");
     assert_eq!(
         rs["mitigations"],
-        serde_json::json!(["none", "retry-budget"])
+        serde_json::json!(["none", "retry-budget", "autoscaler"])
     );
     assert_eq!(rs["trigger"][0], "load-spike:at=60s,for=10s,factor=3");
     let (out, _) = text(&hormesis(&["scenarios"]));

@@ -82,3 +82,73 @@ fn a_retry_budget_costs_under_5_percent_goodput_without_faults() {
         );
     }
 }
+
+#[test]
+fn an_autoscaler_recovers_from_the_spike_on_9_of_10_seeds_within_30s() {
+    let mut recovered = Vec::new();
+    for seed in 1..=10 {
+        let r = run_specs("retry-storm", &[SPIKE], &["mitigation=autoscaler"], seed);
+        if r.verdict.class != Class::Metastable && r.verdict.ttr_s.is_some_and(|t| t <= 30.0) {
+            recovered.push(seed);
+        }
+    }
+    assert!(recovered.len() >= 9, "recovered on seeds {recovered:?}");
+}
+
+/// The autoscaler is a feedback loop with a delay: on an under-provisioned
+/// server (4 workers for a load that needs 5) a gentle gain settles, while a
+/// high gain with a slow boot swings between the floor and the ceiling and
+/// keeps the service down with no fault at all.
+#[test]
+fn an_under_damped_autoscaler_oscillates_and_causes_its_own_outage() {
+    let workers = |r: &hormesis::run::RunReport| -> Vec<f64> {
+        r.windows
+            .iter()
+            .map(|w| w.gauges.get("workers").copied().unwrap_or(0.0))
+            .collect()
+    };
+    let swings = |series: &[f64]| {
+        let mut directions = series
+            .windows(2)
+            .map(|w| (w[1] - w[0]).signum())
+            .filter(|d| *d != 0.0)
+            .collect::<Vec<_>>();
+        directions.dedup();
+        directions.len().saturating_sub(1)
+    };
+    for seed in 1..=3 {
+        let gentle = run_specs(
+            "retry-storm",
+            &[],
+            &["workers=4", "mitigation=autoscaler", "horizon=150s"],
+            seed,
+        );
+        assert_eq!(gentle.verdict.class, Class::Stable, "seed {seed}");
+        let wild = run_specs(
+            "retry-storm",
+            &[],
+            &[
+                "workers=4",
+                "mitigation=autoscaler",
+                "autoscaler.gain=3",
+                "autoscaler.boot_delay=30s",
+                "horizon=150s",
+            ],
+            seed,
+        );
+        let series = workers(&wild);
+        assert!(swings(&series) >= 3, "seed {seed}: workers {series:?}");
+        assert!(
+            series.iter().any(|w| *w >= 64.0) && series[40..].iter().any(|w| *w <= 4.0),
+            "seed {seed}: workers {series:?}"
+        );
+        // Down most of the time: well under the gentle autoscaler's goodput.
+        let total = |r: &hormesis::run::RunReport| r.windows.iter().map(|w| w.goodput).sum::<u64>();
+        assert!(
+            (total(&wild) as f64) < 0.6 * total(&gentle) as f64,
+            "seed {seed}: {} vs {}",
+            total(&wild),
+            total(&gentle)
+        );
+    }
+}

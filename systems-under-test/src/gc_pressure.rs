@@ -10,7 +10,9 @@
 //! climb back below the critical length.
 
 use crate::primitives::Degrader;
-use crate::rpc::{self, Handler, PoolConfig, PoolControls, PoolStats, Reply, Request, Status, WorkerPool};
+use crate::rpc::{
+    self, Handler, PoolConfig, PoolControls, PoolStats, Reply, Request, Status, WorkerPool,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

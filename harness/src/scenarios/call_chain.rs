@@ -126,7 +126,9 @@ impl Scenario for CallChain {
             front_stats: Arc::new(ClientStats::default()),
             back_controls: Arc::new(PoolControls::new(&back)),
             back_stats: Arc::new(PoolStats::default()),
-            client_stats: (0..clients).map(|_| Arc::new(ClientStats::default())).collect(),
+            client_stats: (0..clients)
+                .map(|_| Arc::new(ClientStats::default()))
+                .collect(),
             budget: match p.choice("mitigation")? {
                 "retry-budget" => Some(common::retry_budget_policy(p)?),
                 _ => None,

@@ -12,7 +12,13 @@ pub fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
 
-pub fn float(name: &'static str, default: f64, min: f64, max: f64, help: &'static str) -> ParamSpec {
+pub fn float(
+    name: &'static str,
+    default: f64,
+    min: f64,
+    max: f64,
+    help: &'static str,
+) -> ParamSpec {
     ParamSpec {
         name,
         kind: ParamKind::Float { min, max },
@@ -89,7 +95,13 @@ pub fn workload_params(d: WorkloadDefaults) -> Vec<ParamSpec> {
             20,
             "client retries after a timed-out or failed attempt",
         ),
-        duration("backoff", ms(0), ms(0), ms(60_000), "pause before each retry"),
+        duration(
+            "backoff",
+            ms(0),
+            ms(0),
+            ms(60_000),
+            "pause before each retry",
+        ),
         duration(
             "deadline",
             d.deadline,

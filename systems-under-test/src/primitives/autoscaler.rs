@@ -26,7 +26,8 @@ use std::time::Duration;
 pub struct AutoscalerPolicy {
     pub min: usize,
     pub max: usize,
-    /// Jobs (queued + in service) one replica should carry.
+    /// Jobs (queued + in service) one replica should carry: below 1 leaves
+    /// headroom (0.7 aims at 70 % busy replicas and no queue).
     pub target_per_replica: f64,
     /// The fraction of the gap to the target closed each period.
     pub gain: f64,
@@ -43,7 +44,7 @@ impl Default for AutoscalerPolicy {
         AutoscalerPolicy {
             min: 1,
             max: 64,
-            target_per_replica: 2.0,
+            target_per_replica: 0.7,
             gain: 0.5,
             period: Duration::from_secs(5),
             boot_delay: Duration::from_secs(10),
