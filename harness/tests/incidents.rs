@@ -353,7 +353,7 @@ fn bad_incidents_exit_2_naming_file_line_and_what_is_allowed() {
             "param",
             good.replace("  workers: 8", "  wrokers: 8"),
             format!(
-                ":{}: `retry-storm` has no parameter `wrokers`; allowed: rate, clients, workers",
+                ":{}: `retry-storm` has no parameter `wrokers`; allowed: rate, clients,",
                 line_of("  workers:")
             ),
         ),
