@@ -10,8 +10,17 @@
 //!   retry on timeout. A load spike leaves a queue longer than the timeout;
 //!   every request then times out and is retried, the retries keep the queue
 //!   long, and goodput never comes back (Bronson et al., HotOS 2021, §2.1).
+//! * [`lookaside_cache`]: a cache over a database with a third of the
+//!   capacity; emptied under load, it never warms back up (§2.2).
+//! * [`call_chain`]: a proxy in front of a back end, with retries at each
+//!   layer, so a slow back end sees their product.
+//! * [`gc_pressure`]: a server that slows as its queue grows, so a backlog
+//!   past a critical length sustains itself (OSDI 2022, §5.1).
+//! * [`rpc`]: the plumbing they share: protocol, accept loop, worker pool,
+//!   retrying client.
 //! * [`primitives`]: the adaptive components that should prevent such
-//!   failures (a retry budget), each with a serde policy.
+//!   failures (retry budget, adaptive concurrency limit, degrader,
+//!   autoscaler, bandit load balancer), each with a serde policy.
 
 pub mod call_chain;
 pub mod gc_pressure;
