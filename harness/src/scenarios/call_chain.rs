@@ -11,18 +11,15 @@
 //! client and the front a retry budget, capping the amplification near
 //! 1.2 × 1.2.
 
-use super::common::{self, ms, RpcClient, Workload, WorkloadDefaults};
+use super::common::{self, ms, Workload, WorkloadDefaults};
 use crate::scenario::{
     Client, HostSoftware, Layout, ParamError, ParamSpec, Params, Scenario, Scrape, System,
 };
-use hormesis_faults::{KnobKind, KnobSpec};
+use hormesis_faults::KnobSpec;
 use hormesis_sut::call_chain::serve_front;
 use hormesis_sut::primitives::{RetryBudget, RetryBudgetPolicy};
-use hormesis_sut::rpc::{
-    self, ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats, RetryClient, WorkerPool,
-};
+use hormesis_sut::rpc::{ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats};
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,16 +88,11 @@ impl Scenario for CallChain {
     }
 
     fn knobs(&self) -> Vec<KnobSpec> {
-        vec![KnobSpec {
-            name: "service-time".into(),
-            kind: KnobKind::Value {
-                min: 1.0,
-                max: 10_000.0,
-                default: 40.0,
-            },
-            help: "milliseconds per request on the back end (a slow dependency, a bad deploy)"
-                .into(),
-        }]
+        vec![common::service_time_knob(
+            "service-time",
+            40.0,
+            "milliseconds per request on the back end (a slow dependency, a bad deploy)",
+        )]
     }
 
     fn trigger(&self) -> Vec<String> {
@@ -174,18 +166,12 @@ impl System for CallChainSystem {
                 })
             })
         } else {
-            let (config, controls, stats) = (
+            common::pool_host(
+                PORT,
                 self.back.clone(),
                 self.back_controls.clone(),
                 self.back_stats.clone(),
-            );
-            Rc::new(move || {
-                let (config, controls, stats) = (config.clone(), controls.clone(), stats.clone());
-                Box::pin(async move {
-                    let pool = WorkerPool::start(config, controls, stats);
-                    Ok(rpc::serve(PORT, Arc::new(pool)).await?)
-                })
-            })
+            )
         }
     }
 
@@ -194,34 +180,24 @@ impl System for CallChainSystem {
             budget: self.budget.map(|b| Arc::new(RetryBudget::new(b))),
             ..self.workload.policy.clone()
         };
-        Rc::new(RpcClient(RetryClient::new(
+        common::rpc_client(
             format!("{FRONT}:{PORT}"),
             policy,
             self.client_stats[self.workload.index_of(client)].clone(),
-        )))
+        )
     }
 
     fn set_knob(&self, knob: &str, value: Option<f64>) {
         match (knob, value) {
-            ("service-time", Some(v)) => self
-                .back_controls
-                .set_service_time(Duration::from_secs_f64(v / 1000.0)),
-            _ => tracing::warn!(
-                knob,
-                ?value,
-                "ignored a knob this scenario does not declare"
-            ),
+            ("service-time", Some(v)) => common::set_service_time_ms(&self.back_controls, v),
+            _ => common::ignore_unknown_knob(knob, value),
         }
     }
 
     fn scrape(&self) -> Scrape {
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
+        let load = common::gauge;
         Scrape {
-            attempts: self
-                .client_stats
-                .iter()
-                .map(|s| s.attempts.load(Ordering::Relaxed))
-                .sum(),
+            attempts: common::attempts(&self.client_stats),
             gauges: vec![
                 ("front_attempts", load(&self.front_stats.attempts)),
                 (

@@ -2,10 +2,18 @@
 //! workload parameters, and the adapter from an RPC client to [`Client`].
 
 use crate::scenario::{
-    CallFailure, Client, Layout, LocalFuture, ParamError, ParamKind, ParamSpec, ParamValue, Params,
+    CallFailure, Client, HostSoftware, Layout, LocalFuture, ParamError, ParamKind, ParamSpec,
+    ParamValue, Params,
 };
+use hormesis_faults::{KnobKind, KnobSpec};
 use hormesis_sut::primitives::{ConcurrencyLimitPolicy, RetryBudgetPolicy};
-use hormesis_sut::rpc::{CallError, ClientPolicy, RetryClient};
+use hormesis_sut::rpc::{
+    self, CallError, ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats, RetryClient,
+    WorkerPool,
+};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub fn ms(v: u64) -> Duration {
@@ -269,8 +277,12 @@ pub fn concurrency_policy(p: &Params) -> Result<ConcurrencyLimitPolicy, ParamErr
     })
 }
 
-/// A [`RetryClient`] as the harness's [`Client`].
-pub struct RpcClient(pub RetryClient);
+/// A [`RetryClient`] to `server` (`host:port`) as the harness's [`Client`].
+pub fn rpc_client(server: String, policy: ClientPolicy, stats: Arc<ClientStats>) -> Rc<dyn Client> {
+    Rc::new(RpcClient(RetryClient::new(server, policy, stats)))
+}
+
+struct RpcClient(RetryClient);
 
 impl Client for RpcClient {
     fn call(&self, key: u64) -> LocalFuture<'_, Result<(), CallFailure>> {
@@ -281,4 +293,66 @@ impl Client for RpcClient {
             })
         })
     }
+}
+
+/// A value knob in milliseconds per request, default `default_ms`.
+pub fn service_time_knob(name: &str, default_ms: f64, help: &str) -> KnobSpec {
+    KnobSpec {
+        name: name.into(),
+        kind: KnobKind::Value {
+            min: 1.0,
+            max: 10_000.0,
+            default: default_ms,
+        },
+        help: help.into(),
+    }
+}
+
+/// Sets a pool's service time from a knob value in milliseconds.
+pub fn set_service_time_ms(controls: &PoolControls, ms: f64) {
+    controls.set_service_time(Duration::from_secs_f64(ms / 1000.0));
+}
+
+pub fn ignore_unknown_knob(knob: &str, value: Option<f64>) {
+    tracing::warn!(
+        knob,
+        ?value,
+        "ignored a knob this scenario does not declare"
+    );
+}
+
+/// Fresh counters for each of `n` client hosts.
+pub fn client_stats(n: usize) -> Vec<Arc<ClientStats>> {
+    (0..n).map(|_| Arc::new(ClientStats::default())).collect()
+}
+
+/// Attempts sent by all clients so far.
+pub fn attempts(stats: &[Arc<ClientStats>]) -> u64 {
+    stats
+        .iter()
+        .map(|s| s.attempts.load(Ordering::Relaxed))
+        .sum()
+}
+
+/// A gauge's value, for scrapes.
+pub fn gauge(a: &AtomicU64) -> f64 {
+    a.load(Ordering::Relaxed) as f64
+}
+
+/// A host that serves `port` with a FIFO worker pool; every (re)start
+/// begins with an empty queue and the configured workers.
+pub fn pool_host(
+    port: u16,
+    config: PoolConfig,
+    controls: Arc<PoolControls>,
+    stats: Arc<PoolStats>,
+) -> HostSoftware {
+    Rc::new(move || {
+        let (config, controls, stats) = (config.clone(), controls.clone(), stats.clone());
+        Box::pin(async move {
+            controls.set_workers(config.workers);
+            let pool = WorkerPool::start(config, controls, stats);
+            Ok(rpc::serve(port, Arc::new(pool)).await?)
+        })
+    })
 }

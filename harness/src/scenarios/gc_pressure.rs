@@ -10,16 +10,15 @@
 //! sheds optional work (half of each request) and then requests while the
 //! queue is long, which brings it back under the critical length.
 
-use super::common::{self, ms, RpcClient, Workload, WorkloadDefaults};
+use super::common::{self, ms, Workload, WorkloadDefaults};
 use crate::scenario::{
     Client, HostSoftware, Layout, ParamError, ParamSpec, Params, Scenario, Scrape, System,
 };
-use hormesis_faults::{KnobKind, KnobSpec};
+use hormesis_faults::KnobSpec;
 use hormesis_sut::gc_pressure::{serve_gc, GcServerConfig, GcServerStats};
 use hormesis_sut::primitives::{Degrader, DegraderPolicy};
-use hormesis_sut::rpc::{ClientStats, PoolConfig, PoolControls, PoolStats, RetryClient};
+use hormesis_sut::rpc::{ClientStats, PoolConfig, PoolControls, PoolStats};
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,15 +107,11 @@ impl Scenario for GcPressure {
     }
 
     fn knobs(&self) -> Vec<KnobSpec> {
-        vec![KnobSpec {
-            name: "service-time".into(),
-            kind: KnobKind::Value {
-                min: 1.0,
-                max: 10_000.0,
-                default: 40.0,
-            },
-            help: "milliseconds per request with an empty queue (a slow dependency)".into(),
-        }]
+        vec![common::service_time_knob(
+            "service-time",
+            40.0,
+            "milliseconds per request with an empty queue (a slow dependency)",
+        )]
     }
 
     fn trigger(&self) -> Vec<String> {
@@ -135,9 +130,7 @@ impl Scenario for GcPressure {
             controls: Arc::new(PoolControls::new(&pool)),
             pool_stats: Arc::new(PoolStats::default()),
             stats: Arc::new(GcServerStats::default()),
-            client_stats: (0..workload.clients.len())
-                .map(|_| Arc::new(ClientStats::default()))
-                .collect(),
+            client_stats: common::client_stats(workload.clients.len()),
             degrader: match p.choice("mitigation")? {
                 "degrader" => Some(DegraderPolicy {
                     raise_above: p.float("degrader.raise_above")?,
@@ -197,34 +190,24 @@ impl System for GcSystem {
     }
 
     fn client(&self, client: &str) -> Rc<dyn Client> {
-        Rc::new(RpcClient(RetryClient::new(
+        common::rpc_client(
             format!("{SERVER}:{PORT}"),
             self.workload.policy.clone(),
             self.client_stats[self.workload.index_of(client)].clone(),
-        )))
+        )
     }
 
     fn set_knob(&self, knob: &str, value: Option<f64>) {
         match (knob, value) {
-            ("service-time", Some(v)) => self
-                .controls
-                .set_service_time(Duration::from_secs_f64(v / 1000.0)),
-            _ => tracing::warn!(
-                knob,
-                ?value,
-                "ignored a knob this scenario does not declare"
-            ),
+            ("service-time", Some(v)) => common::set_service_time_ms(&self.controls, v),
+            _ => common::ignore_unknown_knob(knob, value),
         }
     }
 
     fn scrape(&self) -> Scrape {
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
+        let load = common::gauge;
         Scrape {
-            attempts: self
-                .client_stats
-                .iter()
-                .map(|s| s.attempts.load(Ordering::Relaxed))
-                .sum(),
+            attempts: common::attempts(&self.client_stats),
             gauges: vec![
                 ("queue_depth", load(&self.pool_stats.queue_depth)),
                 ("degrade_level", load(&self.stats.level)),

@@ -11,18 +11,15 @@
 //! limit fail fast, the database keeps answering in time, and the cache
 //! refills at the database's pace.
 
-use super::common::{self, ms, RpcClient, Workload, WorkloadDefaults};
+use super::common::{self, ms, Workload, WorkloadDefaults};
 use crate::scenario::{
     Client, HostSoftware, Layout, ParamError, ParamSpec, Params, Scenario, Scrape, System,
 };
 use hormesis_faults::{KnobKind, KnobSpec};
 use hormesis_sut::lookaside_cache::{serve_cache, CacheConfig, CacheMemory, CacheStats};
 use hormesis_sut::primitives::{ConcurrencyLimit, ConcurrencyLimitPolicy};
-use hormesis_sut::rpc::{
-    self, ClientStats, PoolConfig, PoolControls, PoolStats, RetryClient, WorkerPool,
-};
+use hormesis_sut::rpc::{ClientStats, PoolConfig, PoolControls, PoolStats};
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -104,15 +101,11 @@ impl Scenario for LookasideCache {
                 kind: KnobKind::Action,
                 help: "the operator empties the cache".into(),
             },
-            KnobSpec {
-                name: "db-service-time".into(),
-                kind: KnobKind::Value {
-                    min: 1.0,
-                    max: 10_000.0,
-                    default: 40.0,
-                },
-                help: "milliseconds per request on the database (a slow query, compaction)".into(),
-            },
+            common::service_time_knob(
+                "db-service-time",
+                40.0,
+                "milliseconds per request on the database (a slow query, compaction)",
+            ),
         ]
     }
 
@@ -140,9 +133,7 @@ impl Scenario for LookasideCache {
             cache_stats: Arc::new(CacheStats::default()),
             db_controls: Arc::new(PoolControls::new(&database)),
             db_stats: Arc::new(PoolStats::default()),
-            client_stats: (0..workload.clients.len())
-                .map(|_| Arc::new(ClientStats::default()))
-                .collect(),
+            client_stats: common::client_stats(workload.clients.len()),
             limit: match p.choice("mitigation")? {
                 "adaptive-concurrency" => Some(common::concurrency_policy(p)?),
                 _ => None,
@@ -187,52 +178,36 @@ impl System for LookasideSystem {
                 Box::pin(async move { Ok(serve_cache(config, memory, stats, limit).await?) })
             })
         } else {
-            let (config, controls, stats) = (
+            common::pool_host(
+                PORT,
                 self.database.clone(),
                 self.db_controls.clone(),
                 self.db_stats.clone(),
-            );
-            Rc::new(move || {
-                let (config, controls, stats) = (config.clone(), controls.clone(), stats.clone());
-                Box::pin(async move {
-                    let pool = WorkerPool::start(config, controls, stats);
-                    Ok(rpc::serve(PORT, Arc::new(pool)).await?)
-                })
-            })
+            )
         }
     }
 
     fn client(&self, client: &str) -> Rc<dyn Client> {
-        Rc::new(RpcClient(RetryClient::new(
+        common::rpc_client(
             format!("{CACHE}:{PORT}"),
             self.workload.policy.clone(),
             self.client_stats[self.workload.index_of(client)].clone(),
-        )))
+        )
     }
 
     fn set_knob(&self, knob: &str, value: Option<f64>) {
         match (knob, value) {
             ("cache-flush", None) => self.memory.flush(),
-            ("db-service-time", Some(v)) => self
-                .db_controls
-                .set_service_time(Duration::from_secs_f64(v / 1000.0)),
-            _ => tracing::warn!(
-                knob,
-                ?value,
-                "ignored a knob this scenario does not declare"
-            ),
+            ("db-service-time", Some(v)) => common::set_service_time_ms(&self.db_controls, v),
+            _ => common::ignore_unknown_knob(knob, value),
         }
     }
 
     fn scrape(&self) -> Scrape {
         let c = &self.cache_stats;
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
+        let load = common::gauge;
         Scrape {
-            attempts: self
-                .client_stats
-                .iter()
-                .map(|s| s.attempts.load(Ordering::Relaxed))
-                .sum(),
+            attempts: common::attempts(&self.client_stats),
             gauges: vec![
                 ("cache_entries", load(&c.entries)),
                 ("cache_hits", load(&c.hits)),

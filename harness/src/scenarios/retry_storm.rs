@@ -11,15 +11,13 @@
 //! backlog drains. `mitigation=autoscaler` adds workers from the work in the
 //! system instead (after a boot delay), which drains it with more capacity.
 
-use super::common::{self, ms, RpcClient, Workload, WorkloadDefaults};
+use super::common::{self, ms, Workload, WorkloadDefaults};
 use crate::scenario::{
     Client, HostSoftware, Layout, ParamError, ParamSpec, Params, Scenario, Scrape, System,
 };
 use hormesis_faults::{KnobKind, KnobSpec};
 use hormesis_sut::primitives::{Autoscaler, AutoscalerPolicy, RetryBudget, RetryBudgetPolicy};
-use hormesis_sut::retry_storm::{
-    ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats, RetryClient,
-};
+use hormesis_sut::retry_storm::{ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats};
 use hormesis_sut::rpc::{self, WorkerPool};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -116,16 +114,11 @@ impl Scenario for RetryStorm {
 
     fn knobs(&self) -> Vec<KnobSpec> {
         vec![
-            KnobSpec {
-                name: "service-time".into(),
-                kind: KnobKind::Value {
-                    min: 1.0,
-                    max: 10_000.0,
-                    default: 40.0,
-                },
-                help: "milliseconds per request on the server (a slow dependency, a bad deploy)"
-                    .into(),
-            },
+            common::service_time_knob(
+                "service-time",
+                40.0,
+                "milliseconds per request on the server (a slow dependency, a bad deploy)",
+            ),
             KnobSpec {
                 name: "queue-flush".into(),
                 kind: KnobKind::Action,
@@ -162,9 +155,7 @@ impl Scenario for RetryStorm {
             layout: workload.layout(&[SERVER], Duration::from_secs(30)),
             controls: Arc::new(PoolControls::new(&server)),
             server_stats: Arc::new(PoolStats::default()),
-            client_stats: (0..workload.clients.len())
-                .map(|_| Arc::new(ClientStats::default()))
-                .collect(),
+            client_stats: common::client_stats(workload.clients.len()),
             budget: match mitigation {
                 "retry-budget" => Some(common::retry_budget_policy(p)?),
                 _ => None,
@@ -220,24 +211,18 @@ impl System for RetryStormSystem {
             budget: self.budget.map(|b| Arc::new(RetryBudget::new(b))),
             ..self.workload.policy.clone()
         };
-        Rc::new(RpcClient(RetryClient::new(
+        common::rpc_client(
             format!("{SERVER}:{PORT}"),
             policy,
             self.client_stats[self.workload.index_of(client)].clone(),
-        )))
+        )
     }
 
     fn set_knob(&self, knob: &str, value: Option<f64>) {
         match (knob, value) {
-            ("service-time", Some(v)) => self
-                .controls
-                .set_service_time(Duration::from_secs_f64(v / 1000.0)),
+            ("service-time", Some(v)) => common::set_service_time_ms(&self.controls, v),
             ("queue-flush", None) => self.controls.flush_queue(),
-            _ => tracing::warn!(
-                knob,
-                ?value,
-                "ignored a knob this scenario does not declare"
-            ),
+            _ => common::ignore_unknown_knob(knob, value),
         }
     }
 
