@@ -117,8 +117,13 @@ struct ExploreArgs {
     #[arg(long)]
     scenario: String,
     /// How many runs (each with a shared control).
-    #[arg(long)]
-    budget: usize,
+    #[arg(long, required_unless_present = "time")]
+    budget: Option<usize>,
+    /// Stop starting new batches after this much wall time, e.g. `10m`
+    /// (with --budget: whichever comes first). The runs made are the first
+    /// runs of the same exploration with an unlimited budget.
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    time: Option<std::time::Duration>,
     #[arg(long, value_enum, default_value = "thompson")]
     strategy: hormesis::explore::strategy::StrategyKind,
     /// Fixes every choice of the exploration and its run seeds.
@@ -564,9 +569,11 @@ fn incident_failure(e: impl Into<anyhow::Error>) -> Failure {
 fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
     use hormesis::explore::{self, ExploreConfig, ExploreError};
     let scenario = scenarios::find(&args.scenario).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
-    if args.budget == 0 {
+    if args.budget == Some(0) {
         return Err(bad_input(anyhow::anyhow!("--budget must be at least 1")));
     }
+    let budget = args.budget.unwrap_or(usize::MAX);
+    let budget_text = args.budget.map_or("?".to_string(), |b| b.to_string());
     if !(0.0..=1.0).contains(&args.threshold) {
         return Err(bad_input(anyhow::anyhow!(
             "--threshold is a score in [0, 1]"
@@ -581,16 +588,20 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
         engine: args.engine,
         strategy: args.strategy,
         seed: args.seed,
-        budget: args.budget,
+        budget,
         jobs,
         seeds: args.seeds,
         shard: args.shard,
     };
     eprintln!(
-        "exploring {} with {} for {} runs (seed {}, shard {}/{}, {} jobs)",
+        "exploring {} with {} for {} runs{} (seed {}, shard {}/{}, {} jobs)",
         scenario.name(),
         args.strategy.name(),
-        args.budget,
+        budget_text,
+        args.time.map_or(String::new(), |t| format!(
+            " or {}",
+            humantime::format_duration(t)
+        )),
         args.seed,
         args.shard.0,
         args.shard.1,
@@ -623,7 +634,7 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
         eprintln!(
             "  [{:>4}/{}] {:<13} {:.2}  best {:.2}  incidents {}  {}",
             record.index + 1,
-            args.budget,
+            budget_text,
             record.class.map_or("ERROR", |c| c.name()),
             record.score,
             best,
@@ -631,10 +642,15 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
             record.schedule.join(" ")
         );
     };
-    let exploration = explore::explore(&config, &mut on_run).map_err(|e| match e {
-        ExploreError::Run(e) => Failure::from(e),
-        ExploreError::Config(m) => bad_input(anyhow::anyhow!(m)),
-    })?;
+    // Wall time only decides when to stop starting batches; it never enters a run.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let out_of_time = || args.time.is_some_and(|t| started.elapsed() >= t);
+    let exploration =
+        explore::explore_until(&config, &mut on_run, &out_of_time).map_err(|e| match e {
+            ExploreError::Run(e) => Failure::from(e),
+            ExploreError::Config(m) => bad_input(anyhow::anyhow!(m)),
+        })?;
     if let Some(e) = write_error {
         return Err(e);
     }
@@ -651,8 +667,13 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
     let to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let mut out = String::new();
     out += &format!(
-        "{} runs: {} metastable, {} distinct metastable arms, first after {}, best score {:.2}; {} new incidents in {}\n",
+        "{} runs{}: {} metastable, {} distinct metastable arms, first after {}, best score {:.2}; {} new incidents in {}\n",
         summary.runs,
+        if exploration.stopped_early {
+            " (stopped by --time)"
+        } else {
+            ""
+        },
         summary.metastable_runs,
         summary.distinct_metastable_arms,
         summary

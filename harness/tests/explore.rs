@@ -3,7 +3,7 @@
 
 use hormesis::engine::EngineKind;
 use hormesis::explore::strategy::StrategyKind;
-use hormesis::explore::{explore, shard_seeds, ExploreConfig};
+use hormesis::explore::{explore, explore_until, shard_seeds, ExploreConfig};
 use hormesis::incident::Incident;
 use hormesis::verdict::Class;
 use std::path::PathBuf;
@@ -31,6 +31,27 @@ fn the_result_does_not_depend_on_jobs() {
         assert_eq!(one, three, "{strategy:?}");
         assert_eq!(one.runs.len(), 20);
     }
+}
+
+#[test]
+fn stopping_early_keeps_exactly_the_first_runs() {
+    let full = explore(&config(StrategyKind::Thompson, 24, 2), &mut |_, _| {}).unwrap();
+    assert!(!full.stopped_early);
+    // Stop before the third batch, as a time budget or Ctrl-C would.
+    let asked = std::cell::Cell::new(0);
+    let stop = || {
+        asked.set(asked.get() + 1);
+        asked.get() > 2
+    };
+    let cut = explore_until(
+        &config(StrategyKind::Thompson, 24, 2),
+        &mut |_, _| {},
+        &stop,
+    )
+    .unwrap();
+    assert!(cut.stopped_early);
+    assert_eq!(cut.runs.len(), 16);
+    assert_eq!(cut.runs, full.runs[..16]);
 }
 
 #[test]

@@ -101,7 +101,10 @@ pub struct Exploration {
     pub strategy: StrategyKind,
     pub seed: u64,
     pub shard: String,
-    pub budget: usize,
+    /// The run budget; null when only a time budget was given.
+    pub budget: Option<usize>,
+    /// Whether `stop` (a time budget, Ctrl-C) ended it before the budget.
+    pub stopped_early: bool,
     pub batch: usize,
     pub run_seeds: Vec<u64>,
     pub runs: Vec<RunRecord>,
@@ -137,6 +140,18 @@ struct Arm {
 pub fn explore(
     config: &ExploreConfig,
     on_run: &mut dyn FnMut(&RunRecord, Option<&RunReport>),
+) -> Result<Exploration, ExploreError> {
+    explore_until(config, on_run, &|| false)
+}
+
+/// Like [`explore`], but asks `stop` before each batch and ends early when
+/// it says so (a time budget, Ctrl-C). The runs made are exactly the first
+/// runs of the same exploration with a larger budget: stopping never
+/// changes what was chosen, only how much.
+pub fn explore_until(
+    config: &ExploreConfig,
+    on_run: &mut dyn FnMut(&RunRecord, Option<&RunReport>),
+    stop: &dyn Fn() -> bool,
 ) -> Result<Exploration, ExploreError> {
     let (shard, shards) = config.shard;
     if shards == 0 || shard >= shards {
@@ -200,8 +215,13 @@ pub fn explore(
     key.update(&(shard as u64).to_le_bytes());
     let mut rng = ChaCha12Rng::from_seed(*key.finalize().as_bytes());
 
-    let mut records: Vec<RunRecord> = Vec::with_capacity(config.budget);
+    let mut records: Vec<RunRecord> = Vec::with_capacity(config.budget.min(4096));
+    let mut stopped_early = false;
     while records.len() < config.budget {
+        if stop() {
+            stopped_early = true;
+            break;
+        }
         let size = BATCH.min(config.budget - records.len());
         // Choose the whole batch from the state after the last one.
         let mut chosen = Vec::with_capacity(size);
@@ -287,7 +307,8 @@ pub fn explore(
         strategy: config.strategy,
         seed: config.seed,
         shard: format!("{shard}/{shards}"),
-        budget: config.budget,
+        budget: (config.budget != usize::MAX).then_some(config.budget),
+        stopped_early,
         batch: BATCH,
         run_seeds,
         runs: records,
