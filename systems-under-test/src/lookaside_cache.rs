@@ -41,7 +41,7 @@ pub struct CacheStats {
     pub fills: AtomicU64,
     /// Misses refused by the concurrency limit before reaching the database (counter).
     pub limited: AtomicU64,
-    /// Live entries (gauge, updated on each request).
+    /// Live entries (gauge, recounted at most once a second).
     pub entries: AtomicU64,
     /// The database client's own counters.
     pub database: Arc<ClientStats>,
@@ -54,6 +54,9 @@ pub struct CacheMemory {
     expiry: Mutex<Vec<Option<Instant>>>,
     booted: AtomicBool,
     flush_requested: AtomicBool,
+    /// When `entries` was last recounted: a full scan per request would
+    /// cost the keyspace on every request of the simulation.
+    counted: Mutex<Option<Instant>>,
 }
 
 impl CacheMemory {
@@ -62,6 +65,7 @@ impl CacheMemory {
             expiry: Mutex::new(vec![None; keyspace.max(1) as usize]),
             booted: AtomicBool::new(false),
             flush_requested: AtomicBool::new(false),
+            counted: Mutex::new(None),
         }
     }
 
@@ -134,10 +138,17 @@ impl Cache {
             tracing::info!("cache flushed");
             slots.iter_mut().for_each(|s| *s = None);
         }
-        let hit = slots[key].is_some_and(|t| t > now);
-        let live = slots.iter().filter(|s| s.is_some_and(|t| t > now)).count();
-        self.stats.entries.store(live as u64, Ordering::Relaxed);
-        hit
+        let mut counted = self
+            .memory
+            .counted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if counted.is_none_or(|t| now - t >= Duration::from_secs(1)) {
+            *counted = Some(now);
+            let live = slots.iter().filter(|s| s.is_some_and(|t| t > now)).count();
+            self.stats.entries.store(live as u64, Ordering::Relaxed);
+        }
+        slots[key].is_some_and(|t| t > now)
     }
 
     async fn miss(&self, key: u64) -> Status {

@@ -171,6 +171,7 @@ impl System for CallChainSystem {
                 self.back.clone(),
                 self.back_controls.clone(),
                 self.back_stats.clone(),
+                None,
             )
         }
     }

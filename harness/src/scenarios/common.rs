@@ -6,7 +6,9 @@ use crate::scenario::{
     ParamValue, Params,
 };
 use hormesis_faults::{KnobKind, KnobSpec};
-use hormesis_sut::primitives::{ConcurrencyLimitPolicy, RetryBudgetPolicy};
+use hormesis_sut::primitives::{
+    Autoscaler, AutoscalerPolicy, ConcurrencyLimitPolicy, RetryBudgetPolicy,
+};
 use hormesis_sut::rpc::{
     self, CallError, ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats, RetryClient,
     WorkerPool,
@@ -339,19 +341,24 @@ pub fn gauge(a: &AtomicU64) -> f64 {
     a.load(Ordering::Relaxed) as f64
 }
 
-/// A host that serves `port` with a FIFO worker pool; every (re)start
-/// begins with an empty queue and the configured workers.
+/// A host that serves `port` with a FIFO worker pool, sized by `autoscaler`
+/// when one is given. Every (re)start begins with an empty queue and the
+/// configured workers: an autoscaler's additions die with the process.
 pub fn pool_host(
     port: u16,
     config: PoolConfig,
     controls: Arc<PoolControls>,
     stats: Arc<PoolStats>,
+    autoscaler: Option<AutoscalerPolicy>,
 ) -> HostSoftware {
     Rc::new(move || {
         let (config, controls, stats) = (config.clone(), controls.clone(), stats.clone());
         Box::pin(async move {
             controls.set_workers(config.workers);
             let pool = WorkerPool::start(config, controls, stats);
+            if let Some(policy) = autoscaler {
+                tokio::spawn(pool.clone().autoscale(Autoscaler::new(policy)));
+            }
             Ok(rpc::serve(port, Arc::new(pool)).await?)
         })
     })

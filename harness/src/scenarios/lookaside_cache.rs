@@ -183,6 +183,7 @@ impl System for LookasideSystem {
                 self.database.clone(),
                 self.db_controls.clone(),
                 self.db_stats.clone(),
+                None,
             )
         }
     }

@@ -16,9 +16,8 @@ use crate::scenario::{
     Client, HostSoftware, Layout, ParamError, ParamSpec, Params, Scenario, Scrape, System,
 };
 use hormesis_faults::{KnobKind, KnobSpec};
-use hormesis_sut::primitives::{Autoscaler, AutoscalerPolicy, RetryBudget, RetryBudgetPolicy};
+use hormesis_sut::primitives::{AutoscalerPolicy, RetryBudget, RetryBudgetPolicy};
 use hormesis_sut::retry_storm::{ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats};
-use hormesis_sut::rpc::{self, WorkerPool};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -185,25 +184,13 @@ impl System for RetryStormSystem {
     }
 
     fn host_software(&self, _host: &str) -> HostSoftware {
-        let (config, controls, stats, autoscaler) = (
+        common::pool_host(
+            PORT,
             self.server.clone(),
             self.controls.clone(),
             self.server_stats.clone(),
             self.autoscaler,
-        );
-        Rc::new(move || {
-            let (config, controls, stats) = (config.clone(), controls.clone(), stats.clone());
-            Box::pin(async move {
-                // A restart comes back at the configured size; the
-                // autoscaler's additions died with the process.
-                controls.set_workers(config.workers);
-                let pool = WorkerPool::start(config, controls, stats);
-                if let Some(policy) = autoscaler {
-                    tokio::spawn(pool.clone().autoscale(Autoscaler::new(policy)));
-                }
-                Ok(rpc::serve(PORT, Arc::new(pool)).await?)
-            })
-        })
+        )
     }
 
     fn client(&self, client: &str) -> Rc<dyn Client> {
