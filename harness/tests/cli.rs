@@ -40,7 +40,8 @@ fn scenarios_lists_every_builtin_as_json() {
             "retry-storm",
             "lookaside-cache",
             "call-chain",
-            "gc-pressure"
+            "gc-pressure",
+            "mru-pool"
         ]
     );
     for s in v.as_array().unwrap() {

@@ -82,3 +82,34 @@ fn a_longer_shared_control_judges_exactly_as_the_runs_own() {
         "a control's prefix does not depend on its end"
     );
 }
+
+/// Every built-in scenario, under its documented trigger, with and without
+/// each mitigation: services that spawn tasks, share pools and learn must
+/// still replay byte for byte.
+#[test]
+fn every_builtin_scenario_replays_byte_for_byte() {
+    for scenario in hormesis::scenarios::builtin() {
+        let trigger = scenario.trigger();
+        let specs: Vec<&str> = trigger.iter().map(String::as_str).collect();
+        let mitigations = scenario
+            .params()
+            .into_iter()
+            .find(|p| p.name == "mitigation")
+            .map(|p| match p.kind {
+                hormesis::scenario::ParamKind::Choice { options } => options.to_vec(),
+                _ => vec![],
+            })
+            .unwrap_or_default();
+        for mitigation in mitigations {
+            let set = format!("mitigation={mitigation}");
+            let a = run_specs(scenario.name(), &specs, &[set.as_str()], 3);
+            let b = run_specs(scenario.name(), &specs, &[set.as_str()], 3);
+            assert_eq!(
+                a.digest,
+                b.digest,
+                "{} with {set}: two runs of seed 3 differ",
+                scenario.name()
+            );
+        }
+    }
+}

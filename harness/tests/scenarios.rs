@@ -19,6 +19,7 @@ fn best_mitigation(scenario: &str) -> (&'static str, f64) {
         "lookaside-cache" => ("mitigation=adaptive-concurrency", 30.0),
         "call-chain" => ("mitigation=retry-budget", 30.0),
         "gc-pressure" => ("mitigation=degrader", 30.0),
+        "mru-pool" => ("mitigation=bandit-lb", 30.0),
         other => panic!(
             "no best mitigation recorded for `{other}`: add it here and to docs/scenarios.md"
         ),
@@ -120,6 +121,7 @@ macro_rules! acceptance {
 acceptance!(lookaside_cache, "lookaside-cache");
 acceptance!(call_chain, "call-chain");
 acceptance!(gc_pressure, "gc-pressure");
+acceptance!(mru_pool, "mru-pool");
 
 /// retry-storm's own rates (19 of 20 seeds) are in `retry_storm.rs`; this
 /// checks that every built-in scenario is covered above or there.
@@ -130,6 +132,7 @@ fn every_builtin_scenario_has_acceptance_tests() {
         "lookaside-cache",
         "call-chain",
         "gc-pressure",
+        "mru-pool",
     ];
     for s in scenarios::builtin() {
         assert!(

@@ -16,6 +16,9 @@
 //!   layer, so a slow back end sees their product.
 //! * [`gc_pressure`]: a server that slows as its queue grows, so a backlog
 //!   past a critical length sustains itself (OSDI 2022, §5.1).
+//! * [`mru_pool`]: a client connection pool that reuses the most recently
+//!   returned connection, so a replica that was slow keeps the traffic and
+//!   stays slow (§2.4, link imbalance).
 //! * [`rpc`]: the plumbing they share: protocol, accept loop, worker pool,
 //!   retrying client.
 //! * [`primitives`]: the adaptive components that should prevent such
@@ -25,6 +28,7 @@
 pub mod call_chain;
 pub mod gc_pressure;
 pub mod lookaside_cache;
+pub mod mru_pool;
 pub mod net;
 pub mod primitives;
 pub mod retry_storm;

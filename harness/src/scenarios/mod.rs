@@ -5,18 +5,26 @@ mod call_chain;
 mod common;
 mod gc_pressure;
 mod lookaside_cache;
+mod mru_pool;
 mod retry_storm;
 
 pub use call_chain::CallChain;
 pub use gc_pressure::GcPressure;
 pub use lookaside_cache::LookasideCache;
+pub use mru_pool::MruPool;
 pub use retry_storm::RetryStorm;
 
 use crate::scenario::Scenario;
 
 /// Every built-in scenario, in the order `hormesis scenarios` lists them.
 pub fn builtin() -> Vec<&'static dyn Scenario> {
-    vec![&RetryStorm, &LookasideCache, &CallChain, &GcPressure]
+    vec![
+        &RetryStorm,
+        &LookasideCache,
+        &CallChain,
+        &GcPressure,
+        &MruPool,
+    ]
 }
 
 /// The built-in scenario called `name`, or an error listing the known ones.

@@ -6,6 +6,13 @@
 //! exploration bonus grows as its count decays), and one that became slow
 //! is abandoned within a few dozen calls.
 //!
+//! A balancer sends many calls at once, and pure UCB would send them all to
+//! the one replica that looks best until its answers slow down. So calls
+//! still in flight (announced with [`BanditLb::started`]) count as calls
+//! without a reward yet, a "virtual loss" as parallel tree search uses it:
+//! concurrent calls spread over replicas that look alike, and a replica
+//! holding many unanswered calls looks worse until they are answered.
+//!
 //! Deterministic: ties go to the lowest index, and untried replicas are
 //! tried first, in order.
 //!
@@ -53,6 +60,15 @@ struct Arm {
     calls: f64,
     /// Discounted sum of rewards.
     reward: f64,
+    /// Calls started and not yet recorded.
+    in_flight: u32,
+}
+
+impl Arm {
+    /// Calls counted for the index: answered (discounted) plus in flight.
+    fn weight(&self) -> f64 {
+        self.calls + f64::from(self.in_flight)
+    }
 }
 
 #[derive(Debug)]
@@ -77,13 +93,13 @@ impl BanditLb {
     /// The replica to send the next call to.
     pub fn choose(&self) -> usize {
         let arms = self.arms();
-        if let Some(untried) = arms.iter().position(|a| a.calls < 1e-9) {
+        if let Some(untried) = arms.iter().position(|a| a.weight() < 1e-9) {
             return untried;
         }
-        let total: f64 = arms.iter().map(|a| a.calls).sum();
+        let total: f64 = arms.iter().map(Arm::weight).sum();
         let index = |a: &Arm| {
-            a.reward / a.calls
-                + self.policy.exploration * (2.0 * total.ln().max(0.0) / a.calls).sqrt()
+            a.reward / a.weight()
+                + self.policy.exploration * (2.0 * total.ln().max(0.0) / a.weight()).sqrt()
         };
         let mut best = 0;
         for (i, a) in arms.iter().enumerate() {
@@ -94,7 +110,17 @@ impl BanditLb {
         best
     }
 
-    /// Records how a call to `replica` went: its latency, or `None` if it failed.
+    /// Announces a call sent to `replica` whose outcome is not known yet;
+    /// its [`record`](Self::record) ends it. Callers that wait for each
+    /// outcome before choosing again need not call this.
+    pub fn started(&self, replica: usize) {
+        if let Some(a) = self.arms().get_mut(replica) {
+            a.in_flight += 1;
+        }
+    }
+
+    /// Records how a call to `replica` went: its latency, or `None` if it
+    /// failed (or its caller stopped waiting). Ends one started call.
     pub fn record(&self, replica: usize, outcome: Option<Duration>) {
         let target = self.policy.latency_target.as_secs_f64();
         let reward = match outcome {
@@ -110,6 +136,7 @@ impl BanditLb {
         if let Some(a) = arms.get_mut(replica) {
             a.calls += 1.0;
             a.reward += reward;
+            a.in_flight = a.in_flight.saturating_sub(1);
         }
     }
 
@@ -172,6 +199,37 @@ mod tests {
         assert!(slow[0] < 40, "{slow:?}");
         let healed = run(&lb, 600, |_| ms(10));
         assert!(healed[0] > 100, "{healed:?}");
+    }
+
+    #[test]
+    fn calls_in_flight_spread_over_replicas_that_look_alike() {
+        let lb = BanditLb::new(3, BanditLbPolicy::default());
+        run(&lb, 300, |_| ms(10));
+        let mut sent = [0; 3];
+        for _ in 0..30 {
+            let i = lb.choose();
+            lb.started(i);
+            sent[i] += 1;
+        }
+        assert!(sent.iter().all(|&n| (8..=12).contains(&n)), "{sent:?}");
+        // Answers end the virtual losses: the balancer is as before.
+        for (i, &n) in sent.iter().enumerate() {
+            for _ in 0..n {
+                lb.record(i, ms(10));
+            }
+        }
+        assert!(lb.arms().iter().all(|a| a.in_flight == 0));
+    }
+
+    #[test]
+    fn a_replica_holding_unanswered_calls_loses_the_next_ones() {
+        let lb = BanditLb::new(2, BanditLbPolicy::default());
+        run(&lb, 300, |i| if i == 0 { ms(10) } else { ms(20) });
+        assert_eq!(lb.choose(), 0);
+        for _ in 0..20 {
+            lb.started(0);
+        }
+        assert_eq!(lb.choose(), 1);
     }
 
     #[test]

@@ -10,5 +10,6 @@ mod server;
 
 pub use client::{CallError, ClientPolicy, ClientStats, RetryClient};
 pub use pool::{PoolConfig, PoolControls, PoolStats, WorkerPool};
+pub(crate) use protocol::{read_response, write_request};
 pub use protocol::{Request, Status};
 pub use server::{serve, Handler, Reply};

@@ -1,8 +1,7 @@
 //! The wire protocol, deliberately tiny: a request is an 8-byte id and an
 //! 8-byte key, a response the same id followed by a status byte.
 
-use crate::net::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 pub const REQUEST_LEN: usize = 16;
 pub const RESPONSE_LEN: usize = 9;
@@ -44,7 +43,7 @@ impl Status {
     }
 }
 
-pub async fn read_request(r: &mut OwnedReadHalf) -> std::io::Result<Request> {
+pub async fn read_request(r: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Request> {
     let mut buf = [0u8; REQUEST_LEN];
     r.read_exact(&mut buf).await?;
     let word = |i: usize| u64::from_be_bytes(buf[i..i + 8].try_into().unwrap_or([0; 8]));
@@ -54,14 +53,17 @@ pub async fn read_request(r: &mut OwnedReadHalf) -> std::io::Result<Request> {
     })
 }
 
-pub async fn write_request(w: &mut OwnedWriteHalf, request: Request) -> std::io::Result<()> {
+pub async fn write_request(
+    w: &mut (impl AsyncWrite + Unpin),
+    request: Request,
+) -> std::io::Result<()> {
     let mut buf = [0u8; REQUEST_LEN];
     buf[..8].copy_from_slice(&request.id.to_be_bytes());
     buf[8..].copy_from_slice(&request.key.to_be_bytes());
     w.write_all(&buf).await
 }
 
-pub async fn read_response(r: &mut OwnedReadHalf) -> std::io::Result<(u64, Status)> {
+pub async fn read_response(r: &mut (impl AsyncRead + Unpin)) -> std::io::Result<(u64, Status)> {
     let mut buf = [0u8; RESPONSE_LEN];
     r.read_exact(&mut buf).await?;
     let mut id = [0u8; 8];
@@ -70,7 +72,7 @@ pub async fn read_response(r: &mut OwnedReadHalf) -> std::io::Result<(u64, Statu
 }
 
 pub async fn write_response(
-    w: &mut OwnedWriteHalf,
+    w: &mut (impl AsyncWrite + Unpin),
     id: u64,
     status: Status,
 ) -> std::io::Result<()> {
