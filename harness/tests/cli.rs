@@ -41,7 +41,8 @@ fn scenarios_lists_every_builtin_as_json() {
             "lookaside-cache",
             "call-chain",
             "gc-pressure",
-            "mru-pool"
+            "mru-pool",
+            "axum-tower"
         ]
     );
     for s in v.as_array().unwrap() {

@@ -113,12 +113,26 @@ fn the_replays_folder_passes_and_a_bad_policy_fails_by_name() {
     ]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    let failing: Vec<&str> = out.lines().filter(|l| l.contains("REGRESSION")).collect();
-    assert_eq!(failing.len(), 1, "{out}");
-    assert!(failing[0].starts_with("retry-storm-f02e1494cc"), "{out}");
+    // Exactly the two incidents whose recovery rests on the budget regress:
+    // retry-storm's and call-chain's (whose front retries too).
+    let mut failing: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("REGRESSION"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    failing.sort();
+    assert_eq!(
+        failing,
+        ["call-chain-86cf657553", "retry-storm-f02e1494cc"],
+        "{out}"
+    );
     assert!(out.contains("spike-retry-budget.yaml"), "{out}");
+    assert!(
+        out.contains("call-chain/trigger-retry-budget.yaml"),
+        "{out}"
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+    assert_eq!(xml.matches("<failure").count(), 2, "{xml}");
 }
 
 #[test]

@@ -20,6 +20,7 @@ fn best_mitigation(scenario: &str) -> (&'static str, f64) {
         "call-chain" => ("mitigation=retry-budget", 30.0),
         "gc-pressure" => ("mitigation=degrader", 30.0),
         "mru-pool" => ("mitigation=bandit-lb", 30.0),
+        "axum-tower" => ("mitigation=adaptive-concurrency", 30.0),
         other => panic!(
             "no best mitigation recorded for `{other}`: add it here and to docs/scenarios.md"
         ),
@@ -122,6 +123,7 @@ acceptance!(lookaside_cache, "lookaside-cache");
 acceptance!(call_chain, "call-chain");
 acceptance!(gc_pressure, "gc-pressure");
 acceptance!(mru_pool, "mru-pool");
+acceptance!(axum_tower, "axum-tower");
 
 /// retry-storm's own rates (19 of 20 seeds) are in `retry_storm.rs`; this
 /// checks that every built-in scenario is covered above or there.
@@ -133,6 +135,7 @@ fn every_builtin_scenario_has_acceptance_tests() {
         "call-chain",
         "gc-pressure",
         "mru-pool",
+        "axum-tower",
     ];
     for s in scenarios::builtin() {
         assert!(

@@ -19,12 +19,16 @@
 //! * [`mru_pool`]: a client connection pool that reuses the most recently
 //!   returned connection, so a replica that was slow keeps the traffic and
 //!   stays slow (§2.4, link imbalance).
+//! * [`axum_tower`]: the same look-aside failure on the ordinary web stack,
+//!   unmodified: axum and tower's timeout on the server, a hyper client
+//!   behind tower's timeout and retry layers.
 //! * [`rpc`]: the plumbing they share: protocol, accept loop, worker pool,
 //!   retrying client.
 //! * [`primitives`]: the adaptive components that should prevent such
 //!   failures (retry budget, adaptive concurrency limit, degrader,
 //!   autoscaler, bandit load balancer), each with a serde policy.
 
+pub mod axum_tower;
 pub mod call_chain;
 pub mod gc_pressure;
 pub mod lookaside_cache;

@@ -78,10 +78,37 @@ impl CacheMemory {
         self.expiry.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether the entry for `key` (taken modulo the keyspace) is live now.
+    /// Also keeps `entries` (the live entry count) fresh to within a second
+    /// and carries out a requested flush.
+    pub fn lookup(&self, key: u64, entries: &AtomicU64) -> bool {
+        let now = Instant::now();
+        let mut slots = self.slots();
+        if self.flush_requested.swap(false, Ordering::Relaxed) {
+            tracing::info!("cache flushed");
+            slots.iter_mut().for_each(|s| *s = None);
+        }
+        let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+        if counted.is_none_or(|t| now - t >= Duration::from_secs(1)) {
+            *counted = Some(now);
+            let live = slots.iter().filter(|s| s.is_some_and(|t| t > now)).count();
+            entries.store(live as u64, Ordering::Relaxed);
+        }
+        let slot = (key % slots.len() as u64) as usize;
+        slots[slot].is_some_and(|t| t > now)
+    }
+
+    /// Stores `key` (modulo the keyspace) for `ttl` from now.
+    pub fn fill(&self, key: u64, ttl: Duration) {
+        let mut slots = self.slots();
+        let slot = (key % slots.len() as u64) as usize;
+        slots[slot] = Some(Instant::now() + ttl);
+    }
+
     /// First boot: every key present, expiring at a spread of times over one
     /// `ttl`, as in a cache that has been serving for a while. Later boots:
     /// empty.
-    fn boot(&self, ttl: Duration) {
+    pub fn boot(&self, ttl: Duration) {
         let now = Instant::now();
         let first = !self.booted.swap(true, Ordering::Relaxed);
         let mut slots = self.slots();
@@ -130,27 +157,6 @@ pub async fn serve_cache(
 }
 
 impl Cache {
-    /// Whether `key` is cached now; also keeps the `entries` gauge.
-    fn lookup(&self, key: usize) -> bool {
-        let now = Instant::now();
-        let mut slots = self.memory.slots();
-        if self.memory.flush_requested.swap(false, Ordering::Relaxed) {
-            tracing::info!("cache flushed");
-            slots.iter_mut().for_each(|s| *s = None);
-        }
-        let mut counted = self
-            .memory
-            .counted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if counted.is_none_or(|t| now - t >= Duration::from_secs(1)) {
-            *counted = Some(now);
-            let live = slots.iter().filter(|s| s.is_some_and(|t| t > now)).count();
-            self.stats.entries.store(live as u64, Ordering::Relaxed);
-        }
-        slots[key].is_some_and(|t| t > now)
-    }
-
     async fn miss(&self, key: u64) -> Status {
         let permit = match &self.limit {
             Some(limit) => match limit.try_acquire() {
@@ -169,8 +175,7 @@ impl Cache {
                 if let Some(p) = permit {
                     p.success(sent.elapsed());
                 }
-                let slot = (key % self.config.keyspace.max(1)) as usize;
-                self.memory.slots()[slot] = Some(Instant::now() + self.config.ttl);
+                self.memory.fill(key, self.config.ttl);
                 self.stats.fills.fetch_add(1, Ordering::Relaxed);
                 Status::Ok
             }
@@ -188,8 +193,7 @@ impl Handler for Cache {
     fn handle(self: Arc<Self>, request: Request) -> Reply {
         let cache = self;
         Box::pin(async move {
-            let slot = (request.key % cache.config.keyspace.max(1)) as usize;
-            if cache.lookup(slot) {
+            if cache.memory.lookup(request.key, &cache.stats.entries) {
                 cache.stats.hits.fetch_add(1, Ordering::Relaxed);
                 return Status::Ok;
             }

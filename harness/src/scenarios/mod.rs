@@ -1,6 +1,7 @@
 //! The built-in scenarios: adapters from the services in `hormesis-sut` to
 //! the scenario API. Each reads as an example of testing one's own service.
 
+mod axum_tower;
 mod call_chain;
 mod common;
 mod gc_pressure;
@@ -8,6 +9,7 @@ mod lookaside_cache;
 mod mru_pool;
 mod retry_storm;
 
+pub use axum_tower::AxumTower;
 pub use call_chain::CallChain;
 pub use gc_pressure::GcPressure;
 pub use lookaside_cache::LookasideCache;
@@ -24,6 +26,7 @@ pub fn builtin() -> Vec<&'static dyn Scenario> {
         &CallChain,
         &GcPressure,
         &MruPool,
+        &AxumTower,
     ]
 }
 
