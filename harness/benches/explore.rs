@@ -60,9 +60,7 @@ fn main() {
     let only: Option<Vec<String>> = std::env::var("BENCH_SCENARIOS")
         .ok()
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
-    println!(
-        "# strategies vs random: budget {budget}, explorer seeds 1..={seeds}, {jobs} jobs\n"
-    );
+    println!("# strategies vs random: budget {budget}, explorer seeds 1..={seeds}, {jobs} jobs\n");
     for scenario in scenarios::builtin() {
         if only
             .as_ref()

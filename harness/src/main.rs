@@ -15,6 +15,8 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -611,6 +613,7 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
     let mut written = 0usize;
     let mut write_error: Option<Failure> = None;
     let mut best = 0.0f64;
+    let progress = ExploreProgress::new(args.budget);
     let mut on_run = |record: &explore::RunRecord, report: Option<&RunReport>| {
         best = best.max(record.score);
         let finding = record.class == Some(hormesis::verdict::Class::Metastable)
@@ -631,26 +634,48 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
                 }
             }
         }
-        eprintln!(
-            "  [{:>4}/{}] {:<13} {:.2}  best {:.2}  incidents {}  {}",
-            record.index + 1,
-            budget_text,
-            record.class.map_or("ERROR", |c| c.name()),
-            record.score,
+        progress.run(
+            format!(
+                "  [{:>4}/{}] {:<13} {:.2}  best {:.2}  incidents {}  {}",
+                record.index + 1,
+                budget_text,
+                record.class.map_or("ERROR", |c| c.name()),
+                record.score,
+                best,
+                written,
+                record.schedule.join(" ")
+            ),
             best,
             written,
-            record.schedule.join(" ")
         );
     };
+    // Ctrl-C ends the exploration after the batch in flight, which keeps
+    // every run made and writes the JSON; a second Ctrl-C aborts.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let interrupted = interrupted.clone();
+        let result = ctrlc::set_handler(move || {
+            if interrupted.swap(true, Ordering::SeqCst) {
+                eprintln!("\naborted");
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping after the runs in flight (Ctrl-C again to abort)");
+        });
+        if let Err(e) = result {
+            eprintln!("warning: Ctrl-C will abort instead of stopping cleanly: {e}");
+        }
+    }
     // Wall time only decides when to stop starting batches; it never enters a run.
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
-    let out_of_time = || args.time.is_some_and(|t| started.elapsed() >= t);
-    let exploration =
-        explore::explore_until(&config, &mut on_run, &out_of_time).map_err(|e| match e {
-            ExploreError::Run(e) => Failure::from(e),
-            ExploreError::Config(m) => bad_input(anyhow::anyhow!(m)),
-        })?;
+    let stop =
+        || interrupted.load(Ordering::SeqCst) || args.time.is_some_and(|t| started.elapsed() >= t);
+    let exploration = explore::explore_until(&config, &mut on_run, &stop).map_err(|e| match e {
+        ExploreError::Run(e) => Failure::from(e),
+        ExploreError::Config(m) => bad_input(anyhow::anyhow!(m)),
+    });
+    progress.finish();
+    let exploration = exploration?;
     if let Some(e) = write_error {
         return Err(e);
     }
@@ -669,10 +694,10 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
     out += &format!(
         "{} runs{}: {} metastable, {} distinct metastable arms, first after {}, best score {:.2}; {} new incidents in {}\n",
         summary.runs,
-        if exploration.stopped_early {
-            " (stopped by --time)"
-        } else {
-            ""
+        match (exploration.stopped_early, interrupted.load(Ordering::SeqCst)) {
+            (true, true) => " (stopped by Ctrl-C)",
+            (true, false) => " (stopped by --time)",
+            _ => "",
         },
         summary.metastable_runs,
         summary.distinct_metastable_arms,
@@ -994,4 +1019,50 @@ fn write_json(path: &Path, report: &RunReport) -> Result<()> {
     }
     files::write_atomically(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// What `explore` shows while it runs: a progress bar on a terminal (runs,
+/// best score, incidents), else one line per run.
+struct ExploreProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl ExploreProgress {
+    fn new(budget: Option<usize>) -> Self {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return ExploreProgress { bar: None };
+        }
+        let bar = match budget {
+            Some(b) => indicatif::ProgressBar::new(b as u64),
+            None => indicatif::ProgressBar::no_length(),
+        };
+        let template = if budget.is_some() {
+            "{bar:30} {pos}/{len} runs  {msg}  [{elapsed_precise}, {eta} left]"
+        } else {
+            "{pos} runs  {msg}  [{elapsed_precise}]"
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        bar.set_message("best 0.00  incidents 0");
+        ExploreProgress { bar: Some(bar) }
+    }
+
+    fn run(&self, line: String, best: f64, incidents: usize) {
+        match &self.bar {
+            Some(bar) => {
+                bar.println(line);
+                bar.set_message(format!("best {best:.2}  incidents {incidents}"));
+                bar.inc(1);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -124,3 +124,60 @@ fn explore_finds_a_metastable_schedule_and_writes_its_incident() {
     let replayed = hormesis::replay::replay(&incident, &[] as &[&str]).unwrap();
     assert!(replayed.regression.is_none() && replayed.digest_same);
 }
+
+/// Ctrl-C (SIGINT) ends the exploration after the batch in flight and keeps
+/// everything: the JSON says so, and holds whole batches of runs.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_what_was_found() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explore-ctrl-c");
+    let _ = std::fs::remove_dir_all(&dir);
+    let json = dir.join("out.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .args([
+            "explore",
+            "--scenario",
+            "gc-pressure",
+            "--budget",
+            "1000",
+            "--jobs",
+            "1",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .arg("--incidents")
+        .arg(dir.join("incidents"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    // Interrupt once the second batch has begun reporting.
+    for line in lines.by_ref() {
+        if line.unwrap().contains("[   9/1000]") {
+            break;
+        }
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    let rest = rest.join("\n");
+    assert!(rest.contains("stopping after the runs in flight"), "{rest}");
+    assert_eq!(status.code(), Some(1), "found something, so exit 1: {rest}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["stopped_early"], true);
+    let runs = v["runs"].as_array().unwrap().len();
+    assert!(
+        runs >= 16 && runs < 1000 && runs % 8 == 0,
+        "{runs} runs: whole batches, stopped well before the budget"
+    );
+    assert_eq!(v["summary"]["runs"].as_u64().unwrap() as usize, runs);
+}
