@@ -176,7 +176,7 @@ fn ctrl_c_stops_cleanly_and_keeps_what_was_found() {
     assert_eq!(v["stopped_early"], true);
     let runs = v["runs"].as_array().unwrap().len();
     assert!(
-        runs >= 16 && runs < 1000 && runs % 8 == 0,
+        (16..1000).contains(&runs) && runs % 8 == 0,
         "{runs} runs: whole batches, stopped well before the budget"
     );
     assert_eq!(v["summary"]["runs"].as_u64().unwrap() as usize, runs);
