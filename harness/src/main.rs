@@ -54,6 +54,17 @@ Exit codes: 0 nothing metastable found, 1 found at least one, 2 bad input.",
         after_help = "Example:\n  hormesis explore --scenario retry-storm --budget 60 --seed 1 --json out.json"
     )]
     Explore(ExploreArgs),
+    /// Combine the `--json` outputs of `explore --shard i/n` into one summary.
+    #[command(
+        long_about = "Combine the `--json` outputs of `explore --shard i/n` (one per machine of a CI \
+matrix) into one summary: every run of every shard, each arm's best schedule over all shards, and \
+the fewest runs any shard needed to its first metastable run. The shards must come from one \
+exploration (same scenario, engine, strategy, --seed and n); a missing shard is reported, a \
+duplicate or a mismatch is an error.\n\n\
+Exit codes: 0 nothing metastable in any shard, 1 found at least one, 2 bad input.",
+        after_help = "Example:\n  hormesis merge shard-0.json shard-1.json shard-2.json --json explore.json"
+    )]
+    Merge(MergeArgs),
     /// Replay incident files and check what each expects: exit 1 on any regression.
     #[command(
         long_about = "Replay incident files (or every *.yaml under a directory) and check each one's \
@@ -111,6 +122,16 @@ struct ImportArgs {
     /// What a replay must show (as for `run --record`). Repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     expect: Vec<String>,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The shards' `explore --json` files, in any order.
+    #[arg(required = true, value_name = "SHARD.json")]
+    shards: Vec<PathBuf>,
+    /// Write the merged runs and summary as JSON; `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -271,6 +292,7 @@ fn main() -> ExitCode {
         Command::Scenarios { json } => list_scenarios(json),
         Command::Run(args) => run_command(args),
         Command::Explore(args) => explore_command(args),
+        Command::Merge(args) => merge_command(args),
         Command::Replay(args) => replay_command(args),
         Command::Shrink(args) => shrink_command(args),
         Command::Import(args) => import_command(args),
@@ -708,28 +730,7 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
         written,
         args.incidents.display()
     );
-    let width = summary
-        .arms
-        .iter()
-        .map(|a| a.arm.len())
-        .max()
-        .unwrap_or(3)
-        .max(3);
-    out += &format!(
-        "  {:<width$}  runs  meta  best  best schedule (seed)\n",
-        "arm"
-    );
-    for a in &summary.arms {
-        out += &format!(
-            "  {:<width$}  {:>4}  {:>4}  {:.2}  {} ({})\n",
-            a.arm,
-            a.runs,
-            a.metastable_runs,
-            a.best_score,
-            a.best_schedule.join(" "),
-            a.best_seed
-        );
-    }
+    out += &arm_table(summary);
     if to_stdout {
         eprint!("{out}");
     } else {
@@ -1065,4 +1066,86 @@ impl ExploreProgress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// The end-of-run table of `explore` and `merge`: every arm, best first.
+fn arm_table(summary: &hormesis::explore::Summary) -> String {
+    let width = summary
+        .arms
+        .iter()
+        .map(|a| a.arm.len())
+        .max()
+        .unwrap_or(3)
+        .max(3);
+    let mut out = format!(
+        "  {:<width$}  runs  meta  best  best schedule (seed)\n",
+        "arm"
+    );
+    for a in &summary.arms {
+        out += &format!(
+            "  {:<width$}  {:>4}  {:>4}  {:.2}  {} ({})\n",
+            a.arm,
+            a.runs,
+            a.metastable_runs,
+            a.best_score,
+            a.best_schedule.join(" "),
+            a.best_seed
+        );
+    }
+    out
+}
+
+fn merge_command(args: MergeArgs) -> Result<u8, Failure> {
+    use hormesis::explore::merge;
+    let mut shards = Vec::new();
+    for path in &args.shards {
+        shards.push((path.clone(), merge::load(path).map_err(bad_input)?));
+    }
+    let merged = merge::merge(shards).map_err(bad_input)?;
+    let summary = &merged.summary;
+    let mut out = format!(
+        "merged {} of {} shards of {} ({}, seed {}){}\n{} runs: {} metastable, {} distinct metastable arms, first after {} (fastest shard), best score {:.2}\n",
+        merged.runs_per_shard.len(),
+        merged.shards,
+        merged.scenario,
+        merged.strategy.name(),
+        merged.seed,
+        if merged.missing.is_empty() {
+            String::new()
+        } else {
+            format!("; missing {}", merged.missing.join(", "))
+        },
+        summary.runs,
+        summary.metastable_runs,
+        summary.distinct_metastable_arms,
+        summary
+            .runs_to_first_metastable
+            .map_or("never".to_string(), |n| format!("{n} runs")),
+        summary.best_score,
+    );
+    out += &arm_table(summary);
+    let to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if to_stdout {
+        eprint!("{out}");
+    } else {
+        print!("{out}");
+    }
+    if !merged.missing.is_empty() {
+        eprintln!(
+            "warning: shards {} are missing; the summary covers only the shards given",
+            merged.missing.join(", ")
+        );
+    }
+    if let Some(path) = &args.json {
+        let mut text = serde_json::to_string_pretty(&merged).map_err(bad_input)?;
+        text.push('\n');
+        if to_stdout {
+            print!("{text}");
+        } else {
+            files::write_atomically(path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))
+                .map_err(bad_input)?;
+        }
+    }
+    Ok(u8::from(summary.metastable_runs > 0))
 }

@@ -181,3 +181,111 @@ fn ctrl_c_stops_cleanly_and_keeps_what_was_found() {
     );
     assert_eq!(v["summary"]["runs"].as_u64().unwrap() as usize, runs);
 }
+
+fn shard_outputs(n: usize) -> Vec<(PathBuf, hormesis::explore::merge::ShardOutput)> {
+    (0..n)
+        .map(|i| {
+            let mut c = config(StrategyKind::Thompson, 8, 2);
+            c.seeds = 6;
+            c.shard = (i, n);
+            let e = explore(&c, &mut |_, _| {}).unwrap();
+            (PathBuf::from(format!("shard-{i}.json")), (&e).into())
+        })
+        .collect()
+}
+
+#[test]
+fn merging_shards_counts_every_run_once_whatever_the_order() {
+    use hormesis::explore::merge::merge;
+    let shards = shard_outputs(3);
+    let mut reversed = shards.clone();
+    reversed.reverse();
+    let merged = merge(shards.clone()).unwrap();
+    assert_eq!(merge(reversed).unwrap(), merged, "order does not matter");
+    assert!(merged.missing.is_empty());
+    let s = &merged.summary;
+    assert_eq!(s.runs, 24);
+    let metastable: usize = shards.iter().map(|(_, o)| o.summary.metastable_runs).sum();
+    assert_eq!(s.metastable_runs, metastable);
+    assert_eq!(
+        s.runs_to_first_metastable,
+        shards
+            .iter()
+            .filter_map(|(_, o)| o.summary.runs_to_first_metastable)
+            .min()
+    );
+    // An arm's best over all shards is at least its best in each shard.
+    for (_, o) in &shards {
+        for arm in &o.summary.arms {
+            let m = s.arms.iter().find(|a| a.arm == arm.arm).unwrap();
+            assert!(m.best_score >= arm.best_score);
+        }
+    }
+    let mut distinct: Vec<&str> = shards
+        .iter()
+        .flat_map(|(_, o)| o.runs.iter())
+        .filter(|r| r.class == Some(Class::Metastable))
+        .map(|r| r.arm.as_str())
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(s.distinct_metastable_arms, distinct.len());
+}
+
+#[test]
+fn merge_refuses_duplicates_and_mismatched_shards_and_reports_missing_ones() {
+    use hormesis::explore::merge::merge;
+    let shards = shard_outputs(3);
+    let partial = merge(vec![shards[0].clone(), shards[2].clone()]).unwrap();
+    assert_eq!(partial.missing, ["1/3"]);
+    let twice = merge(vec![shards[0].clone(), shards[0].clone()]).unwrap_err();
+    assert!(twice.to_string().contains("given twice"), "{twice}");
+    let mut other = shards[1].clone();
+    other.1.seed += 1;
+    let mismatch = merge(vec![shards[0].clone(), other]).unwrap_err();
+    assert!(mismatch.to_string().contains("seed is 4"), "{mismatch}");
+}
+
+#[test]
+fn merge_command_reads_shard_files() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explore-merge");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut files = Vec::new();
+    for i in 0..2 {
+        let json = dir.join(format!("shard-{i}.json"));
+        let o = Command::new(env!("CARGO_BIN_EXE_hormesis"))
+            .args(["explore", "--scenario", "gc-pressure", "--budget", "8"])
+            .args(["--seeds", "4", "--shard", &format!("{i}/2")])
+            .arg("--json")
+            .arg(&json)
+            .arg("--incidents")
+            .arg(dir.join("incidents"))
+            .output()
+            .unwrap();
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{o:?}");
+        files.push(json);
+    }
+    let merged = dir.join("merged.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .arg("merge")
+        .args(&files)
+        .arg("--json")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "gc-pressure tips easily: {out}");
+    assert!(out.contains("merged 2 of 2 shards"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
+    assert_eq!(v["summary"]["runs"], 16);
+    // Bad input: a file that is not an exploration.
+    let o = Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .arg("merge")
+        .arg(&files[0])
+        .arg(dir.join("incidents"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read"));
+}

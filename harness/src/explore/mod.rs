@@ -11,6 +11,7 @@
 //! seed; the control run of each pool seed is simulated once, long enough
 //! for any schedule of the space, and shared by every run on that seed.
 
+pub mod merge;
 pub mod strategy;
 
 use crate::engine::EngineKind;
@@ -21,7 +22,7 @@ use hormesis_faults::space::{Cell, Space};
 use hormesis_faults::{Schedule, Target};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha12Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use strategy::{ArmStats, StrategyKind};
 
@@ -47,7 +48,7 @@ pub struct ExploreConfig {
 }
 
 /// One run of the exploration.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunRecord {
     pub index: usize,
     /// The initial arm (template and coarse cell) the run belongs to.
@@ -66,7 +67,7 @@ pub struct RunRecord {
 }
 
 /// The best run of one arm.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BestOfArm {
     pub arm: String,
     pub runs: usize,
@@ -76,7 +77,7 @@ pub struct BestOfArm {
     pub best_seed: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     pub runs: usize,
     /// 1-based: how many runs it took to see the first metastable one.

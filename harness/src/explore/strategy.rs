@@ -62,7 +62,9 @@ impl ArmStats {
 }
 
 /// The strategies, as named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum StrategyKind {
     /// Thompson sampling on a Beta posterior per arm (the default).
