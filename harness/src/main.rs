@@ -175,6 +175,11 @@ struct ExploreArgs {
     shard: (usize, usize),
     #[arg(long, value_enum, default_value = "turmoil")]
     engine: EngineKind,
+    /// Then shrink the best metastable run of every arm to its smallest
+    /// trigger (duration and magnitude bisected on its seed): the arm's
+    /// vulnerability boundary at the scenario's load. About 10 runs per arm.
+    #[arg(long)]
+    smallest_trigger: bool,
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize), String> {
@@ -697,7 +702,13 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
         ExploreError::Config(m) => bad_input(anyhow::anyhow!(m)),
     });
     progress.finish();
-    let exploration = exploration?;
+    let mut exploration = exploration?;
+    if args.smallest_trigger && !interrupted.load(Ordering::SeqCst) {
+        let arms = exploration.summary.distinct_metastable_arms;
+        eprintln!("shrinking the best metastable run of {arms} arms to its smallest trigger");
+        exploration.smallest_triggers =
+            explore::boundary::smallest_triggers(&config, &exploration.runs);
+    }
     if let Some(e) = write_error {
         return Err(e);
     }
@@ -731,6 +742,26 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
         args.incidents.display()
     );
     out += &arm_table(summary);
+    if !exploration.smallest_triggers.is_empty() {
+        out += "smallest trigger per metastable arm (shrunk on the seed of its best run):\n";
+        let width = exploration
+            .smallest_triggers
+            .iter()
+            .map(|t| t.arm.len())
+            .max()
+            .unwrap_or(3);
+        for t in &exploration.smallest_triggers {
+            out += &format!(
+                "  {:<width$}  {}\n",
+                t.arm,
+                match (&t.smallest, &t.error) {
+                    (Some(s), _) => format!("{}  ({} runs)", s.join(" "), t.runs),
+                    (None, Some(e)) => format!("could not shrink: {e}"),
+                    (None, None) => "could not shrink".to_string(),
+                }
+            );
+        }
+    }
     if to_stdout {
         eprint!("{out}");
     } else {

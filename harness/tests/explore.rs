@@ -289,3 +289,79 @@ fn merge_command_reads_shard_files() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read"));
 }
+
+/// `--smallest-trigger`: each metastable arm's best run shrinks to a
+/// schedule no longer than it, which still tips the system on its seed.
+#[test]
+fn smallest_triggers_are_no_longer_and_still_tip() {
+    use hormesis::explore::boundary::smallest_triggers;
+    use hormesis_faults::Schedule;
+    let c = config(StrategyKind::Thompson, 8, 2);
+    let e = explore(&c, &mut |_, _| {}).unwrap();
+    let triggers = smallest_triggers(&c, &e.runs);
+    assert_eq!(triggers.len(), e.summary.distinct_metastable_arms);
+    assert!(!triggers.is_empty());
+    for t in &triggers {
+        let smallest = t.smallest.as_ref().unwrap_or_else(|| panic!("{t:?}"));
+        let (found, small) = (
+            Schedule::from_specs(&t.found).unwrap(),
+            Schedule::from_specs(smallest).unwrap(),
+        );
+        assert!(small.events.len() <= found.events.len());
+        let length = |s: &Schedule| s.events.iter().filter_map(|e| e.duration).max();
+        assert!(length(&small) <= length(&found), "{t:?}");
+        let plan = hormesis::run::RunPlan::new(
+            c.scenario,
+            &[] as &[&str],
+            small,
+            "test",
+            None,
+            t.seed,
+            EngineKind::Turmoil,
+        )
+        .unwrap();
+        let report = hormesis::run::run(&plan).unwrap();
+        assert_eq!(report.verdict.class, Class::Metastable, "{t:?}");
+    }
+    // In arm order, whatever the number of threads.
+    let mut one = c.clone();
+    one.jobs = 1;
+    assert_eq!(smallest_triggers(&one, &e.runs), triggers);
+}
+
+/// A cell is split only after its runs disagree (one tipped, one held), so
+/// the refined cells of an arm appear only after both outcomes were seen
+/// in earlier batches; and arms whose runs all agree are never refined.
+#[test]
+fn cells_are_refined_only_where_runs_disagree() {
+    let e = explore(&config(StrategyKind::Thompson, 48, 2), &mut |_, _| {}).unwrap();
+    let batch = e.batch;
+    let mut refined_arms = 0;
+    let mut arms: Vec<&str> = e.runs.iter().map(|r| r.arm.as_str()).collect();
+    arms.sort_unstable();
+    arms.dedup();
+    for arm in arms {
+        let runs: Vec<_> = e.runs.iter().filter(|r| r.arm == arm).collect();
+        let Some(first_refined) = runs.iter().find(|r| r.cell != r.arm) else {
+            continue;
+        };
+        refined_arms += 1;
+        let before: Vec<_> = runs
+            .iter()
+            .filter(|r| r.index / batch < first_refined.index / batch)
+            .collect();
+        assert!(
+            before.iter().any(|r| r.class == Some(Class::Metastable))
+                && before
+                    .iter()
+                    .any(|r| r.class.is_some_and(|c| c != Class::Metastable)),
+            "{arm} was refined at run {} without disagreeing runs before it",
+            first_refined.index
+        );
+    }
+    assert!(
+        refined_arms > 0,
+        "48 runs of retry-storm refine at least one arm"
+    );
+    assert!(e.summary.cells > refined_arms, "splits add cells");
+}

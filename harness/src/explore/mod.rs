@@ -11,6 +11,7 @@
 //! seed; the control run of each pool seed is simulated once, long enough
 //! for any schedule of the space, and shared by every run on that seed.
 
+pub mod boundary;
 pub mod merge;
 pub mod strategy;
 
@@ -110,6 +111,9 @@ pub struct Exploration {
     pub run_seeds: Vec<u64>,
     pub runs: Vec<RunRecord>,
     pub summary: Summary,
+    /// Each metastable arm's smallest trigger, when asked for
+    /// (`--smallest-trigger`, see [`boundary`]); empty otherwise.
+    pub smallest_triggers: Vec<boundary::SmallestTrigger>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -314,6 +318,7 @@ pub fn explore_until(
         run_seeds,
         runs: records,
         summary,
+        smallest_triggers: Vec::new(),
     })
 }
 
