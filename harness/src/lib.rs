@@ -40,6 +40,7 @@ pub mod explore;
 pub mod files;
 pub mod import;
 pub mod incident;
+pub mod log;
 mod panic_capture;
 pub mod replay;
 pub mod run;

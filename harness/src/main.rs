@@ -31,6 +31,12 @@ Exit codes: 0 no finding, 1 a finding (metastable, or a host failed on its own),
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log what happens inside simulations, stamped with simulated time and
+    /// host: a level (`info`, `debug`) or filter directives
+    /// (`hormesis=debug,hormesis_sut=trace`). Overrides RUST_LOG; without
+    /// either, nothing is logged.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    log: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -293,6 +299,10 @@ impl From<RunError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(message) = hormesis::log::init(cli.log.as_deref()) {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Scenarios { json } => list_scenarios(json),
         Command::Run(args) => run_command(args),

@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 fn hormesis(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hormesis"))
         .args(args)
+        // The contract is checked as users see it without logging.
+        .env_remove("RUST_LOG")
         .output()
         .expect("the binary runs")
 }
@@ -316,4 +318,44 @@ fn json_to_stdout_is_json_alone() {
         err.contains("STABLE  retry-storm  seed 4"),
         "the summary moves to stderr: {err}"
     );
+}
+
+/// `--log` tells the run's story in simulated time, and changes nothing.
+#[test]
+fn log_stamps_events_with_simulated_time_and_host_and_changes_nothing() {
+    let args = [
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--fault",
+        "load-spike:at=60s,for=10s,factor=3",
+    ];
+    let quiet = hormesis(&args);
+    let (quiet_out, quiet_err) = text(&quiet);
+    assert!(!quiet_err.contains("INFO"), "quiet by default: {quiet_err}");
+    let mut logged_args = args.to_vec();
+    logged_args.extend(["--log", "info"]);
+    let logged = hormesis(&logged_args);
+    let (logged_out, logged_err) = text(&logged);
+    assert_eq!(quiet.status.code(), logged.status.code());
+    let digest = |out: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with("digest"))
+            .map(str::to_string)
+    };
+    assert!(digest(&quiet_out).is_some());
+    assert_eq!(digest(&quiet_out), digest(&logged_out), "same bytes out");
+    let applied = logged_err
+        .lines()
+        .find(|l| l.contains("fault") && l.contains("Apply"))
+        .unwrap_or_else(|| panic!("{logged_err}"));
+    assert!(applied.trim_start().starts_with("60.000s"), "{applied}");
+    assert!(applied.contains("sim{seed=1 faults=1}"), "{applied}");
+    assert!(
+        logged_err.contains("node{name=\"server\"}"),
+        "host spans: {logged_err}"
+    );
+    let bad = hormesis(&["scenarios", "--log", "no such level=="]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).1.contains("--log"));
 }

@@ -25,6 +25,9 @@ enum Action {
 }
 
 pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
+    // Logged events carry this run's seed and its number of faults (0: a control).
+    let _span =
+        tracing::info_span!("sim", seed = req.seed, faults = req.schedule.events.len()).entered();
     let layout = req.system.layout().clone();
     const TCP_CAPACITY: usize = 1 << 16;
     let mut sim = turmoil::Builder::new()
@@ -107,8 +110,10 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
     let mut next_window: u64 = 0;
     let mut windows = Vec::new();
 
+    let _clock = crate::log::EngineClock::start();
     loop {
         let now = sim.elapsed();
+        crate::log::set_sim_time(now);
         while let Some(&(at, action, index)) = actions.get(next_action) {
             if at > now {
                 break;
@@ -126,7 +131,7 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
                 },
                 spec: event.to_spec(),
             });
-            tracing::info!(t = now.as_secs_f64(), event = %event, ?action, "fault");
+            tracing::info!(event = %event, ?action, "fault");
         }
         if now >= req.end {
             break;
@@ -193,14 +198,16 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
                 });
             }
         }
+        crate::log::set_sim_time(sim.elapsed());
         while req.window * (next_window as u32 + 1) <= sim.elapsed() {
             let window = recorder
                 .borrow_mut()
                 .close(next_window, req.system.scrape());
             tracing::debug!(
-                t = window.t_s,
                 goodput = window.goodput,
                 attempts = window.attempts,
+                timeouts = window.timeouts,
+                gauges = ?window.gauges,
                 "window"
             );
             next_window += 1;
