@@ -49,6 +49,7 @@ pub mod scenarios;
 pub mod shrink;
 pub mod summary;
 pub mod timeline;
+pub mod triage;
 pub mod verdict;
 pub mod workload;
 

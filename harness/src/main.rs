@@ -71,6 +71,18 @@ Exit codes: 0 nothing metastable in any shard, 1 found at least one, 2 bad input
         after_help = "Example:\n  hormesis merge shard-0.json shard-1.json shard-2.json --json explore.json"
     )]
     Merge(MergeArgs),
+    /// Which failures explorations found are new: not yet in a folder of known incidents.
+    #[command(
+        long_about = "Compare the metastable failures found by explorations (their `--json` files, one \
+per shard) with the incidents already kept (e.g. replays/). A failure mode is a scenario and the \
+kinds and targets of its schedule's events (`crash host=server`, `knob cache-flush`), without \
+onsets or sizes. Prints every mode found, with its smallest schedule (shrunk when the exploration \
+ran with --smallest-trigger) and where it is already kept.\n\n\
+Exit codes: 0 nothing new, 1 a new failure mode (add its incident to the known folder to accept \
+it), 2 bad input.",
+        after_help = "Example (the nightly job):\n  hormesis triage out/*/shard-*.json --known replays/"
+    )]
+    Triage(TriageArgs),
     /// Replay incident files and check what each expects: exit 1 on any regression.
     #[command(
         long_about = "Replay incident files (or every *.yaml under a directory) and check each one's \
@@ -128,6 +140,19 @@ struct ImportArgs {
     /// What a replay must show (as for `run --record`). Repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     expect: Vec<String>,
+}
+
+#[derive(Args)]
+struct TriageArgs {
+    /// `explore --json` files.
+    #[arg(required = true, value_name = "EXPLORE.json")]
+    explorations: Vec<PathBuf>,
+    /// Incidents already kept (files or folders searched for *.yaml).
+    #[arg(long, value_name = "PATH", required = true)]
+    known: Vec<PathBuf>,
+    /// Write the findings as JSON; `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -308,6 +333,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_command(args),
         Command::Explore(args) => explore_command(args),
         Command::Merge(args) => merge_command(args),
+        Command::Triage(args) => triage_command(args),
         Command::Replay(args) => replay_command(args),
         Command::Shrink(args) => shrink_command(args),
         Command::Import(args) => import_command(args),
@@ -1189,4 +1215,74 @@ fn merge_command(args: MergeArgs) -> Result<u8, Failure> {
         }
     }
     Ok(u8::from(summary.metastable_runs > 0))
+}
+
+fn triage_command(args: TriageArgs) -> Result<u8, Failure> {
+    use hormesis::explore::merge;
+    let mut explorations = Vec::new();
+    for path in &args.explorations {
+        explorations.push(merge::load(path).map_err(bad_input)?);
+    }
+    let paths = replay::collect(&args.known).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
+    let mut known = Vec::new();
+    for path in paths {
+        let incident = Incident::load(&path).map_err(bad_input)?;
+        known.push((path, incident));
+    }
+    let findings = hormesis::triage::triage(&explorations, &known);
+    let new = findings.iter().filter(|f| f.known_in.is_none()).count();
+    let mut out = format!(
+        "{} failure modes found, {} new (known incidents: {})\n",
+        findings.len(),
+        new,
+        known.len()
+    );
+    for f in &findings {
+        out += &format!(
+            "  {:<4} {:<18} {:<32} {}  (seed {}, score {:.2}){}\n",
+            if f.known_in.is_some() { "ok" } else { "NEW" },
+            f.scenario,
+            f.signature,
+            f.schedule.join(" "),
+            f.seed,
+            f.score,
+            f.known_in
+                .as_ref()
+                .map_or(String::new(), |p| format!("  kept in {}", p.display()))
+        );
+    }
+    for f in findings.iter().filter(|f| f.known_in.is_none()) {
+        let faults: Vec<String> = f
+            .schedule
+            .iter()
+            .map(|s| format!("--fault '{s}'"))
+            .collect();
+        out += &format!(
+            "keep {} {}: hormesis run --scenario {} --seed {} {} --record replays/{}/NAME.yaml\n",
+            f.scenario,
+            f.signature,
+            f.scenario,
+            f.seed,
+            faults.join(" "),
+            f.scenario
+        );
+    }
+    let to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if to_stdout {
+        eprint!("{out}");
+    } else {
+        print!("{out}");
+    }
+    if let Some(path) = &args.json {
+        let mut text = serde_json::to_string_pretty(&findings).map_err(bad_input)?;
+        text.push('\n');
+        if to_stdout {
+            print!("{text}");
+        } else {
+            files::write_atomically(path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))
+                .map_err(bad_input)?;
+        }
+    }
+    Ok(u8::from(new > 0))
 }

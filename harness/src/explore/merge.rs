@@ -24,6 +24,9 @@ pub struct ShardOutput {
     pub stopped_early: bool,
     pub runs: Vec<RunRecord>,
     pub summary: Summary,
+    /// Present when the shard ran with `--smallest-trigger`.
+    #[serde(default)]
+    pub smallest_triggers: Vec<super::boundary::SmallestTrigger>,
 }
 
 /// One shard's runs, as kept in the merged output.
@@ -217,6 +220,7 @@ impl From<&Exploration> for ShardOutput {
             stopped_early: e.stopped_early,
             runs: e.runs.clone(),
             summary: e.summary.clone(),
+            smallest_triggers: e.smallest_triggers.clone(),
         }
     }
 }

@@ -1,0 +1,150 @@
+//! The nightly pipeline: `ci/nightly.yml` is a valid workflow that runs only
+//! commands that exist, and `ci/nightly.sh` runs end to end on one machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn hormesis_subcommands() -> Vec<String> {
+    let help = Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout).into_owned();
+    text.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn the_workflow_parses_and_runs_only_commands_that_exist() {
+    let text = std::fs::read_to_string(root().join("ci/nightly.yml")).unwrap();
+    let w: serde_yaml::Value = serde_yaml::from_str(&text).expect("ci/nightly.yml parses");
+    assert!(
+        w["on"]["schedule"][0]["cron"].is_string(),
+        "runs on a schedule"
+    );
+    assert!(!w["on"]["workflow_dispatch"].is_null(), "and by hand");
+    let jobs = &w["jobs"];
+    let matrix: Vec<&str> = jobs["explore"]["strategy"]["matrix"]["scenario"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let builtin: Vec<&str> = hormesis::scenarios::builtin()
+        .iter()
+        .map(|s| s.name())
+        .collect();
+    assert_eq!(
+        matrix, builtin,
+        "the matrix explores every built-in scenario"
+    );
+    assert!(jobs["explore"]["strategy"]["matrix"]["shard"]
+        .as_sequence()
+        .is_some_and(|s| s.len() >= 2));
+    assert_eq!(jobs["finish"]["needs"].as_str(), Some("explore"));
+
+    let script = std::fs::read_to_string(root().join("ci/nightly.sh")).unwrap();
+    let mut runs = 0;
+    for job in jobs.as_mapping().unwrap().values() {
+        for step in job["steps"].as_sequence().unwrap() {
+            let Some(run) = step["run"].as_str() else {
+                assert!(step["uses"].is_string(), "a step runs or uses: {step:?}");
+                continue;
+            };
+            runs += 1;
+            let words: Vec<&str> = run.split_whitespace().collect();
+            match words.first() {
+                Some(&"cargo") => assert_eq!(words.get(1), Some(&"build")),
+                Some(&"ci/nightly.sh") => {
+                    let step = words[1];
+                    assert!(
+                        script.contains(&format!("{step})")),
+                        "ci/nightly.sh has no step `{step}`"
+                    );
+                }
+                other => panic!("unexpected command in the workflow: {other:?}"),
+            }
+        }
+    }
+    assert!(runs >= 4);
+    // Every hormesis subcommand the script calls exists.
+    let known = hormesis_subcommands();
+    assert!(known.contains(&"explore".to_string()), "{known:?}");
+    for call in script.split("\"$bin\" ").skip(1) {
+        let sub = call.split_whitespace().next().unwrap();
+        assert!(
+            known.iter().any(|k| k == sub),
+            "hormesis {sub} does not exist"
+        );
+    }
+}
+
+#[test]
+fn the_nightly_pipeline_runs_on_one_machine() {
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("nightly");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = Command::new(root().join("ci/nightly.sh"))
+        .args([
+            "--time",
+            "1s",
+            "--shards",
+            "2",
+            "--scenarios",
+            "gc-pressure",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .env("HORMESIS_BIN", env!("CARGO_BIN_EXE_hormesis"))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    let code = o.status.code();
+    assert!(
+        code == Some(0) || code == Some(1),
+        "{code:?}\n{stdout}\n{stderr}"
+    );
+    for file in [
+        "gc-pressure/shard-0.json",
+        "gc-pressure/shard-1.json",
+        "gc-pressure/explore.json",
+        "replays.xml",
+        "triage.json",
+    ] {
+        assert!(
+            out.join(file).is_file(),
+            "{file} missing\n{stdout}\n{stderr}"
+        );
+    }
+    let triage: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("triage.json")).unwrap()).unwrap();
+    let findings = triage.as_array().unwrap();
+    assert!(!findings.is_empty(), "gc-pressure tips under many faults");
+    let new = findings.iter().filter(|f| f["known_in"].is_null()).count();
+    // Exit 1 exactly when something is new (replays/ passes on this build).
+    assert_eq!(code == Some(1), new > 0, "{stdout}\n{stderr}");
+    // The documented trigger is kept in replays/, so the load spike is known.
+    assert!(
+        findings
+            .iter()
+            .filter(|f| f["signature"] == "load-spike")
+            .all(|f| !f["known_in"].is_null()),
+        "{triage:#}"
+    );
+    let junit = std::fs::read_to_string(out.join("replays.xml")).unwrap();
+    assert!(junit.contains("<testcase") && !junit.contains("<failure"));
+}
