@@ -48,6 +48,7 @@ pub mod scenario;
 pub mod scenarios;
 pub mod shrink;
 pub mod summary;
+pub mod testing;
 pub mod timeline;
 pub mod triage;
 pub mod verdict;
