@@ -54,4 +54,9 @@ pub mod triage;
 pub mod verdict;
 pub mod workload;
 
+/// The network seam: sockets for services under test, simulated by the
+/// engine that runs them (turmoil's today). Import sockets from here, not
+/// from an engine, so a service runs under every engine.
+pub use hormesis_sut::net;
+
 pub use hormesis_faults as faults;

@@ -255,10 +255,14 @@ fn failure(what: &str, r: &RunReport) -> String {
         v.amplification,
         if r.schedule.is_empty() { "(none)".to_string() } else { r.schedule.join(" ") },
     );
+    // The command line knows only the built-in scenarios.
+    let builtin = crate::scenarios::find(&r.scenario).is_ok();
     match written {
         Ok(()) => {
             m += &format!("  incident: {}\n", path.display());
-            m += &format!("  replay:   hormesis replay {}\n", path.display());
+            if builtin {
+                m += &format!("  replay:   hormesis replay {}\n", path.display());
+            }
         }
         Err(e) => {
             m += &format!(
@@ -267,13 +271,15 @@ fn failure(what: &str, r: &RunReport) -> String {
             )
         }
     }
-    m += &format!(
-        "  rerun:    HORMESIS_SEED={} cargo test   (or: hormesis run --scenario {} --seed {} {})",
-        r.seed,
-        r.scenario,
-        r.seed,
-        faults.join(" ")
-    );
+    m += &format!("  rerun:    HORMESIS_SEED={} cargo test", r.seed);
+    if builtin {
+        m += &format!(
+            "   (or: hormesis run --scenario {} --seed {} {})",
+            r.scenario,
+            r.seed,
+            faults.join(" ")
+        );
+    }
     m
 }
 
