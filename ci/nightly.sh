@@ -9,7 +9,8 @@
 # explore: one shard of one scenario, for a wall-time budget, shrinking each
 #   metastable arm to its smallest trigger; writes OUT/SCENARIO/shard-I.json
 #   and OUT/SCENARIO/incidents/.
-# finish: merges each scenario's shards (OUT/SCENARIO/explore.json), replays
+# finish: merges each scenario's shards (OUT/SCENARIO/explore.json) and draws
+#   them (OUT/SCENARIO/report.html), replays
 #   replays/ (OUT/replays.xml, JUnit), and triages what was found against
 #   replays/ (OUT/triage.json). Fails (exit 1) only on a replay regression or
 #   a failure mode not yet kept in replays/.
@@ -61,6 +62,8 @@ finish() {
     compgen -G "$dir/shard-*.json" >/dev/null || continue
     rc=0; "$bin" merge "$dir"/shard-*.json --json "$dir/explore.json" || rc=$?
     [[ $rc -le 1 ]] || { echo "merge $s failed (exit $rc)" >&2; exit "$rc"; }
+    rc=0; "$bin" report "$dir"/shard-*.json -o "$dir/report.html" || rc=$?
+    [[ $rc -eq 0 ]] || { echo "report $s failed (exit $rc)" >&2; exit "$rc"; }
     shard_files+=("$dir"/shard-*.json)
   done
   rc=0; "$bin" replay "$root/replays" --junit "$out/replays.xml" || rc=$?

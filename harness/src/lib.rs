@@ -43,6 +43,7 @@ pub mod incident;
 pub mod log;
 mod panic_capture;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scenarios;

@@ -83,6 +83,18 @@ it), 2 bad input.",
         after_help = "Example (the nightly job):\n  hormesis triage out/*/shard-*.json --known replays/"
     )]
     Triage(TriageArgs),
+    /// Write a self-contained HTML report of a run, an incident or explorations.
+    #[command(
+        long_about = "Write one self-contained HTML file (inline SVG, no scripts or external files):\n\
+- for a run (`run --json`) or an incident (replayed first): the verdict table and the timeline of \
+offered load, attempts, goodput and p99 latency, fault intervals shaded, the control run's goodput \
+overlaid;\n\
+- for explorations (`explore --json`, one or more of one scenario, e.g. one per strategy): the \
+score of every run per arm as a heatmap, and each one's best score so far against runs.\n\n\
+Exit codes: 0 written, 2 bad input.",
+        after_help = "Examples:\n  hormesis report run.json -o run.html --svg timeline.svg\n  hormesis report replays/retry-storm/spike.yaml -o spike.html\n  hormesis report thompson.json random.json -o explore.html"
+    )]
+    Report(ReportArgs),
     /// Replay incident files and check what each expects: exit 1 on any regression.
     #[command(
         long_about = "Replay incident files (or every *.yaml under a directory) and check each one's \
@@ -140,6 +152,19 @@ struct ImportArgs {
     /// What a replay must show (as for `run --record`). Repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     expect: Vec<String>,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// A run's JSON, an incident (YAML), or explorations' JSON.
+    #[arg(required = true, value_name = "RUN.json|INCIDENT.yaml|EXPLORE.json")]
+    inputs: Vec<PathBuf>,
+    /// The HTML file to write.
+    #[arg(short = 'o', long = "output", value_name = "FILE.html")]
+    output: PathBuf,
+    /// Also write the timeline plot alone as SVG (runs and incidents), e.g. for a PR.
+    #[arg(long, value_name = "FILE.svg")]
+    svg: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -334,6 +359,7 @@ fn main() -> ExitCode {
         Command::Explore(args) => explore_command(args),
         Command::Merge(args) => merge_command(args),
         Command::Triage(args) => triage_command(args),
+        Command::Report(args) => report_command(args),
         Command::Replay(args) => replay_command(args),
         Command::Shrink(args) => shrink_command(args),
         Command::Import(args) => import_command(args),
@@ -1285,4 +1311,78 @@ fn triage_command(args: TriageArgs) -> Result<u8, Failure> {
         }
     }
     Ok(u8::from(new > 0))
+}
+
+fn report_command(args: ReportArgs) -> Result<u8, Failure> {
+    use hormesis::report::{self, ExploreView, RunView};
+    let mut runs: Vec<RunView> = Vec::new();
+    let mut explorations: Vec<ExploreView> = Vec::new();
+    for path in &args.inputs {
+        let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        let value: serde_json::Value = if is_yaml {
+            let incident = Incident::load(path).map_err(bad_input)?;
+            let plan = incident.plan(&[] as &[&str]).map_err(bad_input)?;
+            eprintln!("replaying {} to draw it", path.display());
+            serde_json::to_value(run::run(&plan)?).map_err(bad_input)?
+        } else {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))
+                .map_err(bad_input)?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", path.display()))
+                .map_err(bad_input)?
+        };
+        let what = |e: serde_json::Error| {
+            bad_input(anyhow::anyhow!(
+                "{}: not a `run --json` or `explore --json` output: {e}",
+                path.display()
+            ))
+        };
+        if value.get("windows").is_some() {
+            runs.push(serde_json::from_value(value).map_err(what)?);
+        } else if value.get("runs").is_some() && value.get("summary").is_some() {
+            explorations.push(serde_json::from_value(value).map_err(what)?);
+        } else {
+            return Err(bad_input(anyhow::anyhow!(
+                "{}: not a run (`run --json`), an incident (.yaml) or an exploration (`explore --json`)",
+                path.display()
+            )));
+        }
+    }
+    let html = match (runs.as_slice(), explorations.as_slice()) {
+        ([run], []) => {
+            if let Some(svg) = &args.svg {
+                let plot = report::timeline_svg(run).map_err(bad_input)?;
+                files::write_atomically(svg, plot.as_bytes())
+                    .with_context(|| format!("cannot write {}", svg.display()))
+                    .map_err(bad_input)?;
+            }
+            report::run_html(run).map_err(bad_input)?
+        }
+        ([], [first, ..]) => {
+            if args.svg.is_some() {
+                return Err(bad_input(anyhow::anyhow!(
+                    "--svg writes a run's timeline; explorations have none"
+                )));
+            }
+            if let Some(other) = explorations.iter().find(|e| e.scenario != first.scenario) {
+                return Err(bad_input(anyhow::anyhow!(
+                    "explorations of different scenarios ({} and {}) cannot share a report",
+                    first.scenario,
+                    other.scenario
+                )));
+            }
+            report::explore_html(&explorations).map_err(bad_input)?
+        }
+        _ => {
+            return Err(bad_input(anyhow::anyhow!(
+                "give one run or incident, or one or more explorations of one scenario"
+            )))
+        }
+    };
+    files::write_atomically(&args.output, html.as_bytes())
+        .with_context(|| format!("cannot write {}", args.output.display()))
+        .map_err(bad_input)?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(0)
 }

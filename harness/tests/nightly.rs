@@ -122,6 +122,7 @@ fn the_nightly_pipeline_runs_on_one_machine() {
         "gc-pressure/shard-0.json",
         "gc-pressure/shard-1.json",
         "gc-pressure/explore.json",
+        "gc-pressure/report.html",
         "replays.xml",
         "triage.json",
     ] {

@@ -1,0 +1,504 @@
+//! Reports people look at: one self-contained HTML file (inline SVG drawn
+//! with plotters, no scripts, no external files) for a run, an incident or
+//! explorations.
+//!
+//! A run's timeline shows offered load, attempts and goodput, and p99
+//! latency, per window, with the fault intervals shaded as Jepsen does and
+//! the control run's goodput overlaid; the verdict table sits above it. An
+//! exploration shows the score of every run per arm (a heatmap, one row per
+//! arm, one column per pull) and, for several explorations of one scenario,
+//! the best score so far of each strategy against the number of runs.
+
+use plotters::prelude::*;
+use serde::Deserialize;
+use std::fmt::Write as _;
+
+/// The parts of a run's `--json` a report draws.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunView {
+    pub scenario: String,
+    pub seed: u64,
+    pub schedule: Vec<String>,
+    pub digest: String,
+    pub verdict: VerdictView,
+    pub control: Option<ControlView>,
+    pub applied: Vec<AppliedView>,
+    pub window_s: f64,
+    pub windows: Vec<WindowView>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VerdictView {
+    pub class: String,
+    pub score: f64,
+    pub ttr_s: Option<f64>,
+    pub damage: f64,
+    pub amplification: f64,
+    pub g0: f64,
+    pub first_fault_s: f64,
+    pub trigger_end_s: f64,
+    pub horizon_s: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ControlView {
+    pub ttr_s: Option<f64>,
+    pub damage: f64,
+    pub amplification: f64,
+    pub g0: f64,
+    pub windows: Vec<WindowView>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppliedView {
+    pub t_s: f64,
+    pub event: usize,
+    pub action: String,
+    pub spec: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WindowView {
+    pub t_s: f64,
+    pub offered: u64,
+    pub attempts: u64,
+    pub goodput: u64,
+    pub p99_ms: Option<f64>,
+}
+
+/// The parts of an `explore --json` a report draws.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExploreView {
+    pub scenario: String,
+    pub strategy: String,
+    pub seed: u64,
+    pub runs: Vec<ExploreRunView>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExploreRunView {
+    pub index: usize,
+    pub arm: String,
+    pub score: f64,
+    pub class: Option<String>,
+    pub schedule: Vec<String>,
+}
+
+/// One per-window count of a timeline.
+type Metric = fn(&WindowView) -> u64;
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw the report: {0}")]
+pub struct ReportError(String);
+
+fn draw_error<E: std::fmt::Debug>(e: E) -> ReportError {
+    ReportError(format!("{e:?}"))
+}
+
+/// Fault intervals `(start, end, label)` from what the engine applied;
+/// an event never reverted lasts to the end of the run.
+fn fault_intervals(run: &RunView, end: f64) -> Vec<(f64, f64, String)> {
+    let mut out = Vec::new();
+    for a in run.applied.iter().filter(|a| a.action == "apply") {
+        let revert = run
+            .applied
+            .iter()
+            .find(|r| r.action == "revert" && r.event == a.event && r.t_s >= a.t_s)
+            .map_or(end, |r| r.t_s);
+        // An instantaneous event (a crash, a flush) gets one window's band.
+        let revert = if revert <= a.t_s {
+            a.t_s + run.window_s
+        } else {
+            revert
+        };
+        out.push((a.t_s, revert, a.spec.clone()));
+    }
+    out
+}
+
+/// The timeline plot of a run, as an SVG document.
+pub fn timeline_svg(run: &RunView) -> Result<String, ReportError> {
+    let w = run.window_s.max(1e-9);
+    let end = run
+        .windows
+        .last()
+        .map_or(1.0, |x| x.t_s + run.window_s)
+        .max(1.0);
+    let per_s = |n: u64| n as f64 / w;
+    let top = run
+        .windows
+        .iter()
+        .map(|x| per_s(x.offered.max(x.attempts).max(x.goodput)))
+        .fold(1.0, f64::max)
+        * 1.1;
+    let p99_top = run
+        .windows
+        .iter()
+        .filter_map(|x| x.p99_ms)
+        .fold(1.0, f64::max)
+        * 1.1;
+    let faults = fault_intervals(run, end);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let (upper, lower) = root.split_vertically(360);
+        let shade = RGBColor(255, 140, 0).mix(0.18);
+        let mut load = ChartBuilder::on(&upper)
+            .caption(
+                format!(
+                    "{} · seed {} · requests/s per {}s window",
+                    run.scenario, run.seed, run.window_s
+                ),
+                ("sans-serif", 16),
+            )
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..end, 0.0..top)
+            .map_err(draw_error)?;
+        load.configure_mesh()
+            .y_desc("req/s")
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(draw_error)?;
+        load.draw_series(
+            faults
+                .iter()
+                .map(|(a, b, _)| Rectangle::new([(*a, 0.0), (*b, top)], shade.filled())),
+        )
+        .map_err(draw_error)?
+        .label("fault")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], shade.filled()));
+        let series = |f: fn(&WindowView) -> u64, windows: &[WindowView]| -> Vec<(f64, f64)> {
+            windows.iter().map(|x| (x.t_s, per_s(f(x)))).collect()
+        };
+        let grey = RGBColor(150, 150, 150);
+        if let Some(control) = &run.control {
+            load.draw_series(DashedLineSeries::new(
+                series(|x| x.goodput, &control.windows),
+                6,
+                4,
+                grey.stroke_width(2),
+            ))
+            .map_err(draw_error)?
+            .label("control goodput")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], grey.stroke_width(2)));
+        }
+        let lines: [(&str, Metric, RGBColor); 3] = [
+            ("offered", |x| x.offered, RGBColor(31, 119, 180)),
+            ("attempts", |x| x.attempts, RGBColor(214, 39, 40)),
+            ("goodput", |x| x.goodput, RGBColor(44, 160, 44)),
+        ];
+        for (name, f, color) in lines {
+            load.draw_series(LineSeries::new(
+                series(f, &run.windows),
+                color.stroke_width(2),
+            ))
+            .map_err(draw_error)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2)));
+        }
+        load.configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(draw_error)?;
+
+        let mut latency = ChartBuilder::on(&lower)
+            .caption(
+                "p99 latency of successful requests (ms)",
+                ("sans-serif", 14),
+            )
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..end, 0.0..p99_top)
+            .map_err(draw_error)?;
+        latency
+            .configure_mesh()
+            .x_desc("simulated time (s)")
+            .y_desc("ms")
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(draw_error)?;
+        latency
+            .draw_series(
+                faults
+                    .iter()
+                    .map(|(a, b, _)| Rectangle::new([(*a, 0.0), (*b, p99_top)], shade.filled())),
+            )
+            .map_err(draw_error)?;
+        // A gap where no request succeeded: the line breaks there.
+        let mut segment: Vec<(f64, f64)> = Vec::new();
+        let purple = RGBColor(148, 103, 189);
+        for x in &run.windows {
+            match x.p99_ms {
+                Some(p) => segment.push((x.t_s, p)),
+                None if !segment.is_empty() => {
+                    latency
+                        .draw_series(LineSeries::new(
+                            std::mem::take(&mut segment),
+                            purple.stroke_width(2),
+                        ))
+                        .map_err(draw_error)?;
+                }
+                None => {}
+            }
+        }
+        if !segment.is_empty() {
+            latency
+                .draw_series(LineSeries::new(segment, purple.stroke_width(2)))
+                .map_err(draw_error)?;
+        }
+        root.present().map_err(draw_error)?;
+    }
+    Ok(svg)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222;max-width:1000px}\
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}\
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}code{background:#f4f4f4;padding:1px 4px}\
+.metastable{color:#b00;font-weight:bold}.stable{color:#070;font-weight:bold}.slow-recovery{color:#a60;font-weight:bold}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head>\n<body>\n{body}\n<p><small>hormesis {}</small></p>\n</body></html>\n",
+        escape(title),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn seconds(v: Option<f64>) -> String {
+    v.map_or("never".to_string(), |t| format!("{t:.0} s"))
+}
+
+/// A self-contained HTML report of one run.
+pub fn run_html(run: &RunView) -> Result<String, ReportError> {
+    let v = &run.verdict;
+    let mut body = format!(
+        "<h1>{} · seed {} · <span class=\"{}\">{}</span></h1>\n",
+        escape(&run.scenario),
+        run.seed,
+        escape(&v.class),
+        escape(&v.class.to_uppercase())
+    );
+    body += "<h2>Schedule</h2>\n<ul>\n";
+    if run.schedule.is_empty() {
+        body += "<li>no faults: the run is judged on its own</li>\n";
+    }
+    for s in &run.schedule {
+        let _ = writeln!(body, "<li><code>{}</code></li>", escape(s));
+    }
+    body += "</ul>\n<h2>Verdict</h2>\n<table>\n<tr><th></th><th>run</th><th>control</th></tr>\n";
+    let c = run.control.as_ref();
+    let rows: [(&str, String, String); 5] = [
+        (
+            "G0 (req/s)",
+            format!("{:.1}", v.g0),
+            c.map_or("-".into(), |c| format!("{:.1}", c.g0)),
+        ),
+        (
+            "time to recover",
+            seconds(v.ttr_s),
+            c.map_or("-".into(), |c| seconds(c.ttr_s)),
+        ),
+        (
+            "damage D",
+            format!("{:.3}", v.damage),
+            c.map_or("-".into(), |c| format!("{:.3}", c.damage)),
+        ),
+        (
+            "amplification",
+            format!("{:.2}×", v.amplification),
+            c.map_or("-".into(), |c| format!("{:.2}×", c.amplification)),
+        ),
+        ("score S", format!("{:.3}", v.score), "".into()),
+    ];
+    for (name, a, b) in rows {
+        let _ = writeln!(body, "<tr><td>{name}</td><td>{a}</td><td>{b}</td></tr>");
+    }
+    let _ = writeln!(
+        body,
+        "</table>\n<p>First fault at {:.0} s, trigger over at t<sub>e</sub> = {:.0} s, recovery watched for H = {:.0} s. Digest <code>{}</code>.</p>",
+        v.first_fault_s,
+        v.trigger_end_s,
+        v.horizon_s,
+        escape(&run.digest)
+    );
+    body += "<h2>Timeline</h2>\n<p>Shaded: fault intervals. Dashed grey: the control run's goodput (same seed, no faults).</p>\n";
+    body += &timeline_svg(run)?;
+    Ok(page(&format!("{} seed {}", run.scenario, run.seed), &body))
+}
+
+/// Light grey at score 0 to dark red at 1, so a run that did nothing
+/// still shows as a cell.
+fn heat(score: f64) -> RGBColor {
+    let s = score.clamp(0.0, 1.0);
+    let mix =
+        |zero: u8, full: u8| (f64::from(zero) + (f64::from(full) - f64::from(zero)) * s) as u8;
+    RGBColor(mix(232, 178), mix(232, 24), mix(232, 43))
+}
+
+/// Score of every run per arm: one row per arm, one column per pull.
+pub fn heatmap_svg(e: &ExploreView) -> Result<String, ReportError> {
+    let mut arms: Vec<&str> = e.runs.iter().map(|r| r.arm.as_str()).collect();
+    arms.sort_unstable();
+    arms.dedup();
+    let pulls: Vec<Vec<&ExploreRunView>> = arms
+        .iter()
+        .map(|a| e.runs.iter().filter(|r| r.arm == *a).collect())
+        .collect();
+    let columns = pulls.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let row_h = 22u32;
+    let label_w = 430u32;
+    let cell_w = (520 / columns as u32).clamp(6, 40);
+    let width = label_w + cell_w * columns as u32 + 40;
+    let height = row_h * arms.len().max(1) as u32 + 60;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let title = format!(
+            "{} · {} · seed {}: score of each run per arm (columns: 1st, 2nd, … pull)",
+            e.scenario, e.strategy, e.seed
+        );
+        root.draw(&Text::new(title, (10, 10), ("sans-serif", 14)))
+            .map_err(draw_error)?;
+        for (row, (arm, runs)) in arms.iter().zip(&pulls).enumerate() {
+            let y = 40 + row as i32 * row_h as i32;
+            root.draw(&Text::new(arm.to_string(), (10, y + 4), ("sans-serif", 12)))
+                .map_err(draw_error)?;
+            for (col, r) in runs.iter().enumerate() {
+                let x = (label_w + col as u32 * cell_w) as i32;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell_w as i32 - 2, y + row_h as i32 - 3)],
+                    heat(r.score).filled(),
+                ))
+                .map_err(draw_error)?;
+                if r.class.as_deref() == Some("metastable") {
+                    root.draw(&Rectangle::new(
+                        [(x, y), (x + cell_w as i32 - 2, y + row_h as i32 - 3)],
+                        BLACK.stroke_width(1),
+                    ))
+                    .map_err(draw_error)?;
+                }
+            }
+        }
+        root.present().map_err(draw_error)?;
+    }
+    Ok(svg)
+}
+
+/// The best score so far against the number of runs, one line per
+/// exploration (strategy).
+pub fn best_so_far_svg(explorations: &[ExploreView]) -> Result<String, ReportError> {
+    let runs = explorations
+        .iter()
+        .map(|e| e.runs.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 320)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("best score so far", ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0.0..runs as f64, 0.0..1.0)
+            .map_err(draw_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("runs")
+            .y_desc("S")
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(draw_error)?;
+        for (i, e) in explorations.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let mut best = 0.0f64;
+            let mut points = vec![(0.0, 0.0)];
+            let mut ordered: Vec<&ExploreRunView> = e.runs.iter().collect();
+            ordered.sort_by_key(|r| r.index);
+            for (k, r) in ordered.iter().enumerate() {
+                best = best.max(r.score);
+                points.push(((k + 1) as f64, best));
+            }
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(draw_error)?
+                .label(format!("{} (seed {})", e.strategy, e.seed))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(draw_error)?;
+        root.present().map_err(draw_error)?;
+    }
+    Ok(svg)
+}
+
+/// A self-contained HTML report of one or more explorations.
+pub fn explore_html(explorations: &[ExploreView]) -> Result<String, ReportError> {
+    let Some(first) = explorations.first() else {
+        return Err(ReportError("no exploration given".into()));
+    };
+    let mut body = format!("<h1>Exploration of {}</h1>\n", escape(&first.scenario));
+    body += "<table>\n<tr><th>strategy</th><th>seed</th><th>runs</th><th>metastable</th><th>first metastable after</th><th>best score</th></tr>\n";
+    for e in explorations {
+        let metastable = e
+            .runs
+            .iter()
+            .filter(|r| r.class.as_deref() == Some("metastable"))
+            .count();
+        let first_at = e
+            .runs
+            .iter()
+            .filter(|r| r.class.as_deref() == Some("metastable"))
+            .map(|r| r.index + 1)
+            .min();
+        let best = e.runs.iter().map(|r| r.score).fold(0.0, f64::max);
+        let _ = writeln!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
+            escape(&e.strategy),
+            e.seed,
+            e.runs.len(),
+            metastable,
+            first_at.map_or("never".into(), |n| format!(
+                "{n} run{}",
+                if n == 1 { "" } else { "s" }
+            )),
+            best
+        );
+    }
+    body += "</table>\n<h2>Best score so far</h2>\n";
+    body += &best_so_far_svg(explorations)?;
+    for e in explorations {
+        let _ = writeln!(
+            body,
+            "<h2>Score per arm: {} (seed {})</h2>\n<p>One cell per run, in the order the arm was pulled: grey, score 0; dark red, score 1; outlined, metastable.</p>",
+            escape(&e.strategy),
+            e.seed
+        );
+        body += &heatmap_svg(e)?;
+    }
+    Ok(page(&format!("exploration of {}", first.scenario), &body))
+}
