@@ -784,7 +784,6 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
             r.error.as_deref().unwrap_or_default()
         );
     }
-    let to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let mut out = String::new();
     out += &format!(
         "{} runs{}: {} metastable, {} distinct metastable arms, first after {}, best score {:.2}; {} new incidents in {}\n",
@@ -824,22 +823,7 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
             );
         }
     }
-    if to_stdout {
-        eprint!("{out}");
-    } else {
-        print!("{out}");
-    }
-    if let Some(path) = &args.json {
-        let mut text = serde_json::to_string_pretty(&exploration).map_err(bad_input)?;
-        text.push('\n');
-        if to_stdout {
-            print!("{text}");
-        } else {
-            files::write_atomically(path, text.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))
-                .map_err(bad_input)?;
-        }
-    }
+    emit(&out, args.json.as_deref(), &exploration)?;
     Ok(u8::from(summary.metastable_runs > 0))
 }
 
@@ -1217,29 +1201,13 @@ fn merge_command(args: MergeArgs) -> Result<u8, Failure> {
         summary.best_score,
     );
     out += &arm_table(summary);
-    let to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if to_stdout {
-        eprint!("{out}");
-    } else {
-        print!("{out}");
-    }
     if !merged.missing.is_empty() {
         eprintln!(
             "warning: shards {} are missing; the summary covers only the shards given",
             merged.missing.join(", ")
         );
     }
-    if let Some(path) = &args.json {
-        let mut text = serde_json::to_string_pretty(&merged).map_err(bad_input)?;
-        text.push('\n');
-        if to_stdout {
-            print!("{text}");
-        } else {
-            files::write_atomically(path, text.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))
-                .map_err(bad_input)?;
-        }
-    }
+    emit(&out, args.json.as_deref(), &merged)?;
     Ok(u8::from(summary.metastable_runs > 0))
 }
 
@@ -1293,23 +1261,7 @@ fn triage_command(args: TriageArgs) -> Result<u8, Failure> {
             f.scenario
         );
     }
-    let to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if to_stdout {
-        eprint!("{out}");
-    } else {
-        print!("{out}");
-    }
-    if let Some(path) = &args.json {
-        let mut text = serde_json::to_string_pretty(&findings).map_err(bad_input)?;
-        text.push('\n');
-        if to_stdout {
-            print!("{text}");
-        } else {
-            files::write_atomically(path, text.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))
-                .map_err(bad_input)?;
-        }
-    }
+    emit(&out, args.json.as_deref(), &findings)?;
     Ok(u8::from(new > 0))
 }
 
@@ -1385,4 +1337,28 @@ fn report_command(args: ReportArgs) -> Result<u8, Failure> {
         .map_err(bad_input)?;
     eprintln!("wrote {}", args.output.display());
     Ok(0)
+}
+
+/// Prints the human-readable `out` and writes `value` as JSON to `json`:
+/// with `--json -` the JSON goes to stdout and the text to stderr, so
+/// scripts can pipe one and people still see the other.
+fn emit(out: &str, json: Option<&Path>, value: &impl Serialize) -> Result<(), Failure> {
+    let to_stdout = json.is_some_and(|p| p.as_os_str() == "-");
+    if to_stdout {
+        eprint!("{out}");
+    } else {
+        print!("{out}");
+    }
+    if let Some(path) = json {
+        let mut text = serde_json::to_string_pretty(value).map_err(bad_input)?;
+        text.push('\n');
+        if to_stdout {
+            print!("{text}");
+        } else {
+            files::write_atomically(path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))
+                .map_err(bad_input)?;
+        }
+    }
+    Ok(())
 }
