@@ -193,20 +193,22 @@ impl ConnectionPool {
         self.stats.attempts.fetch_add(1, Ordering::Relaxed);
         let sent = Instant::now();
         let replica = connection.replica;
-        let outcome = {
+        let (outcome, timed_out) = {
             let exchange = Self::request(&mut connection.stream, Request { id, key });
             tokio::pin!(exchange);
             // The bandit learns of a timeout when it happens, not when (or
             // if) the late answer comes.
             match tokio::time::timeout_at(caller_deadline, &mut exchange).await {
-                Ok(answered) => Ok(answered),
+                Ok(answered) => (Ok(answered), false),
                 Err(_) => {
                     self.learn(replica, None);
-                    tokio::time::timeout_at(sent + self.config.abandon_after, &mut exchange).await
+                    let late =
+                        tokio::time::timeout_at(sent + self.config.abandon_after, &mut exchange)
+                            .await;
+                    (late, true)
                 }
             }
         };
-        let timed_out = Instant::now() >= caller_deadline;
         let result = match &outcome {
             Ok(Ok(Status::Ok)) => Ok(()),
             Ok(Ok(status)) => Err(format!("{status:?}")),
