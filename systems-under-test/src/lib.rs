@@ -36,4 +36,5 @@ pub mod mru_pool;
 pub mod net;
 pub mod primitives;
 pub mod retry_storm;
+pub mod rt;
 pub mod rpc;

@@ -146,7 +146,7 @@ impl ConnectionPool {
         let (tx, rx) = oneshot::channel();
         let deadline = Instant::now() + self.config.timeout;
         tokio::spawn(self.clone().exchange(key, deadline, tx));
-        match tokio::time::timeout_at(deadline, rx).await {
+        match crate::rt::timeout_at(deadline, rx).await {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(reason))) => Err(PoolError::Failed(reason)),
             Ok(Err(_)) => Err(PoolError::Failed("exchange dropped".into())),
@@ -198,12 +198,12 @@ impl ConnectionPool {
             tokio::pin!(exchange);
             // The bandit learns of a timeout when it happens, not when (or
             // if) the late answer comes.
-            match tokio::time::timeout_at(caller_deadline, &mut exchange).await {
+            match crate::rt::timeout_at(caller_deadline, &mut exchange).await {
                 Ok(answered) => (Ok(answered), false),
                 Err(_) => {
                     self.learn(replica, None);
                     let late =
-                        tokio::time::timeout_at(sent + self.config.abandon_after, &mut exchange)
+                        crate::rt::timeout_at(sent + self.config.abandon_after, &mut exchange)
                             .await;
                     (late, true)
                 }

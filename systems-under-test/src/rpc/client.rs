@@ -166,7 +166,7 @@ impl RetryClient {
             .await
             .map_err(|e| format!("connect: {e}"))?;
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
-        let (mut reader, mut writer) = stream.into_split();
+        let (mut reader, mut writer) = crate::net::into_split(stream);
         let (outbox, mut pending) = mpsc::unbounded_channel::<Request>();
         let conn = Arc::new(Connection {
             outbox,

@@ -60,7 +60,9 @@ pub async fn write_request(
     let mut buf = [0u8; REQUEST_LEN];
     buf[..8].copy_from_slice(&request.id.to_be_bytes());
     buf[8..].copy_from_slice(&request.key.to_be_bytes());
-    w.write_all(&buf).await
+    w.write_all(&buf).await?;
+    // madsim's streams send on flush, as a buffered writer would.
+    w.flush().await
 }
 
 pub async fn read_response(r: &mut (impl AsyncRead + Unpin)) -> std::io::Result<(u64, Status)> {
@@ -79,5 +81,6 @@ pub async fn write_response(
     let mut buf = [0u8; RESPONSE_LEN];
     buf[..8].copy_from_slice(&id.to_be_bytes());
     buf[8] = status.to_byte();
-    w.write_all(&buf).await
+    w.write_all(&buf).await?;
+    w.flush().await
 }

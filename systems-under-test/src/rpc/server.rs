@@ -23,7 +23,7 @@ pub async fn serve(port: u16, handler: Arc<dyn Handler>) -> std::io::Result<()> 
     loop {
         let (stream, peer) = listener.accept().await?;
         tracing::debug!(%peer, "accepted");
-        let (mut reader, mut writer) = stream.into_split();
+        let (mut reader, mut writer) = crate::net::into_split(stream);
         let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<(u64, Status)>();
         tokio::spawn(async move {
             while let Some((id, status)) = reply_rx.recv().await {
