@@ -1,6 +1,7 @@
 //! Logs in simulated time: `hormesis ... --log LEVEL` (or `RUST_LOG`) prints
 //! the harness's and the services' tracing events stamped with the
-//! simulated second they happened at, and the host (turmoil's `node` span),
+//! simulated second they happened at, and the host (turmoil's `node` span;
+//! madsim's `node` span),
 //! so a replayed incident reads as a story: the fault applied, queues
 //! growing, retries, recovery or not. Quiet by default.
 //!
@@ -48,12 +49,26 @@ pub struct SimTime;
 
 impl FormatTime for SimTime {
     fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
-        let now = turmoil::sim_elapsed().or_else(|| ENGINE_NOW.with(Cell::get));
-        match now {
+        match sim_now() {
             Some(t) => write!(w, "{:>9.3}s", t.as_secs_f64()),
             None => write!(w, "{:>10}", "-"),
         }
     }
+}
+
+/// Simulated time: a host's clock inside a host, the engine's between
+/// ticks, `None` outside any simulation.
+pub fn sim_now() -> Option<Duration> {
+    host_clock().or_else(|| ENGINE_NOW.with(Cell::get))
+}
+
+/// The simulated time of the host this code runs in, if any.
+fn host_clock() -> Option<Duration> {
+    #[cfg(not(madsim))]
+    return turmoil::sim_elapsed();
+    // One clock for the whole world, supervisor included.
+    #[cfg(madsim)]
+    return madsim::time::TimeHandle::try_current().map(|t| t.elapsed());
 }
 
 /// Installs the subscriber when asked: `level` (from `--log`, e.g. `info`

@@ -11,7 +11,11 @@ use std::sync::Once;
 pub struct Caught {
     pub message: String,
     /// The tokio runtime the panic happened on (each simulated host has its own).
+    #[cfg_attr(madsim, allow(dead_code))]
     pub runtime: Option<String>,
+    /// The simulated time it happened at, when the log clock knew it.
+    #[cfg_attr(not(madsim), allow(dead_code))]
+    pub at: Option<std::time::Duration>,
 }
 
 thread_local! {
@@ -22,10 +26,17 @@ thread_local! {
 static INSTALL: Once = Once::new();
 
 /// The id of the tokio runtime this code runs on, if any.
+#[cfg(not(madsim))]
 pub fn runtime_id() -> Option<String> {
     tokio::runtime::Handle::try_current()
         .ok()
         .map(|h| h.id().to_string())
+}
+
+/// madsim runs every host on one runtime: no id tells hosts apart.
+#[cfg(madsim)]
+pub fn runtime_id() -> Option<String> {
+    None
 }
 
 /// Captures panics on this thread while alive.
@@ -53,6 +64,7 @@ impl Capture {
                     f.borrow_mut().get_or_insert(Caught {
                         message: format!("panicked{location}: {text}"),
                         runtime: runtime_id(),
+                        at: crate::log::sim_now(),
                     });
                 });
             }));
@@ -69,11 +81,13 @@ impl Drop for Capture {
 }
 
 /// Records why a host stopped when no panic did, for the next [`take`].
+#[cfg(not(madsim))]
 pub fn note(message: String) {
     FIRST.with(|f| {
         f.borrow_mut().get_or_insert(Caught {
             message,
             runtime: None,
+            at: None,
         });
     });
 }

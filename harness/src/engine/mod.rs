@@ -1,11 +1,14 @@
 //! Engines run a built [`System`] under a [`Schedule`] in a simulated world and
 //! hand back its [`Timeline`]. They are the only code that knows a simulator.
 
+#[cfg(madsim)]
+pub mod madsim;
+#[cfg(not(madsim))]
 pub mod turmoil;
 
 use crate::scenario::System;
 use crate::timeline::Timeline;
-use hormesis_faults::{KnobSpec, Schedule};
+use hormesis_faults::{KnobKind, KnobSpec, LinkTarget, Schedule};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -15,7 +18,8 @@ use std::time::Duration;
 pub enum EngineKind {
     /// turmoil: real tokio per host, a simulated network stepped every tick.
     Turmoil,
-    /// madsim: event-driven (not in this build yet).
+    /// madsim: event-driven, every host a node of one simulated runtime
+    /// (the madsim flavour of hormesis: `cargo madsim-build`).
     Madsim,
 }
 
@@ -24,6 +28,32 @@ impl EngineKind {
         match self {
             EngineKind::Turmoil => "turmoil",
             EngineKind::Madsim => "madsim",
+        }
+    }
+
+    /// The engine this build of hormesis runs: turmoil by default, madsim
+    /// when built with `--cfg madsim`. A build runs only its own engine,
+    /// because the services' `tokio` is one or the other.
+    pub const BUILT: EngineKind = if cfg!(madsim) {
+        EngineKind::Madsim
+    } else {
+        EngineKind::Turmoil
+    };
+
+    /// Why this build cannot run `self`, if it cannot.
+    pub fn unavailable(self) -> Option<EngineError> {
+        match (self, EngineKind::BUILT) {
+            (EngineKind::Madsim, EngineKind::Turmoil) => Some(EngineError::Unavailable(
+                "madsim",
+                "it runs from the madsim flavour of hormesis: build it with `cargo madsim-build` \
+                 and run target/madsim/release/hormesis (docs/engines.md)",
+            )),
+            (EngineKind::Turmoil, EngineKind::Madsim) => Some(EngineError::Unavailable(
+                "turmoil",
+                "this is the madsim flavour of hormesis; turmoil runs from the default build \
+                 (`cargo build --release -p hormesis`, target/release/hormesis)",
+            )),
+            _ => None,
         }
     }
 }
@@ -82,11 +112,74 @@ pub enum EngineError {
 
 /// Runs one simulation on the chosen engine.
 pub fn simulate(kind: EngineKind, request: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
-    match kind {
-        EngineKind::Turmoil => turmoil::simulate(request),
-        EngineKind::Madsim => Err(EngineError::Unavailable(
-            "madsim",
-            "the madsim engine is not built yet; use --engine turmoil",
-        )),
+    if let Some(error) = kind.unavailable() {
+        return Err(error);
+    }
+    #[cfg(not(madsim))]
+    return turmoil::simulate(request);
+    #[cfg(madsim)]
+    return madsim::simulate(request);
+}
+
+/// Host pairs a link fault acts on, each once, in the order given.
+fn link_pairs(target: &LinkTarget, nodes: &[String]) -> Vec<(String, String)> {
+    match target {
+        LinkTarget::Between(g) => g
+            .pairs()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        LinkTarget::Host(h) => nodes
+            .iter()
+            .filter(|n| *n != h)
+            .map(|n| (h.clone(), n.clone()))
+            .collect(),
+    }
+}
+
+/// A knob fault's effect, the same on every engine: the value while it
+/// lasts, the knob's default when it ends; an action knob fires once.
+fn turn_knob(req: &SimRequest<'_>, knob: &str, value: Option<f64>, on: bool) {
+    let default = req
+        .knobs
+        .iter()
+        .find(|k| k.name == knob)
+        .and_then(|k| match k.kind {
+            KnobKind::Value { default, .. } => Some(default),
+            KnobKind::Action => None,
+        });
+    match (on, default) {
+        (true, _) => req.system.set_knob(knob, value),
+        (false, Some(default)) => req.system.set_knob(knob, Some(default)),
+        (false, None) => {}
+    }
+}
+
+/// Apply and revert times of every event, in the order they act: by time,
+/// reverts first (an event ending at t frees its link for one starting at
+/// t), then by event.
+fn timed_actions(schedule: &Schedule) -> Vec<(Duration, Action, usize)> {
+    let mut actions = Vec::new();
+    for (i, e) in schedule.events.iter().enumerate() {
+        actions.push((e.at, Action::Apply, i));
+        if let Some(d) = e.duration {
+            actions.push((e.at + d, Action::Revert, i));
+        }
+    }
+    actions.sort();
+    actions
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Action {
+    Revert,
+    Apply,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Apply => "apply",
+            Action::Revert => "revert",
+        }
     }
 }

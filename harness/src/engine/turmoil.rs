@@ -2,11 +2,12 @@
 //! clocks are simulated and stepped one tick at a time. Faults apply between
 //! ticks, at the first tick boundary at or after their time.
 
+use super::{link_pairs, timed_actions, turn_knob, Action};
 use super::{Applied, EngineError, HostFailure, SimOutcome, SimRequest};
 use crate::panic_capture;
 use crate::timeline::{Recorder, Timeline};
 use crate::workload::{self, Arrivals, Keys, LoadProfile};
-use hormesis_faults::{Event, Fault, KnobKind, LinkTarget};
+use hormesis_faults::{Event, Fault};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
@@ -16,13 +17,6 @@ use std::time::{Duration, UNIX_EPOCH};
 /// A fixed epoch: turmoil's default is the wall clock, which would leak into
 /// `SystemTime` inside the simulation.
 const EPOCH_SECS: u64 = 1_700_000_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Action {
-    // Reverts sort first: an event ending at t frees its link for one starting at t.
-    Revert,
-    Apply,
-}
 
 pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
     // Logged events carry this run's seed and its number of faults (0: a control).
@@ -86,14 +80,7 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
         });
     }
 
-    let mut actions: Vec<(Duration, Action, usize)> = Vec::new();
-    for (i, e) in req.schedule.events.iter().enumerate() {
-        actions.push((e.at, Action::Apply, i));
-        if let Some(d) = e.duration {
-            actions.push((e.at + d, Action::Revert, i));
-        }
-    }
-    actions.sort();
+    let actions = timed_actions(req.schedule);
 
     let nodes: Vec<String> = layout
         .hosts
@@ -124,11 +111,7 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
             applied.push(Applied {
                 t_s: now.as_secs_f64(),
                 event: index,
-                action: if action == Action::Apply {
-                    "apply"
-                } else {
-                    "revert"
-                },
+                action: action.name(),
                 spec: event.to_spec(),
             });
             tracing::info!(event = %event, ?action, "fault");
@@ -226,21 +209,6 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
     })
 }
 
-/// Host pairs a link fault acts on.
-fn link_pairs(target: &LinkTarget, nodes: &[String]) -> Vec<(String, String)> {
-    match target {
-        LinkTarget::Between(g) => g
-            .pairs()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect(),
-        LinkTarget::Host(h) => nodes
-            .iter()
-            .filter(|n| *n != h)
-            .map(|n| (h.clone(), n.clone()))
-            .collect(),
-    }
-}
-
 fn apply(
     sim: &mut turmoil::Sim<'_>,
     req: &SimRequest<'_>,
@@ -303,20 +271,6 @@ fn apply(
         },
         // The workload's load profile already follows the schedule.
         Fault::LoadSpike { .. } | Fault::LoadStep { .. } | Fault::LoadProfile { .. } => {}
-        Fault::Knob { knob, value } => {
-            let default = req
-                .knobs
-                .iter()
-                .find(|k| &k.name == knob)
-                .and_then(|k| match k.kind {
-                    KnobKind::Value { default, .. } => Some(default),
-                    KnobKind::Action => None,
-                });
-            match (on, default) {
-                (true, _) => req.system.set_knob(knob, *value),
-                (false, Some(default)) => req.system.set_knob(knob, Some(default)),
-                (false, None) => {}
-            }
-        }
+        Fault::Knob { knob, value } => turn_knob(req, knob, *value, on),
     }
 }
