@@ -229,7 +229,7 @@ struct ExploreArgs {
     /// Explore shard i of n (0-based), e.g. `--shard 2/8` in a CI matrix.
     #[arg(long, value_name = "I/N", value_parser = parse_shard, default_value = "0/1")]
     shard: (usize, usize),
-    #[arg(long, value_enum, default_value = "turmoil")]
+    #[arg(long, value_enum, default_value = EngineKind::BUILT.name())]
     engine: EngineKind,
     /// Then shrink the best metastable run of every arm to its smallest
     /// trigger (duration and magnitude bisected on its seed): the arm's
@@ -299,7 +299,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// The simulator.
-    #[arg(long, value_enum, default_value = "turmoil")]
+    #[arg(long, value_enum, default_value = EngineKind::BUILT.name())]
     engine: EngineKind,
     /// Override a scenario parameter, e.g. `--set retries=0`. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -384,6 +384,15 @@ struct ScenarioListing {
     /// The values of the `mitigation` parameter (`none` first), if it has one.
     mitigations: Vec<&'static str>,
     trigger: Vec<String>,
+    /// The engines it runs on, and why not on the others.
+    engines: Vec<&'static str>,
+    unsupported: Vec<EngineSupport>,
+}
+
+#[derive(Serialize)]
+struct EngineSupport {
+    engine: &'static str,
+    why: &'static str,
 }
 
 #[derive(Serialize)]
@@ -451,8 +460,24 @@ fn listing(s: &dyn Scenario) -> Result<ScenarioListing, Failure> {
             })
             .unwrap_or_default(),
         trigger: s.trigger(),
+        engines: ENGINES
+            .into_iter()
+            .filter(|e| s.unsupported_on(*e).is_none())
+            .map(EngineKind::name)
+            .collect(),
+        unsupported: ENGINES
+            .into_iter()
+            .filter_map(|e| {
+                s.unsupported_on(e).map(|why| EngineSupport {
+                    engine: e.name(),
+                    why,
+                })
+            })
+            .collect(),
     })
 }
+
+const ENGINES: [EngineKind; 2] = [EngineKind::Turmoil, EngineKind::Madsim];
 
 fn list_scenarios(json: bool) -> Result<u8, Failure> {
     let all = scenarios::builtin()
@@ -478,6 +503,10 @@ fn list_scenarios(json: bool) -> Result<u8, Failure> {
         println!("  knobs:   {}", knobs.join(", "));
         if !s.mitigations.is_empty() {
             println!("  mitigations: {}", s.mitigations.join(", "));
+        }
+        println!("  engines: {}", s.engines.join(", "));
+        for u in &s.unsupported {
+            println!("    not on {}: {}", u.engine, u.why);
         }
         println!(
             "  trigger: {}",
@@ -592,6 +621,9 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
             "hormesis run --scenario {} --seed {}",
             report.scenario, report.seed
         );
+        if report.engine != EngineKind::Turmoil {
+            replay += &format!(" --engine {}", report.engine.name());
+        }
         for spec in &report.schedule {
             replay += &format!(" --fault '{spec}'");
         }

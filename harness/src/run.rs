@@ -53,6 +53,16 @@ impl<'s> RunPlan<'s> {
             scenario: scenario.name().to_string(),
             source,
         };
+        if let Some(error) = engine.unavailable() {
+            return Err(error.into());
+        }
+        if let Some(why) = scenario.unsupported_on(engine) {
+            return Err(RunError::Setup(format!(
+                "scenario `{}` does not run on {}: {why}",
+                scenario.name(),
+                engine.name()
+            )));
+        }
         let params = Params::resolve(&scenario.params(), overrides).map_err(param_error)?;
         let system = scenario.build(&params).map_err(param_error)?;
         let target = target(scenario, system.layout());

@@ -8,6 +8,7 @@
 //! arrivals and deadlines); the system owns everything between a logical
 //! request and its answer, client retry policy included.
 
+use crate::engine::EngineKind;
 use hormesis_faults::{format_duration, parse_duration, KnobSpec};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -102,6 +103,13 @@ pub trait Scenario: Send + Sync {
     fn trigger(&self) -> Vec<String>;
     /// Builds the system; `params` holds a value for every spec.
     fn build(&self, params: &Params) -> Result<Box<dyn System>, ParamError>;
+    /// Why the system cannot run on `engine`, if it cannot (e.g. it needs
+    /// the real tokio runtime, which madsim replaces). Shown by
+    /// `hormesis scenarios` and refused before a run starts.
+    fn unsupported_on(&self, engine: EngineKind) -> Option<&'static str> {
+        let _ = engine;
+        None
+    }
 }
 
 /// The type and range of a parameter.

@@ -24,7 +24,7 @@ pub enum EngineKind {
 }
 
 impl EngineKind {
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             EngineKind::Turmoil => "turmoil",
             EngineKind::Madsim => "madsim",

@@ -12,6 +12,7 @@
 //! tower retry policy a retry budget instead.
 
 use super::common::{self, ms, Workload, WorkloadDefaults};
+use crate::engine::EngineKind;
 use crate::scenario::{CallFailure, LocalFuture};
 use crate::scenario::{
     Client, HostSoftware, Layout, ParamError, ParamSpec, Params, Scenario, Scrape, System,
@@ -125,6 +126,13 @@ impl Scenario for AxumTower {
 
     fn trigger(&self) -> Vec<String> {
         vec!["knob:at=60s,knob=cache-flush".into()]
+    }
+
+    fn unsupported_on(&self, engine: EngineKind) -> Option<&'static str> {
+        (engine == EngineKind::Madsim).then_some(
+            "axum::serve, hyper's pooled client and tower's timeout spawn and sleep on the real \
+             tokio runtime, which madsim replaces; run it on turmoil",
+        )
     }
 
     fn build(&self, p: &Params) -> Result<Box<dyn System>, ParamError> {
