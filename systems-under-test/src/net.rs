@@ -20,7 +20,23 @@ mod engine {
 
 #[cfg(madsim)]
 mod engine {
-    pub use tokio::net::{TcpListener, TcpStream};
+    //! madsim's sockets, with what madsim's network lacks: latency and loss
+    //! per link. madsim has one latency range and one loss rate for the
+    //! whole network; hormesis faults target links and hosts. So each
+    //! stream sends through a small forwarder task that holds every flushed
+    //! segment until the link's conditions let it go, in order.
+
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::io;
+    use std::net::{IpAddr, SocketAddr};
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use std::time::Duration;
+    use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
+    use tokio::net::ToSocketAddrs;
+    use tokio::sync::mpsc;
+    use tokio::time::Instant;
 
     pub type OwnedReadHalf = tokio::io::ReadHalf<TcpStream>;
     pub type OwnedWriteHalf = tokio::io::WriteHalf<TcpStream>;
@@ -28,6 +44,188 @@ mod engine {
     /// Splits a stream into halves that can move to different tasks.
     pub fn into_split(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
         tokio::io::split(stream)
+    }
+
+    /// Conditions a fault imposes on the link from one address to another.
+    #[derive(Debug, Clone, Copy, Default, PartialEq)]
+    pub struct LinkCondition {
+        /// Added to madsim's own latency draw for every segment.
+        pub delay: Duration,
+        /// The chance that a segment is lost and retransmitted (TCP's way:
+        /// after a retransmission timeout that doubles per loss).
+        pub loss: f64,
+    }
+
+    thread_local! {
+        // The simulation runs on one thread; the engine sets these between
+        // events, the streams read them as they send.
+        static LINKS: RefCell<BTreeMap<(IpAddr, IpAddr), LinkCondition>> =
+            const { RefCell::new(BTreeMap::new()) };
+    }
+
+    /// The engine's control over link conditions (the services never call these).
+    pub mod links {
+        use super::{LinkCondition, LINKS};
+        use std::net::IpAddr;
+
+        /// Sets the conditions from `from` to `to`; the default removes them.
+        pub fn set(from: IpAddr, to: IpAddr, condition: LinkCondition) {
+            LINKS.with(|l| {
+                let mut links = l.borrow_mut();
+                if condition == LinkCondition::default() {
+                    links.remove(&(from, to));
+                } else {
+                    links.insert((from, to), condition);
+                }
+            });
+        }
+
+        /// The conditions from `from` to `to`.
+        pub fn get(from: IpAddr, to: IpAddr) -> LinkCondition {
+            LINKS.with(|l| l.borrow().get(&(from, to)).copied().unwrap_or_default())
+        }
+
+        /// Forgets every condition: a new simulation starts clean.
+        pub fn clear() {
+            LINKS.with(|l| l.borrow_mut().clear());
+        }
+    }
+
+    /// Linux's minimum retransmission timeout.
+    const MIN_RTO: Duration = Duration::from_millis(200);
+    const MAX_RTO: Duration = Duration::from_secs(60);
+
+    /// How long a segment sent now on `from → to` is held before madsim
+    /// carries it: the link's delay, plus a retransmission timeout for each
+    /// time it is lost.
+    fn hold(from: IpAddr, to: IpAddr) -> Duration {
+        let condition = links::get(from, to);
+        let mut held = condition.delay;
+        if condition.loss > 0.0 {
+            use madsim::rand::Rng;
+            let mut rng = madsim::rand::thread_rng();
+            let mut rto = MIN_RTO;
+            while rng.gen_bool(condition.loss.min(0.99)) {
+                held += rto;
+                rto = (rto * 2).min(MAX_RTO);
+            }
+        }
+        held
+    }
+
+    pub struct TcpListener(tokio::net::TcpListener);
+
+    impl TcpListener {
+        pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+            tokio::net::TcpListener::bind(addr).await.map(TcpListener)
+        }
+
+        pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+            let (stream, peer) = self.0.accept().await?;
+            Ok((TcpStream::new(stream)?, peer))
+        }
+
+        pub fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.0.local_addr()
+        }
+    }
+
+    /// A madsim stream whose segments obey the link's conditions.
+    pub struct TcpStream {
+        reader: ReadHalf<tokio::net::TcpStream>,
+        /// Segments with the time each may leave, for the forwarder.
+        outbox: mpsc::UnboundedSender<(Instant, Vec<u8>)>,
+        unflushed: Vec<u8>,
+        /// No segment leaves before the one flushed before it.
+        last_release: Instant,
+        local: SocketAddr,
+        peer: SocketAddr,
+    }
+
+    impl TcpStream {
+        pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+            TcpStream::new(tokio::net::TcpStream::connect(addr).await?)
+        }
+
+        fn new(stream: tokio::net::TcpStream) -> io::Result<TcpStream> {
+            let (local, peer) = (stream.local_addr()?, stream.peer_addr()?);
+            let (reader, writer) = tokio::io::split(stream);
+            let (outbox, segments) = mpsc::unbounded_channel();
+            tokio::spawn(forward(segments, writer));
+            Ok(TcpStream {
+                reader,
+                outbox,
+                unflushed: Vec::new(),
+                last_release: Instant::now(),
+                local,
+                peer,
+            })
+        }
+
+        pub fn local_addr(&self) -> io::Result<SocketAddr> {
+            Ok(self.local)
+        }
+
+        pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+            Ok(self.peer)
+        }
+
+        pub fn set_nodelay(&self, _nodelay: bool) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Carries a stream's segments to madsim, each at its release time.
+    async fn forward(
+        mut segments: mpsc::UnboundedReceiver<(Instant, Vec<u8>)>,
+        mut writer: WriteHalf<tokio::net::TcpStream>,
+    ) {
+        while let Some((release, segment)) = segments.recv().await {
+            if release > Instant::now() {
+                tokio::time::sleep_until(release).await;
+            }
+            if writer.write_all(&segment).await.is_err() || writer.flush().await.is_err() {
+                break;
+            }
+        }
+    }
+
+    impl AsyncRead for TcpStream {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.reader).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for TcpStream {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.unflushed.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            if self.unflushed.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            let release = (Instant::now() + hold(self.local.ip(), self.peer.ip()))
+                .max(self.last_release);
+            self.last_release = release;
+            let segment = std::mem::take(&mut self.unflushed);
+            Poll::Ready(self.outbox.send((release, segment)).map_err(|_| {
+                io::Error::new(io::ErrorKind::ConnectionReset, "connection reset")
+            }))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.poll_flush(cx)
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use crate::scenario::{HostSoftware, LocalFuture};
 use crate::timeline::{Recorder, Timeline};
 use crate::workload::{self, Arrivals, Keys, LoadProfile};
 use hormesis_faults::{Event, Fault};
+use hormesis_sut::net::{links, LinkCondition};
 use madsim::net::NetSim;
 use madsim::runtime::{Handle, Runtime};
 use madsim::task::NodeId;
@@ -53,6 +54,7 @@ struct WorldGuard;
 
 impl WorldGuard {
     fn install(world: World) -> WorldGuard {
+        links::clear();
         WORLD.with(|w| *w.borrow_mut() = Some(Rc::new(world)));
         WorldGuard
     }
@@ -61,6 +63,7 @@ impl WorldGuard {
 impl Drop for WorldGuard {
     fn drop(&mut self) {
         WORLD.with(|w| w.borrow_mut().take());
+        links::clear();
     }
 }
 
@@ -199,6 +202,11 @@ async fn supervise(req: &SimRequest<'_>) -> SimOutcome {
     for (i, name) in nodes.iter().enumerate() {
         net.add_dns_record(name, address(i));
     }
+    let addresses: BTreeMap<String, IpAddr> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), address(i)))
+        .collect();
     let mut ids: BTreeMap<String, NodeId> = BTreeMap::new();
     for (i, name) in nodes.iter().enumerate() {
         let builder = handle.create_node().name(name.as_str()).ip(address(i));
@@ -240,7 +248,7 @@ async fn supervise(req: &SimRequest<'_>) -> SimOutcome {
             }
             next_action += 1;
             let event = &req.schedule.events[index];
-            apply(req, &handle, &net, &ids, &nodes, event, action);
+            apply(req, &handle, &net, &ids, &addresses, &nodes, event, action);
             applied.push(Applied {
                 // The time it was due: the supervisor wakes at that instant,
                 // give or take madsim's few-nanosecond task overheads.
@@ -279,6 +287,7 @@ fn apply(
     handle: &Handle,
     net: &NetSim,
     ids: &BTreeMap<String, NodeId>,
+    addresses: &BTreeMap<String, IpAddr>,
     nodes: &[String],
     event: &Event,
     action: Action,
@@ -318,16 +327,30 @@ fn apply(
                 }
             }
         }
+        // Per-link conditions live in the socket seam (madsim's network has
+        // one latency range and loss rate for everything); both directions.
         Fault::Latency { target, delay } => {
             for (a, b) in link_pairs(target, nodes) {
-                let _ = (a, b, delay);
-                unreachable!("latency faults are refused on madsim before a run starts");
+                for (from, to) in [(&a, &b), (&b, &a)] {
+                    let (from, to) = (addresses[from], addresses[to]);
+                    let condition = LinkCondition {
+                        delay: if on { *delay } else { Duration::ZERO },
+                        ..links::get(from, to)
+                    };
+                    links::set(from, to, condition);
+                }
             }
         }
         Fault::Loss { target, rate } => {
             for (a, b) in link_pairs(target, nodes) {
-                let _ = (a, b, rate);
-                unreachable!("loss faults are refused on madsim before a run starts");
+                for (from, to) in [(&a, &b), (&b, &a)] {
+                    let (from, to) = (addresses[from], addresses[to]);
+                    let condition = LinkCondition {
+                        loss: if on { *rate } else { 0.0 },
+                        ..links::get(from, to)
+                    };
+                    links::set(from, to, condition);
+                }
             }
         }
         Fault::Crash { host } => match (on, event.duration) {
