@@ -615,6 +615,21 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
             ));
             code = 1;
         }
+        match run::engine_determinism(&plan)? {
+            None => {}
+            Some(Ok(())) => say(&format!(
+                "  determinism: {}'s check: the same random draws, in the same order\n",
+                plan.engine.name()
+            )),
+            Some(Err(why)) => {
+                say(&format!(
+                    "  determinism: NOT deterministic by {}'s check (seed {}): {why}\n",
+                    plan.engine.name(),
+                    args.seed
+                ));
+                code = 1;
+            }
+        }
     }
     if report.is_finding() {
         let mut replay = format!(

@@ -206,6 +206,30 @@ pub fn control(plan: &RunPlan<'_>, end: Duration) -> Result<Control, RunError> {
     })
 }
 
+/// The engine's own determinism check of the plan's faulted run, where the
+/// engine has one: madsim replays the run comparing every random draw with
+/// the first (`Some(Err)` says where they part). `None` on turmoil, whose
+/// check is the digest comparison alone.
+pub fn engine_determinism(
+    plan: &RunPlan<'static>,
+) -> Result<Option<Result<(), String>>, RunError> {
+    #[cfg(madsim)]
+    if plan.engine == EngineKind::Madsim {
+        let request = engine::madsim::OwnedRequest {
+            scenario: plan.scenario,
+            params: plan.params.clone(),
+            knobs: plan.scenario.knobs(),
+            schedule: plan.schedule.clone(),
+            seed: plan.seed,
+            end: end_of(plan)?,
+            window: WINDOW,
+        };
+        return Ok(Some(engine::madsim::check_determinism(request)));
+    }
+    let _ = plan;
+    Ok(None)
+}
+
 /// The simulated end of the plan's runs: t_e + H.
 pub fn end_of(plan: &RunPlan<'_>) -> Result<Duration, RunError> {
     Ok(frame_of(plan)?.1)

@@ -10,10 +10,10 @@
 use super::{link_pairs, timed_actions, turn_knob, Action};
 use super::{Applied, EngineError, HostFailure, SimOutcome, SimRequest};
 use crate::panic_capture;
-use crate::scenario::{HostSoftware, LocalFuture};
+use crate::scenario::{HostSoftware, Layout, LocalFuture, Params, Scenario};
 use crate::timeline::{Recorder, Timeline};
 use crate::workload::{self, Arrivals, Keys, LoadProfile};
-use hormesis_faults::{Event, Fault};
+use hormesis_faults::{Event, Fault, KnobSpec, Schedule};
 use hormesis_sut::net::{links, LinkCondition};
 use madsim::net::NetSim;
 use madsim::runtime::{Handle, Runtime};
@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// What the nodes of the running simulation start from. madsim wants a
@@ -73,8 +74,7 @@ fn now() -> Duration {
 
 /// madsim's network settings for a layout: every link's latency is drawn
 /// from the scenario's range, as on turmoil.
-fn config(req: &SimRequest<'_>) -> madsim::Config {
-    let layout = req.system.layout();
+fn config_for(layout: &Layout) -> madsim::Config {
     let mut config = madsim::Config::default();
     // madsim draws from a half-open range; an empty one would panic.
     let max = layout
@@ -87,7 +87,7 @@ fn config(req: &SimRequest<'_>) -> madsim::Config {
 pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
     let _span =
         tracing::info_span!("sim", seed = req.seed, faults = req.schedule.events.len()).entered();
-    let runtime = Runtime::with_seed_and_config(req.seed, config(req));
+    let runtime = Runtime::with_seed_and_config(req.seed, config_for(req.system.layout()));
     let _world = install_world(req);
     let _clock = crate::log::EngineClock::start();
     let _capture = panic_capture::Capture::start();
@@ -109,6 +109,71 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
             }
         },
     )
+}
+
+/// What [`check_determinism`] runs, twice, each time on a fresh thread: a
+/// built-in scenario is `'static` and `Send`, so each thread builds its own
+/// system from it.
+#[derive(Clone)]
+pub struct OwnedRequest {
+    pub scenario: &'static dyn Scenario,
+    pub params: Params,
+    pub knobs: Vec<KnobSpec>,
+    pub schedule: Schedule,
+    pub seed: u64,
+    pub end: Duration,
+    pub window: Duration,
+}
+
+/// madsim's own determinism check: the run is simulated twice, the second
+/// time comparing every random draw (scheduling, latencies, task order)
+/// against the first, so a difference is caught at the draw where it starts,
+/// not only in the digest. `Err` carries madsim's account of where.
+pub fn check_determinism(request: OwnedRequest) -> Result<(), String> {
+    static REQUEST: Mutex<Option<OwnedRequest>> = Mutex::new(None);
+    // madsim takes a plain `fn`, which cannot capture: it reads the request
+    // from here. One check at a time.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let config = {
+        let system = request
+            .scenario
+            .build(&request.params)
+            .map_err(|e| e.to_string())?;
+        config_for(system.layout())
+    };
+    let seed = request.seed;
+    *REQUEST.lock().unwrap_or_else(|e| e.into_inner()) = Some(request);
+    fn body() -> LocalFuture<'static, Result<(), String>> {
+        let request = REQUEST
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .expect("set before the check starts");
+        Box::pin(async move {
+            let system = request
+                .scenario
+                .build(&request.params)
+                .map_err(|e| e.to_string())?;
+            let req = SimRequest {
+                system: system.as_ref(),
+                knobs: &request.knobs,
+                schedule: &request.schedule,
+                seed: request.seed,
+                end: request.end,
+                window: request.window,
+            };
+            let _world = install_world(&req);
+            supervise(&req).await;
+            Ok(())
+        })
+    }
+    let checked = std::panic::catch_unwind(|| Runtime::check_determinism(seed, config, body));
+    REQUEST.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match checked {
+        Ok(result) => result,
+        Err(payload) => Err(panic_capture::payload_message(&*payload)),
+    }
 }
 
 fn install_world(req: &SimRequest<'_>) -> WorldGuard {

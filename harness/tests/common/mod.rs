@@ -14,7 +14,8 @@ pub fn run_specs(scenario: &str, specs: &[&str], sets: &[&str], seed: u64) -> Ru
         "--fault",
         None,
         seed,
-        EngineKind::Turmoil,
+        // The build's engine: the madsim flavour's tests run the same helpers.
+        EngineKind::BUILT,
     )
     .unwrap();
     run::run(&plan).unwrap_or_else(|e| panic!("seed {seed}: {e}"))
