@@ -210,9 +210,7 @@ pub fn control(plan: &RunPlan<'_>, end: Duration) -> Result<Control, RunError> {
 /// engine has one: madsim replays the run comparing every random draw with
 /// the first (`Some(Err)` says where they part). `None` on turmoil, whose
 /// check is the digest comparison alone.
-pub fn engine_determinism(
-    plan: &RunPlan<'static>,
-) -> Result<Option<Result<(), String>>, RunError> {
+pub fn engine_determinism(plan: &RunPlan<'static>) -> Result<Option<Result<(), String>>, RunError> {
     #[cfg(madsim)]
     if plan.engine == EngineKind::Madsim {
         let request = engine::madsim::OwnedRequest {

@@ -214,13 +214,15 @@ mod engine {
             if self.unflushed.is_empty() {
                 return Poll::Ready(Ok(()));
             }
-            let release = (Instant::now() + hold(self.local.ip(), self.peer.ip()))
-                .max(self.last_release);
+            let release =
+                (Instant::now() + hold(self.local.ip(), self.peer.ip())).max(self.last_release);
             self.last_release = release;
             let segment = std::mem::take(&mut self.unflushed);
-            Poll::Ready(self.outbox.send((release, segment)).map_err(|_| {
-                io::Error::new(io::ErrorKind::ConnectionReset, "connection reset")
-            }))
+            Poll::Ready(
+                self.outbox.send((release, segment)).map_err(|_| {
+                    io::Error::new(io::ErrorKind::ConnectionReset, "connection reset")
+                }),
+            )
         }
 
         fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

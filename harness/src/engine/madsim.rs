@@ -284,6 +284,11 @@ async fn supervise(req: &SimRequest<'_>) -> SimOutcome {
     }
     let world = world().expect("the world is installed before the supervisor starts");
     let recorder = world.recorder.clone();
+    let world_nodes = Nodes {
+        names: nodes,
+        ids,
+        addresses,
+    };
 
     let actions = timed_actions(req.schedule);
     let mut next_action = 0;
@@ -313,7 +318,7 @@ async fn supervise(req: &SimRequest<'_>) -> SimOutcome {
             }
             next_action += 1;
             let event = &req.schedule.events[index];
-            apply(req, &handle, &net, &ids, &addresses, &nodes, event, action);
+            apply(req, &handle, &net, &world_nodes, event, action);
             applied.push(Applied {
                 // The time it was due: the supervisor wakes at that instant,
                 // give or take madsim's few-nanosecond task overheads.
@@ -347,17 +352,27 @@ async fn supervise(req: &SimRequest<'_>) -> SimOutcome {
     }
 }
 
+/// The world's nodes: names (services, then clients), madsim ids, addresses.
+struct Nodes {
+    names: Vec<String>,
+    ids: BTreeMap<String, NodeId>,
+    addresses: BTreeMap<String, IpAddr>,
+}
+
 fn apply(
     req: &SimRequest<'_>,
     handle: &Handle,
     net: &NetSim,
-    ids: &BTreeMap<String, NodeId>,
-    addresses: &BTreeMap<String, IpAddr>,
-    nodes: &[String],
+    world: &Nodes,
     event: &Event,
     action: Action,
 ) {
     let on = action == Action::Apply;
+    let Nodes {
+        names: nodes,
+        ids,
+        addresses,
+    } = world;
     let id = |name: &str| ids[name];
     match &event.fault {
         // A clogged link holds its messages: streams retry them with
