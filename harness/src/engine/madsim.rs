@@ -7,7 +7,7 @@
 //! Only in the madsim flavour (`--cfg madsim`), where the services' `tokio`
 //! is madsim's. What each fault means here is in docs/engines.md.
 
-use super::{link_pairs, timed_actions, turn_knob, Action};
+use super::{close_due_windows, link_pairs, timed_actions, turn_knob, Action};
 use super::{Applied, EngineError, HostFailure, SimOutcome, SimRequest};
 use crate::panic_capture;
 use crate::scenario::{HostSoftware, Layout, LocalFuture, Params, Scenario};
@@ -294,24 +294,10 @@ async fn supervise(req: &SimRequest<'_>) -> SimOutcome {
     let mut next_action = 0;
     let mut applied = Vec::new();
     let mut windows = Vec::new();
-    let mut next_window: u64 = 0;
     loop {
         let t = now();
         crate::log::set_sim_time(t);
-        while req.window * (next_window as u32 + 1) <= t {
-            let window = recorder
-                .borrow_mut()
-                .close(next_window, req.system.scrape());
-            tracing::debug!(
-                goodput = window.goodput,
-                attempts = window.attempts,
-                timeouts = window.timeouts,
-                gauges = ?window.gauges,
-                "window"
-            );
-            next_window += 1;
-            windows.push(window);
-        }
+        close_due_windows(req, &recorder, t, &mut windows);
         while let Some(&(at, action, index)) = actions.get(next_action) {
             if at > t {
                 break;
@@ -332,7 +318,7 @@ async fn supervise(req: &SimRequest<'_>) -> SimOutcome {
         if t >= req.end {
             break;
         }
-        let window_end = req.window * (next_window as u32 + 1);
+        let window_end = req.window * (windows.len() as u32 + 1);
         let wake = actions
             .get(next_action)
             .map_or(window_end, |&(at, _, _)| at.min(window_end))

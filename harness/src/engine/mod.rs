@@ -154,6 +154,29 @@ fn turn_knob(req: &SimRequest<'_>, knob: &str, value: Option<f64>, on: bool) {
     }
 }
 
+/// Closes every window that has ended by `now`, scraping the system once
+/// per window; `windows` holds those closed so far.
+fn close_due_windows(
+    req: &SimRequest<'_>,
+    recorder: &std::cell::RefCell<crate::timeline::Recorder>,
+    now: Duration,
+    windows: &mut Vec<crate::timeline::Window>,
+) {
+    while req.window * (windows.len() as u32 + 1) <= now {
+        let window = recorder
+            .borrow_mut()
+            .close(windows.len() as u64, req.system.scrape());
+        tracing::debug!(
+            goodput = window.goodput,
+            attempts = window.attempts,
+            timeouts = window.timeouts,
+            gauges = ?window.gauges,
+            "window"
+        );
+        windows.push(window);
+    }
+}
+
 /// Apply and revert times of every event, in the order they act: by time,
 /// reverts first (an event ending at t frees its link for one starting at
 /// t), then by event.

@@ -2,7 +2,7 @@
 //! clocks are simulated and stepped one tick at a time. Faults apply between
 //! ticks, at the first tick boundary at or after their time.
 
-use super::{link_pairs, timed_actions, turn_knob, Action};
+use super::{close_due_windows, link_pairs, timed_actions, turn_knob, Action};
 use super::{Applied, EngineError, HostFailure, SimOutcome, SimRequest};
 use crate::panic_capture;
 use crate::timeline::{Recorder, Timeline};
@@ -94,7 +94,6 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
     let mut failures: Vec<HostFailure> = Vec::new();
     let mut down: BTreeSet<String> = BTreeSet::new();
     let mut next_action = 0;
-    let mut next_window: u64 = 0;
     let mut windows = Vec::new();
 
     let _clock = crate::log::EngineClock::start();
@@ -182,20 +181,7 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
             }
         }
         crate::log::set_sim_time(sim.elapsed());
-        while req.window * (next_window as u32 + 1) <= sim.elapsed() {
-            let window = recorder
-                .borrow_mut()
-                .close(next_window, req.system.scrape());
-            tracing::debug!(
-                goodput = window.goodput,
-                attempts = window.attempts,
-                timeouts = window.timeouts,
-                gauges = ?window.gauges,
-                "window"
-            );
-            next_window += 1;
-            windows.push(window);
-        }
+        close_due_windows(req, &recorder, sim.elapsed(), &mut windows);
     }
     let in_flight = recorder.borrow().in_flight();
     Ok(SimOutcome {
