@@ -233,6 +233,8 @@ struct ExploreArgs {
     /// Explore shard i of n (0-based), e.g. `--shard 2/8` in a CI matrix.
     #[arg(long, value_name = "I/N", value_parser = parse_shard, default_value = "0/1")]
     shard: (usize, usize),
+    /// The simulator. A build runs one engine: madsim needs the madsim build
+    /// (`cargo madsim-build`, then target/madsim/release/hormesis); see docs/engines.md.
     #[arg(long, value_enum, default_value = EngineKind::BUILT.name())]
     engine: EngineKind,
     /// Then shrink the best metastable run of every arm to its smallest
@@ -302,7 +304,8 @@ struct RunArgs {
     /// The seed that fixes every random choice of the run.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// The simulator.
+    /// The simulator. A build runs one engine: madsim needs the madsim build
+    /// (`cargo madsim-build`, then target/madsim/release/hormesis); see docs/engines.md.
     #[arg(long, value_enum, default_value = EngineKind::BUILT.name())]
     engine: EngineKind,
     /// Override a scenario parameter, e.g. `--set retries=0`. Repeatable.

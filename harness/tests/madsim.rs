@@ -12,7 +12,7 @@ mod common;
 use common::run_specs;
 use hormesis::engine::madsim::{check_determinism, OwnedRequest};
 use hormesis::engine::EngineKind;
-use hormesis::run::{self, RunError, RunPlan};
+use hormesis::run::{RunError, RunPlan};
 use hormesis::scenario::{
     CallFailure, Client, HostSoftware, Layout, LocalFuture, ParamError, ParamSpec, Params,
     Scenario, Scrape, System,
@@ -322,5 +322,4 @@ fn the_cli_runs_madsim_by_default_and_checks_determinism() {
         stdout.contains("madsim's check: the same random draws"),
         "{stdout}"
     );
-    let _ = run::WINDOW;
 }

@@ -20,6 +20,8 @@ pub async fn timeout_at<F: std::future::Future>(
     deadline: time::Instant,
     future: F,
 ) -> Result<F::Output, time::error::Elapsed> {
+    // madsim's clock (std's Instant, answered with simulated time inside a
+    // simulation): this code exists only in the madsim flavour.
     let now = time::Instant::now();
     time::timeout(deadline.saturating_duration_since(now), future).await
 }

@@ -360,6 +360,25 @@ fn apply(
         addresses,
     } = world;
     let id = |name: &str| ids[name];
+    let clog = |a: &str, b: &str| {
+        if on {
+            net.clog_link(id(a), id(b))
+        } else {
+            net.unclog_link(id(a), id(b))
+        }
+    };
+    // Per-link conditions live in the socket seam (madsim's network has one
+    // latency range and loss rate for everything); both directions.
+    let condition = |target, change: &dyn Fn(&mut LinkCondition)| {
+        for (a, b) in link_pairs(target, nodes) {
+            for (from, to) in [(&a, &b), (&b, &a)] {
+                let (from, to) = (addresses[from], addresses[to]);
+                let mut condition = links::get(from, to);
+                change(&mut condition);
+                links::set(from, to, condition);
+            }
+        }
+    };
     match &event.fault {
         // A clogged link holds its messages: streams retry them with
         // backoff and deliver them once it is unclogged, and new
@@ -367,57 +386,23 @@ fn apply(
         // on madsim (docs/engines.md).
         Fault::Partition { between, oneway } => {
             for (a, b) in between.pairs() {
-                let (a, b) = (id(a), id(b));
-                match (on, oneway) {
-                    (true, _) => net.clog_link(a, b),
-                    (false, _) => net.unclog_link(a, b),
-                }
+                clog(a, b);
                 if !oneway {
-                    if on {
-                        net.clog_link(b, a)
-                    } else {
-                        net.unclog_link(b, a)
-                    }
+                    clog(b, a);
                 }
             }
         }
         Fault::Hold { between } => {
             for (a, b) in between.pairs() {
-                let (a, b) = (id(a), id(b));
-                if on {
-                    net.clog_link(a, b);
-                    net.clog_link(b, a);
-                } else {
-                    net.unclog_link(a, b);
-                    net.unclog_link(b, a);
-                }
+                clog(a, b);
+                clog(b, a);
             }
         }
-        // Per-link conditions live in the socket seam (madsim's network has
-        // one latency range and loss rate for everything); both directions.
-        Fault::Latency { target, delay } => {
-            for (a, b) in link_pairs(target, nodes) {
-                for (from, to) in [(&a, &b), (&b, &a)] {
-                    let (from, to) = (addresses[from], addresses[to]);
-                    let condition = LinkCondition {
-                        delay: if on { *delay } else { Duration::ZERO },
-                        ..links::get(from, to)
-                    };
-                    links::set(from, to, condition);
-                }
-            }
-        }
+        Fault::Latency { target, delay } => condition(target, &|c| {
+            c.delay = if on { *delay } else { Duration::ZERO }
+        }),
         Fault::Loss { target, rate } => {
-            for (a, b) in link_pairs(target, nodes) {
-                for (from, to) in [(&a, &b), (&b, &a)] {
-                    let (from, to) = (addresses[from], addresses[to]);
-                    let condition = LinkCondition {
-                        loss: if on { *rate } else { 0.0 },
-                        ..links::get(from, to)
-                    };
-                    links::set(from, to, condition);
-                }
-            }
+            condition(target, &|c| c.loss = if on { *rate } else { 0.0 })
         }
         Fault::Crash { host } => match (on, event.duration) {
             (true, Some(_)) => handle.kill(id(host)),
