@@ -34,7 +34,7 @@ pub mod space;
 pub mod strategy;
 mod validate;
 
-pub use duration::{format_duration, parse_duration};
+pub use duration::{format_duration, parse_duration, MAX_DURATION};
 pub use error::{FieldError, ScheduleError};
 pub use fault::{Fault, FaultKind, HostGroups, LinkTarget};
 pub use schedule::{yaml_scalar, Event, Schedule, SCHEDULE_VERSION};

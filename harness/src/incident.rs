@@ -90,8 +90,8 @@ impl Expect {
     /// metastable run, otherwise recovery within the horizon.
     pub fn observed(verdict: &Verdict) -> Expect {
         match verdict.class {
-            Class::Metastable => Expect {
-                class: Some(Class::Metastable),
+            c @ (Class::Metastable | Class::UnhealthyBaseline) => Expect {
+                class: Some(c),
                 ..Expect::default()
             },
             _ => Expect {
@@ -167,6 +167,15 @@ impl Expect {
     /// `Ok` when the verdict meets every condition, otherwise what failed.
     pub fn check(&self, verdict: &Verdict) -> Result<(), String> {
         let mut failed = Vec::new();
+        // A run with nothing to recover to passes no guard but one that
+        // asks for exactly that.
+        if verdict.class == Class::UnhealthyBaseline && self.class != Some(Class::UnhealthyBaseline)
+        {
+            failed.push(format!(
+                "unhealthy baseline: {}",
+                verdict.unhealthy.as_deref().unwrap_or("no healthy baseline")
+            ));
+        }
         if let Some(c) = self.class {
             if verdict.class != c {
                 failed.push(format!(
@@ -650,6 +659,8 @@ mod tests {
             trigger_end_s: 70.0,
             horizon_s: 60.0,
             control_collapsed: false,
+            unhealthy: None,
+            block_s: 1.0,
         };
         let mut e = Expect::default();
         e.set("recovers-within=60s").unwrap();
@@ -664,5 +675,33 @@ mod tests {
             .contains("expected metastable"));
         assert!(e.set("class=broken").unwrap_err().contains("allowed"));
         assert!(e.set("colour=red").unwrap_err().contains("allowed"));
+    }
+
+    #[test]
+    fn an_unhealthy_baseline_fails_every_guard_but_one_that_expects_it() {
+        let verdict = Verdict {
+            class: Class::UnhealthyBaseline,
+            score: 0.0,
+            ttr_s: None,
+            damage: 0.0,
+            amplification: 1.0,
+            g0: 0.0,
+            first_fault_s: 60.0,
+            trigger_end_s: 70.0,
+            horizon_s: 60.0,
+            control_collapsed: true,
+            unhealthy: Some("no goodput before the first fault (G0 = 0)".into()),
+            block_s: 1.0,
+        };
+        let mut e = Expect::default();
+        e.set("max-score=0.5").unwrap();
+        assert!(e.check(&verdict).unwrap_err().contains("G0 = 0"));
+        let mut e = Expect::default();
+        e.set("class=stable").unwrap();
+        assert!(e.check(&verdict).is_err());
+        let mut e = Expect::default();
+        e.set("class=unhealthy-baseline").unwrap();
+        assert!(e.check(&verdict).is_ok());
+        assert_eq!(Expect::observed(&verdict), e);
     }
 }

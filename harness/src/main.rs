@@ -205,7 +205,7 @@ struct ExploreArgs {
     /// Stop starting new batches after this much wall time, e.g. `10m`
     /// (with --budget: whichever comes first). The runs made are the first
     /// runs of the same exploration with an unlimited budget.
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = hormesis_faults::parse_duration, value_name = "DURATION")]
     time: Option<std::time::Duration>,
     #[arg(long, value_enum, default_value = "thompson")]
     strategy: hormesis::explore::strategy::StrategyKind,

@@ -75,6 +75,9 @@ impl<'s> RunPlan<'s> {
                 format_duration(WINDOW * 3)
             )));
         }
+        verdict::judgeable(system.layout().rate, first, system.layout().horizon, WINDOW).map_err(
+            |why| RunError::Setup(format!("scenario `{}`: {why}", scenario.name())),
+        )?;
         Ok(RunPlan {
             scenario,
             params,
@@ -135,9 +138,13 @@ impl RunReport {
         }
     }
 
-    /// A finding: metastable, or a host that failed on its own.
+    /// A finding: metastable, a host that failed on its own, or a baseline
+    /// too unhealthy to judge (never a pass).
     pub fn is_finding(&self) -> bool {
-        self.verdict.class == verdict::Class::Metastable || !self.failures.is_empty()
+        matches!(
+            self.verdict.class,
+            verdict::Class::Metastable | verdict::Class::UnhealthyBaseline
+        ) || !self.failures.is_empty()
     }
 }
 

@@ -98,10 +98,24 @@ pub fn render(r: &RunReport) -> String {
     if !marks.is_empty() {
         let _ = writeln!(out, "             {marks}");
     }
-    if v.control_collapsed {
+    if let Some(why) = &v.unhealthy {
+        let _ = writeln!(
+            out,
+            "  UNHEALTHY BASELINE: {why}; recovery cannot be judged, so this is never a pass"
+        );
+    } else if v.control_collapsed {
         let _ = writeln!(
             out,
             "  warning: the control run (no faults) does not recover either; the system is unstable on its own"
+        );
+    }
+    if v.block_s > r.window_s {
+        let _ = writeln!(
+            out,
+            "  note: at {:.1} req/s recovery is judged on {:.0} s blocks (each expects {:.0} successes)",
+            v.g0,
+            v.block_s,
+            crate::verdict::EXPECTED_PER_BLOCK
         );
     }
     for f in &r.failures {

@@ -98,17 +98,23 @@ impl<'s> Check<'s> {
         self.assert_each(
             &format!("recover within {}", humantime::format_duration(bound)),
             |r| {
-                r.verdict.class != Class::Metastable
-                    && r.verdict.ttr_s.is_some_and(|t| t <= bound.as_secs_f64())
+                !matches!(
+                    r.verdict.class,
+                    Class::Metastable | Class::UnhealthyBaseline
+                ) && r.verdict.ttr_s.is_some_and(|t| t <= bound.as_secs_f64())
             },
         )
     }
 
-    /// No seed ends metastable (a slow recovery is allowed).
+    /// No seed ends metastable (a slow recovery is allowed). A seed with an
+    /// unhealthy baseline (nothing to recover to) fails too.
     #[track_caller]
     pub fn not_metastable(self) -> Vec<RunReport> {
         self.assert_each("not be metastable", |r| {
-            r.verdict.class != Class::Metastable
+            !matches!(
+                r.verdict.class,
+                Class::Metastable | Class::UnhealthyBaseline
+            )
         })
     }
 
@@ -348,9 +354,13 @@ pub fn stable_under(
         let report = check
             .run_one(&schedule, seed)
             .map_err(TestCaseError::reject)?;
-        if report.verdict.class == Class::Metastable {
+        if matches!(
+            report.verdict.class,
+            Class::Metastable | Class::UnhealthyBaseline
+        ) {
             return Err(TestCaseError::fail(format!(
-                "score {:.2}",
+                "{}, score {:.2}",
+                report.verdict.class.name(),
                 report.verdict.score
             )));
         }

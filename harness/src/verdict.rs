@@ -8,6 +8,21 @@
 //! * S = ½·(M − M_ctrl)⁺ + ½·(D − D_ctrl)⁺, the control being the same seed
 //!   without faults, so a system that collapses on its own is not blamed on
 //!   the fault.
+//!
+//! Two guards make the verdict trustworthy (DESIGN.md, "Verdict you can
+//! trust"):
+//!
+//! * **A healthy baseline.** A run whose warm-up goodput is zero, or below
+//!   [`HEALTHY_BASELINE`] of the load offered in the same windows, or whose
+//!   control does not hold its own baseline, has nothing to recover to: it is
+//!   [`Class::UnhealthyBaseline`], never `stable`.
+//! * **Calibrated at any rate.** The hold test compares *sums over judging
+//!   blocks* of `b` windows, `b` chosen so each block expects at least
+//!   [`EXPECTED_PER_BLOCK`] successes: at 120 req/s b = 1 (the per-window
+//!   rule of DESIGN.md), at 5 req/s b = 20. With fewer expected successes per
+//!   test, Poisson noise alone fails "every window ≥ 0.8·G0" (at 5 req/s, 3
+//!   fault-free runs in 4). A rate too low to fill a block in the warm-up, or
+//!   two blocks in H, is refused before the run ([`judgeable`]).
 
 use crate::timeline::Timeline;
 use serde::Serialize;
@@ -15,6 +30,15 @@ use std::time::Duration;
 
 pub const EPSILON: f64 = 0.2;
 pub const HOLD_WINDOWS: usize = 10;
+/// Successes a judging block must expect: (1−ε) of 100 lies two standard
+/// deviations of Poisson noise below the mean, so a healthy system fails one
+/// block test in ~50, and a sustained stretch of them almost never.
+pub const EXPECTED_PER_BLOCK: f64 = 100.0;
+/// A baseline is healthy when G0 is at least this fraction of the load
+/// offered in the same windows. Below it, the system fails most requests
+/// with no fault at all, and "back to 80 % of G0" would certify recovery to
+/// under 40 % of demand. Healthy built-in systems measure 0.99–1.01.
+pub const HEALTHY_BASELINE: f64 = 0.5;
 
 /// Verdict classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -26,16 +50,26 @@ pub enum Class {
     SlowRecovery,
     /// Not recovered within H (while the control run was fine).
     Metastable,
+    /// Nothing to judge recovery against: no goodput before the first
+    /// fault, far less than was offered, or a control run (no faults) that
+    /// does not hold its own baseline. Never a pass.
+    UnhealthyBaseline,
 }
 
 impl Class {
-    pub const ALL: [Class; 3] = [Class::Stable, Class::SlowRecovery, Class::Metastable];
+    pub const ALL: [Class; 4] = [
+        Class::Stable,
+        Class::SlowRecovery,
+        Class::Metastable,
+        Class::UnhealthyBaseline,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Class::Stable => "stable",
             Class::SlowRecovery => "slow-recovery",
             Class::Metastable => "metastable",
+            Class::UnhealthyBaseline => "unhealthy-baseline",
         }
     }
 }
@@ -54,6 +88,13 @@ pub struct Frame {
 pub struct Figures {
     /// G0, logical requests per second.
     pub g0: f64,
+    /// Logical requests offered per second over the same warm-up windows.
+    pub offered0: f64,
+    /// Why the baseline cannot be judged against; null when it is healthy.
+    pub unhealthy: Option<String>,
+    /// Length of a judging block (the hold and damage are tested on sums
+    /// over blocks this long), seconds.
+    pub block_s: f64,
     /// Whether goodput came back within H (M = 0).
     pub recovered: bool,
     /// Seconds from the trigger's end to sustained recovery; null when not recovered.
@@ -89,32 +130,122 @@ pub struct Verdict {
     /// The control run did not recover on its own: the system is unstable
     /// without any fault, so the fault is not blamed.
     pub control_collapsed: bool,
+    /// Why the class is `unhealthy-baseline`; null otherwise.
+    pub unhealthy: Option<String>,
+    /// Length of a judging block, seconds (1 window at high rates).
+    pub block_s: f64,
+}
+
+/// Windows per judging block for a baseline of `g0` successes per second:
+/// enough that a block expects [`EXPECTED_PER_BLOCK`] successes.
+pub fn block_windows(g0: f64, window: Duration) -> usize {
+    blocks_of(g0, window.as_secs_f64())
+}
+
+fn blocks_of(g0: f64, window_s: f64) -> usize {
+    let per_window = g0 * window_s;
+    if per_window.is_nan() || per_window <= 0.0 {
+        return 1;
+    }
+    let b = (EXPECTED_PER_BLOCK / per_window).ceil();
+    if b >= 1.0e9 {
+        1_000_000_000
+    } else {
+        (b as usize).max(1)
+    }
+}
+
+/// Whether a run offered `rate` requests per second, first faulted at
+/// `first_fault` (or the warm-up's end) and watched for `horizon`, can be
+/// judged at all: the warm-up must expect a block's worth of successes (so
+/// G0 is measured to ~10 %) and H must hold two blocks (so recovery has
+/// somewhere to start). The error says what would make it judgeable.
+pub fn judgeable(
+    rate: f64,
+    first_fault: Duration,
+    horizon: Duration,
+    window: Duration,
+) -> Result<(), String> {
+    let w = window.as_secs_f64();
+    if !(rate.is_finite() && rate > 0.0 && w > 0.0) {
+        return Err(format!("an offered rate of {rate} req/s cannot be judged"));
+    }
+    let warm_windows = ((first_fault.as_secs_f64() / w).floor() as usize).saturating_sub(1);
+    let warm_expected = rate * warm_windows as f64 * w;
+    let b = block_windows(rate, window);
+    let horizon_windows = (horizon.as_secs_f64() / w).round() as usize;
+    if warm_expected >= EXPECTED_PER_BLOCK && horizon_windows >= 2 * b.max(HOLD_WINDOWS / 2) {
+        return Ok(());
+    }
+    let need_warm = Duration::from_secs_f64(((EXPECTED_PER_BLOCK / rate / w).ceil() + 1.0) * w);
+    let need_horizon = Duration::from_secs_f64((2 * b.max(HOLD_WINDOWS / 2)) as f64 * w);
+    Err(format!(
+        "offered {rate} req/s is too low to judge: the verdict needs {EXPECTED_PER_BLOCK} expected successes \
+         before the first fault to measure G0 (here {warm_expected:.1} over {warm_windows} s) and a horizon H \
+         of two judging blocks of {} s each (here H = {} s); start the first fault (or, with none, \
+         the warm-up's end: --set warmup=...) at {} or later and use --set horizon={} or more, \
+         or offer more load (--set rate=...)",
+        b as f64 * w,
+        horizon.as_secs_f64(),
+        hormesis_faults::format_duration(need_warm),
+        hormesis_faults::format_duration(need_horizon.max(horizon)),
+    ))
 }
 
 /// Measures one timeline within `frame`.
 pub fn figures(timeline: &Timeline, frame: &Frame) -> Figures {
-    let w = timeline.window().as_secs_f64();
+    let w = timeline.window_s;
     let windows = &timeline.windows;
     let rate = |i: usize| windows.get(i).map_or(0.0, |x| x.goodput as f64 / w);
+    let mean = |range: std::ops::Range<usize>, f: &dyn Fn(usize) -> f64| {
+        let n = range.len();
+        if n == 0 {
+            0.0
+        } else {
+            range.map(f).sum::<f64>() / n as f64
+        }
+    };
 
     let warm_end = (frame.first_fault.as_secs_f64() / w).floor() as usize;
-    let warm: Vec<f64> = (1.min(warm_end.saturating_sub(1))..warm_end.min(windows.len()))
-        .map(rate)
-        .collect();
-    let g0 = if warm.is_empty() {
-        0.0
-    } else {
-        warm.iter().sum::<f64>() / warm.len() as f64
-    };
+    let warm = 1.min(warm_end.saturating_sub(1))..warm_end.min(windows.len());
+    let g0 = mean(warm.clone(), &rate);
+    let offered0 = mean(warm, &|i| windows.get(i).map_or(0.0, |x| x.offered as f64 / w));
     let floor = (1.0 - EPSILON) * g0;
 
     let first = (frame.trigger_end.as_secs_f64() / w).ceil() as usize;
     let span = (frame.horizon.as_secs_f64() / w).round() as usize;
     let last = first + span; // exclusive
-    let ttr_s = (first..=last.saturating_sub(HOLD_WINDOWS))
-        .find(|&s| (s..s + HOLD_WINDOWS).all(|i| rate(i) >= floor))
-        .map(|s| s as f64 * w - frame.trigger_end.as_secs_f64());
-    let shortfall: f64 = (first..last).map(|i| (floor - rate(i)).max(0.0) * w).sum();
+    // Blocks never longer than half of H, so a recovery has room to start.
+    let b = blocks_of(g0, w).min((span / 2).max(1));
+    let hold = HOLD_WINDOWS.max(b);
+    // Mean goodput rate over the block of `b` windows from `i`.
+    let block = |i: usize| (i..i + b).map(rate).sum::<f64>() / b as f64;
+    let unhealthy = if g0 <= 0.0 {
+        Some("no goodput before the first fault (G0 = 0): the system never served a request".into())
+    } else if g0 < HEALTHY_BASELINE * offered0 {
+        Some(format!(
+            "goodput before the first fault is {g0:.1} req/s of {offered0:.1} offered (under {:.0} %): \
+             the system is failing without any fault",
+            HEALTHY_BASELINE * 100.0
+        ))
+    } else {
+        None
+    };
+    let ttr_s = if unhealthy.is_some() {
+        None
+    } else {
+        (first..=last.saturating_sub(hold))
+            .find(|&s| (s..=s + hold - b).all(|i| block(i) >= floor))
+            .map(|s| s as f64 * w - frame.trigger_end.as_secs_f64())
+    };
+    let shortfall: f64 = (first..last)
+        .step_by(b)
+        .map(|i| {
+            let n = b.min(last - i);
+            let got = (i..i + n).map(rate).sum::<f64>() / n as f64;
+            (floor - got).max(0.0) * n as f64 * w
+        })
+        .sum();
     let damage = if g0 > 0.0 {
         (shortfall / (frame.horizon.as_secs_f64() * g0)).clamp(0.0, 1.0)
     } else {
@@ -124,9 +255,14 @@ pub fn figures(timeline: &Timeline, frame: &Frame) -> Figures {
         .iter()
         .skip(first)
         .take(span)
-        .fold((0u64, 0u64), |(a, o), x| (a + x.attempts, o + x.offered));
+        .fold((0u64, 0u64), |(a, o), x| {
+            (a.saturating_add(x.attempts), o.saturating_add(x.offered))
+        });
     Figures {
         g0,
+        offered0,
+        unhealthy,
+        block_s: b as f64 * w,
         recovered: ttr_s.is_some(),
         ttr_s,
         damage,
@@ -142,11 +278,26 @@ pub fn figures(timeline: &Timeline, frame: &Frame) -> Figures {
 /// run with no faults is its own control), the run is judged on its own.
 pub fn judge(run: &Figures, control: Option<&Figures>, frame: &Frame) -> Verdict {
     let (m_ctrl, d_ctrl) = control.map_or((0.0, 0.0), |c| (c.m(), c.damage));
-    let score = 0.5 * (run.m() - m_ctrl).max(0.0) + 0.5 * (run.damage - d_ctrl).max(0.0);
+    // With no baseline of its own there is nothing the fault took away.
+    let score = if run.unhealthy.is_some() {
+        0.0
+    } else {
+        0.5 * (run.m() - m_ctrl).max(0.0) + 0.5 * (run.damage - d_ctrl).max(0.0)
+    };
     let control_collapsed = control.is_some_and(|c| !c.recovered);
+    let unhealthy = run.unhealthy.clone().or_else(|| {
+        let c = control?;
+        Some(match &c.unhealthy {
+            Some(why) => format!("the control run (no faults): {why}"),
+            None if !c.recovered => "the control run (same seed, no faults) does not hold its own \
+                baseline: the system collapses without any fault, so none is blamed"
+                .to_string(),
+            None => return None,
+        })
+    });
     let class = match run.ttr_s {
-        None if !control_collapsed => Class::Metastable,
-        None => Class::Stable,
+        _ if unhealthy.is_some() => Class::UnhealthyBaseline,
+        None => Class::Metastable,
         Some(t) if t > frame.recovers_within.as_secs_f64() => Class::SlowRecovery,
         Some(_) => Class::Stable,
     };
@@ -161,6 +312,8 @@ pub fn judge(run: &Figures, control: Option<&Figures>, frame: &Frame) -> Verdict
         trigger_end_s: frame.trigger_end.as_secs_f64(),
         horizon_s: frame.horizon.as_secs_f64(),
         control_collapsed,
+        unhealthy,
+        block_s: run.block_s,
     }
 }
 
