@@ -28,7 +28,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         ));
     }
     let d = humantime::parse_duration(trimmed)
-        .map_err(|e| format!("`{shown}` is not a duration ({e}); write it like 30s or 250ms"))?;
+        .map_err(|e| {
+            let why: String = e.to_string().chars().take(60).collect();
+            format!("`{shown}` is not a duration ({why}); write it like 30s or 250ms")
+        })?;
     if d > MAX_DURATION {
         return Err(format!(
             "`{shown}` is longer than the longest duration allowed, {} (a year)",

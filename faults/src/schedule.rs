@@ -29,7 +29,7 @@ impl Event {
 
     /// When the event stops acting: `at + for`, or `at` for an instantaneous event.
     pub fn end(&self) -> Duration {
-        self.at + self.duration.unwrap_or_default()
+        self.at.saturating_add(self.duration.unwrap_or_default())
     }
 
     /// Parses the inline form `kind:key=value,...`, e.g.

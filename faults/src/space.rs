@@ -139,8 +139,20 @@ impl Space {
     /// The templates for a target, with onsets in `[earliest, earliest + 30s]`.
     pub fn new(target: &Target, earliest: Duration) -> Space {
         let e = earliest.as_secs_f64();
-        let onset = Span::new(e, e + 30.0, 1.0);
-        let duration = Some(Span::new(1.0, 30.0, 1.0));
+        // Onsets over 30 s and durations up to 30 s, clipped so that every
+        // event the space can draw ends by `target.latest_end` (what the
+        // schedule's validation accepts): a long horizon or warm-up shrinks
+        // the space rather than producing schedules that are refused.
+        let room = target.latest_end.as_secs_f64() - e;
+        if room < 1.0 {
+            return Space {
+                templates: Vec::new(),
+                cells: Vec::new(),
+            };
+        }
+        let onset_width = 30.0f64.min(((room - 1.0) / 2.0).floor().max(0.0));
+        let onset = Span::new(e, e + onset_width, 1.0);
+        let duration = Some(Span::new(1.0, 30.0f64.min((room - onset_width).floor()), 1.0));
         let mut t = vec![
             Template {
                 name: "load-spike".into(),
@@ -397,6 +409,29 @@ mod tests {
                 assert_eq!(crate::Event::from_spec(&e.to_spec()).unwrap(), e);
             }
         }
+    }
+
+    #[test]
+    fn a_short_room_clips_the_space_to_what_validation_accepts() {
+        // `--set warmup=600s --set horizon=2980s`: 20 s between the warm-up
+        // and the latest end. And a horizon that leaves no room at all.
+        for (earliest, latest) in [(600, 620), (30, 33), (30, 31)] {
+            let mut t = target();
+            t.latest_end = Duration::from_secs(latest);
+            let space = Space::new(&t, Duration::from_secs(earliest));
+            assert!(!space.cells.is_empty());
+            let mut u = counter();
+            for cell in &space.cells {
+                for _ in 0..20 {
+                    let e = space.sample(cell, &mut u);
+                    let schedule = crate::Schedule::new(vec![e.clone()]);
+                    assert!(schedule.validate(&t).is_ok(), "{e} (latest {latest}s)");
+                }
+            }
+        }
+        let mut t = target();
+        t.latest_end = Duration::ZERO;
+        assert!(Space::new(&t, Duration::from_secs(30)).cells.is_empty());
     }
 
     #[test]

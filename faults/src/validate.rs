@@ -115,8 +115,33 @@ impl Schedule {
                 message: error.message,
             }
         };
+        if self.events.len() > MAX_EVENTS {
+            return Err(ScheduleError::Event {
+                origin: origin.to_string(),
+                line: None,
+                index: MAX_EVENTS,
+                kind: self.events[MAX_EVENTS].fault.kind().name().to_string(),
+                message: format!(
+                    "a schedule has at most {MAX_EVENTS} events; this one has {}",
+                    self.events.len()
+                ),
+            });
+        }
         for (index, event) in self.events.iter().enumerate() {
             check_event(event, target).map_err(|e| locate(index, e))?;
+        }
+        if let Some((index, product)) = peak_load(&self.events) {
+            return Err(locate(
+                index,
+                FieldError::new(
+                    "factor",
+                    format!(
+                        "the load events running at {} multiply the offered load by up to {product:.4e}; \
+                         at most {MAX_LOAD_PRODUCT}× at any time (overlapping load factors multiply)",
+                        format_duration(self.events[index].at)
+                    ),
+                ),
+            ));
         }
         for j in 0..self.events.len() {
             for i in 0..j {
@@ -127,6 +152,45 @@ impl Schedule {
         }
         Ok(())
     }
+}
+
+/// The most events one schedule may hold; the checks and the engines are
+/// at worst quadratic in it.
+pub const MAX_EVENTS: usize = 1000;
+
+/// The most the offered load may be multiplied at any moment, counting
+/// every load event that overlaps (their factors multiply). A system
+/// offered a thousand times its rate is far past any tipping point; more
+/// only fills memory with arrivals.
+pub const MAX_LOAD_PRODUCT: f64 = 1000.0;
+
+fn load_factor(fault: &Fault) -> Option<f64> {
+    match fault {
+        Fault::LoadSpike { factor } | Fault::LoadStep { factor, .. } => Some(factor.max(1.0)),
+        Fault::LoadProfile { points } => {
+            Some(points.iter().map(|p| p.1).fold(1.0, f64::max))
+        }
+        _ => None,
+    }
+}
+
+/// The first load event at whose start the overlapping load factors
+/// multiply past [`MAX_LOAD_PRODUCT`], with that product.
+fn peak_load(events: &[Event]) -> Option<(usize, f64)> {
+    let loads: Vec<(usize, &Event, f64)> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((i, e, load_factor(&e.fault)?)))
+        .collect();
+    loads.iter().find_map(|&(i, event, _)| {
+        let t = event.at;
+        let product: f64 = loads
+            .iter()
+            .filter(|(_, e, _)| e.at <= t && t < e.end().max(e.at + Duration::from_nanos(1)))
+            .map(|(_, _, f)| f)
+            .product();
+        (product > MAX_LOAD_PRODUCT).then_some((i, product))
+    })
 }
 
 fn check_event(event: &Event, target: &Target) -> Result<(), FieldError> {

@@ -161,6 +161,12 @@ pub fn import_timeline(
         return Err(invalid(None, "the timeline has no rows".into()));
     };
     let t0 = first.t;
+    if let Some(b) = placement.baseline.filter(|b| !(b.is_finite() && *b > 0.0)) {
+        return Err(invalid(
+            None,
+            format!("--baseline {b}: the baseline is a rate in requests/s above 0"),
+        ));
+    }
     let baseline = placement.baseline.unwrap_or(first.offered);
     if baseline <= 0.0 {
         return Err(invalid(
@@ -173,6 +179,18 @@ pub fn import_timeline(
         _ => 1.0,
     };
     let span = rows.last().map_or(0.0, |r| r.t - t0) + step;
+    let room = hormesis_faults::MAX_DURATION
+        .saturating_sub(placement.at)
+        .as_secs_f64();
+    if !(span.is_finite() && span <= room) {
+        return Err(invalid(
+            rows.last().map(|r| r.line),
+            format!(
+                "the timeline spans {span:.0}s from its first row; at most {}",
+                format_duration(hormesis_faults::MAX_DURATION)
+            ),
+        ));
+    }
     let at = |t: f64| placement.at + secs(t - t0);
 
     let mut points: Vec<(Duration, f64)> = Vec::new();

@@ -406,7 +406,7 @@ impl Incident {
     /// Reads and parses an incident file.
     pub fn load(path: &Path) -> Result<Incident, IncidentError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| IncidentError::Io {
+        let text = crate::files::read_text(path).map_err(|source| IncidentError::Io {
             origin: origin.clone(),
             source,
         })?;

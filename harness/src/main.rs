@@ -561,7 +561,7 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
     let scenario = scenarios::find(&args.scenario).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
     let (schedule, origin, source) = match &args.schedule {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = files::read_text(path)
                 .with_context(|| format!("cannot read schedule file {}", path.display()))
                 .map_err(bad_input)?;
             let origin = path.display().to_string();
@@ -1062,7 +1062,7 @@ fn import_command(args: ImportArgs) -> Result<u8, Failure> {
     let params = Params::resolve(&scenario.params(), &args.set).map_err(bad_input)?;
     let layout = scenario.build(&params).map_err(bad_input)?.layout().clone();
     let origin = args.timeline.display().to_string();
-    let text = std::fs::read_to_string(&args.timeline)
+    let text = files::read_text(&args.timeline)
         .with_context(|| format!("cannot read {origin}"))
         .map_err(bad_input)?;
     let placement = hormesis::import::Placement {
@@ -1331,7 +1331,7 @@ fn report_command(args: ReportArgs) -> Result<u8, Failure> {
             eprintln!("replaying {} to draw it", path.display());
             serde_json::to_value(run::run(&plan)?).map_err(bad_input)?
         } else {
-            let text = std::fs::read_to_string(path)
+            let text = files::read_text(path)
                 .with_context(|| format!("cannot read {}", path.display()))
                 .map_err(bad_input)?;
             serde_json::from_str(&text)

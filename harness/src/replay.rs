@@ -5,6 +5,7 @@ use crate::incident::{Incident, IncidentError};
 use crate::run::{self, RunError, RunReport};
 use crate::verdict::Class;
 use hormesis_faults::format_duration;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -100,25 +101,45 @@ pub fn applicable<S: AsRef<str>>(
 /// searched recursively for `*.yaml` / `*.yml`, in name order. A directory
 /// without any is an error, as is a path that does not exist.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    // Folders and files are visited once each by identity, so a link loop
+    // or a second link to the same incident cannot replay it twice.
+    fn walk(
+        dir: &Path,
+        seen: &mut BTreeSet<crate::files::FileId>,
+        out: &mut Vec<PathBuf>,
+    ) -> std::io::Result<()> {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
             .map(|e| e.map(|e| e.path()))
             .collect::<Result<_, _>>()?;
         entries.sort();
         for path in entries {
+            let Some(id) = crate::files::file_id(&path) else {
+                continue; // a dangling link
+            };
             if path.is_dir() {
-                walk(&path, out)?;
-            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                if seen.insert(id) {
+                    walk(&path, seen, out)?;
+                }
+            } else if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+                && seen.insert(id)
+            {
                 out.push(path);
             }
         }
         Ok(())
     }
     let mut files = Vec::new();
+    let mut seen = BTreeSet::new();
     for path in paths {
         if path.is_dir() {
             let before = files.len();
-            walk(path, &mut files).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+            if let Some(id) = crate::files::file_id(path) {
+                seen.insert(id);
+            }
+            walk(path, &mut seen, &mut files)
+                .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
             if files.len() == before {
                 return Err(format!(
                     "{}: no incident files (*.yaml, *.yml) in this directory",
@@ -126,7 +147,9 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                 ));
             }
         } else if path.exists() {
-            files.push(path.clone());
+            if crate::files::file_id(path).is_none_or(|id| seen.insert(id)) {
+                files.push(path.clone());
+            }
         } else {
             return Err(format!("{}: no such file or directory", path.display()));
         }

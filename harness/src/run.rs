@@ -309,6 +309,7 @@ pub fn run_with_control(
         applied,
         failures,
         in_flight,
+        ..
     } = faulted.outcome;
     Ok(RunReport {
         hormesis_version: env!("CARGO_PKG_VERSION"),

@@ -294,10 +294,15 @@ async fn supervise(req: &SimRequest<'_>) -> SimOutcome {
     let mut next_action = 0;
     let mut applied = Vec::new();
     let mut windows = Vec::new();
+    let mut overloaded_at = None;
     loop {
         let t = now();
         crate::log::set_sim_time(t);
         close_due_windows(req, &recorder, t, &mut windows);
+        if recorder.borrow().in_flight() > super::MAX_IN_FLIGHT {
+            overloaded_at = Some(t.as_secs_f64());
+            break;
+        }
         while let Some(&(at, action, index)) = actions.get(next_action) {
             if at > t {
                 break;
@@ -335,6 +340,7 @@ async fn supervise(req: &SimRequest<'_>) -> SimOutcome {
         applied,
         failures,
         in_flight,
+        overloaded_at,
     }
 }
 

@@ -97,6 +97,7 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
     let mut windows = Vec::new();
 
     let _clock = crate::log::EngineClock::start();
+    let mut overloaded_at = None;
     loop {
         let now = sim.elapsed();
         crate::log::set_sim_time(now);
@@ -182,6 +183,10 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
         }
         crate::log::set_sim_time(sim.elapsed());
         close_due_windows(req, &recorder, sim.elapsed(), &mut windows);
+        if recorder.borrow().in_flight() > super::MAX_IN_FLIGHT {
+            overloaded_at = Some(sim.elapsed().as_secs_f64());
+            break;
+        }
     }
     let in_flight = recorder.borrow().in_flight();
     Ok(SimOutcome {
@@ -192,6 +197,7 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
         applied,
         failures,
         in_flight,
+        overloaded_at,
     })
 }
 

@@ -87,7 +87,7 @@ pub enum MergeError {
 
 /// Reads one shard file.
 pub fn load(path: &Path) -> Result<ShardOutput, MergeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MergeError::Read {
+    let text = crate::files::read_text(path).map_err(|source| MergeError::Read {
         path: path.to_path_buf(),
         source,
     })?;

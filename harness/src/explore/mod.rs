@@ -29,6 +29,8 @@ use strategy::{ArmStats, StrategyKind};
 
 /// Runs chosen together before any of their rewards is seen.
 pub const BATCH: usize = 8;
+/// The largest seed pool: every seed a run reaches costs one control run.
+pub const MAX_SEEDS: usize = 100_000;
 /// How deep cells may be split.
 const MAX_DEPTH: u32 = 8;
 
@@ -164,6 +166,12 @@ pub fn explore_until(
             "--shard {shard}/{shards}: expected i/n with 0 ≤ i < n"
         )));
     }
+    if config.seeds > MAX_SEEDS {
+        return Err(ExploreError::Config(format!(
+            "--seeds {}: at most {MAX_SEEDS} run seeds (each is one control simulation)",
+            config.seeds
+        )));
+    }
     if config.seeds < shards {
         return Err(ExploreError::Config(format!(
             "--seeds {} is fewer than the {shards} shards: every shard needs at least one run seed",
@@ -190,6 +198,13 @@ pub fn explore_until(
     let layout = system.layout().clone();
     let target: Target = run::target(config.scenario, &layout);
     let space = Space::new(&target, layout.warmup);
+    if space.cells.is_empty() {
+        return Err(ExploreError::Config(format!(
+            "no fault fits between the warm-up's end ({}) and the latest a trigger may end ({}, the run limit less the horizon): shorten --set warmup or --set horizon",
+            hormesis_faults::format_duration(layout.warmup),
+            hormesis_faults::format_duration(target.latest_end)
+        )));
+    }
     let mut arms: Vec<Arm> = space
         .cells
         .iter()
@@ -209,10 +224,10 @@ pub fn explore_until(
         .map(|t| t.onset.hi + t.duration.map_or(0.0, |d| d.hi))
         .fold(0.0, f64::max);
     let control_end = Duration::from_secs_f64(longest) + layout.horizon;
-    let controls: Vec<Control> = parallel(config.jobs, run_seeds.len(), |i| {
-        let plan = base(run_seeds[i], Schedule::default())?;
-        run::control(&plan, control_end)
-    })?;
+    // Controls are simulated when a run first needs their seed, so a large
+    // pool costs nothing the budget does not reach.
+    let mut controls: Vec<Option<Result<Control, RunError>>> =
+        (0..run_seeds.len()).map(|_| None).collect();
 
     let strategy = config.strategy.strategy();
     let mut key = blake3::Hasher::new_derive_key("hormesis explore choices v1");
@@ -240,10 +255,40 @@ pub fn explore_until(
             let seed_slot = index % run_seeds.len();
             chosen.push((arm, probability, Schedule::new(vec![event]), seed_slot));
         }
+        let mut missing: Vec<usize> = chosen
+            .iter()
+            .map(|c| c.3)
+            .filter(|&slot| controls[slot].is_none())
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let made: Vec<Result<Control, RunError>> = parallel(config.jobs, missing.len(), |i| {
+            Ok::<_, RunError>(
+                base(run_seeds[missing[i]], Schedule::default())
+                    .and_then(|plan| run::control(&plan, control_end)),
+            )
+        })?;
+        for (slot, control) in missing.into_iter().zip(made) {
+            controls[slot] = Some(control);
+        }
+        // A run that cannot be planned or simulated is that run's error;
+        // the exploration goes on.
         let reports: Vec<Result<RunReport, RunError>> = parallel(config.jobs, chosen.len(), |k| {
             let (_, _, schedule, slot) = &chosen[k];
-            let plan = base(run_seeds[*slot], schedule.clone())?;
-            Ok::<_, RunError>(run::run_with_control(&plan, Some(&controls[*slot])))
+            let control = match &controls[*slot] {
+                Some(Ok(control)) => control,
+                Some(Err(e)) => {
+                    return Ok(Err(RunError::Setup(format!(
+                        "the control run of seed {}: {e}",
+                        run_seeds[*slot]
+                    ))))
+                }
+                None => unreachable!("every control a batch needs is made before it"),
+            };
+            Ok::<_, RunError>(
+                base(run_seeds[*slot], schedule.clone())
+                    .and_then(|plan| run::run_with_control(&plan, Some(control))),
+            )
         })?;
         let arm_count = arms.len();
         let mut touched = Vec::new();

@@ -185,7 +185,9 @@ impl Workload {
             warmup: self.warmup,
             horizon: self.horizon,
             recovers_within,
-            run_limit: Duration::from_secs(3600),
+            // An hour, or room for ten minutes of faults after the longest
+            // warm-up and horizon the parameters allow.
+            run_limit: Duration::from_secs(3600).max(self.warmup + self.horizon + ms(600_000)),
             tick: ms(10),
             min_latency: ms(1),
             max_latency: ms(10),
