@@ -27,11 +27,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "`{shown}` has no unit; write it like {shown}s or {shown}ms"
         ));
     }
-    let d = humantime::parse_duration(trimmed)
-        .map_err(|e| {
-            let why: String = e.to_string().chars().take(60).collect();
-            format!("`{shown}` is not a duration ({why}); write it like 30s or 250ms")
-        })?;
+    let d = humantime::parse_duration(trimmed).map_err(|e| {
+        let why: String = e.to_string().chars().take(60).collect();
+        format!("`{shown}` is not a duration ({why}); write it like 30s or 250ms")
+    })?;
     if d > MAX_DURATION {
         return Err(format!(
             "`{shown}` is longer than the longest duration allowed, {} (a year)",

@@ -152,7 +152,11 @@ impl Space {
         }
         let onset_width = 30.0f64.min(((room - 1.0) / 2.0).floor().max(0.0));
         let onset = Span::new(e, e + onset_width, 1.0);
-        let duration = Some(Span::new(1.0, 30.0f64.min((room - onset_width).floor()), 1.0));
+        let duration = Some(Span::new(
+            1.0,
+            30.0f64.min((room - onset_width).floor()),
+            1.0,
+        ));
         let mut t = vec![
             Template {
                 name: "load-spike".into(),

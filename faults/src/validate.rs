@@ -167,9 +167,7 @@ pub const MAX_LOAD_PRODUCT: f64 = 1000.0;
 fn load_factor(fault: &Fault) -> Option<f64> {
     match fault {
         Fault::LoadSpike { factor } | Fault::LoadStep { factor, .. } => Some(factor.max(1.0)),
-        Fault::LoadProfile { points } => {
-            Some(points.iter().map(|p| p.1).fold(1.0, f64::max))
-        }
+        Fault::LoadProfile { points } => Some(points.iter().map(|p| p.1).fold(1.0, f64::max)),
         _ => None,
     }
 }

@@ -173,18 +173,26 @@ fn write_stream(mut out: impl Write, bytes: &[u8]) -> std::io::Result<()> {
     out.flush()
 }
 
+/// Standard output, where a reader that went away (`| head`) is not an
+/// error: there is no one left to tell.
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    match write_stream(std::io::stdout().lock(), bytes) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// Writes `bytes` to `path`: `-` is stdout, a device or FIFO is written in
 /// place, a regular file (or a new name) is replaced atomically through a
 /// temporary file beside it. Links, directories and sockets are refused.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if is_stdout(path) {
-        return write_stream(std::io::stdout().lock(), bytes);
+        return write_stdout(bytes);
     }
     match existing(path)? {
-        Existing::Stream => write_stream(
-            std::fs::OpenOptions::new().write(true).open(path)?,
-            bytes,
-        ),
+        Existing::Stream => {
+            write_stream(std::fs::OpenOptions::new().write(true).open(path)?, bytes)
+        }
         Existing::Regular | Existing::Nothing => Temporary::beside(path, bytes)?.replace(path),
     }
 }
@@ -193,7 +201,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// replacing anything: a kept finding is never overwritten.
 pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if is_stdout(path) {
-        return write_stream(std::io::stdout().lock(), bytes);
+        return write_stdout(bytes);
     }
     match existing(path)? {
         Existing::Nothing => Temporary::beside(path, bytes)?.create(path),
@@ -370,7 +378,8 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("hormesis-files-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("hormesis-files-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -465,7 +474,9 @@ mod tests {
         assert!(err.contains("nodir"), "{err}");
         assert!(check_output(Path::new("-"), &[&input]).is_ok());
         assert!(check_output_dir(&dir.join("new")).is_ok());
-        assert!(check_output_dir(&input).unwrap_err().contains("not a directory"));
+        assert!(check_output_dir(&input)
+            .unwrap_err()
+            .contains("not a directory"));
         assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -481,7 +492,10 @@ mod tests {
         let big = std::fs::File::create(&path).unwrap();
         big.set_len(MAX_INPUT_BYTES + 1).unwrap();
         assert!(read_text(&path).unwrap_err().to_string().contains("MiB"));
-        assert!(read_text(&dir).unwrap_err().to_string().contains("directory"));
+        assert!(read_text(&dir)
+            .unwrap_err()
+            .to_string()
+            .contains("directory"));
         #[cfg(unix)]
         assert!(read_text(Path::new("/dev/zero"))
             .unwrap_err()

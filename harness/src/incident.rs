@@ -26,10 +26,10 @@ pub const INCIDENT_VERSION: u64 = 1;
 /// Why an incident cannot be read or run.
 #[derive(Debug, thiserror::Error)]
 pub enum IncidentError {
-    #[error("{origin}: cannot read: {source}")]
+    #[error("{origin}: cannot read: {error}")]
     Io {
         origin: String,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Not YAML, not shaped like an incident, or a value out of range.
     #[error("{origin}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -173,7 +173,10 @@ impl Expect {
         {
             failed.push(format!(
                 "unhealthy baseline: {}",
-                verdict.unhealthy.as_deref().unwrap_or("no healthy baseline")
+                verdict
+                    .unhealthy
+                    .as_deref()
+                    .unwrap_or("no healthy baseline")
             ));
         }
         if let Some(c) = self.class {
@@ -406,9 +409,9 @@ impl Incident {
     /// Reads and parses an incident file.
     pub fn load(path: &Path) -> Result<Incident, IncidentError> {
         let origin = path.display().to_string();
-        let text = crate::files::read_text(path).map_err(|source| IncidentError::Io {
+        let text = crate::files::read_text(path).map_err(|error| IncidentError::Io {
             origin: origin.clone(),
-            source,
+            error,
         })?;
         Incident::parse(&text, &origin)
     }

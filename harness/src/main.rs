@@ -19,8 +19,89 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+// Text goes to stdout and stderr through these: a closed or full stream (a
+// pipe to `head`, /dev/full) loses the text, never the files a command
+// writes, and never panics.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        note_stdout(write!(std::io::stdout(), $($arg)*));
+    }};
+}
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        note_stdout(writeln!(std::io::stdout(), $($arg)*));
+    }};
+}
+
+/// Set when stdout refused text for a reason other than a reader that went
+/// away (a full disk): the command then cannot end as a success.
+static STDOUT_FAILED: AtomicBool = AtomicBool::new(false);
+
+fn note_stdout(result: std::io::Result<()>) {
+    if let Err(e) = result {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            STDOUT_FAILED.store(true, Ordering::SeqCst);
+        }
+    }
+}
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Signals (Ctrl-C, SIGTERM, SIGHUP) received so far.
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+/// Set while a command can stop cleanly on a first signal (explore: after
+/// the runs in flight, writing everything). Otherwise, and on a second
+/// signal, the process removes its unfinished temporary files and exits
+/// 130 at once, writing nothing that could look complete.
+static STOPS_CLEANLY: AtomicBool = AtomicBool::new(false);
+
+fn on_signal() {
+    let n = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == 1 && STOPS_CLEANLY.load(Ordering::SeqCst) {
+        errln!("\nstopping after the runs in flight (Ctrl-C again to abort)");
+        return;
+    }
+    files::remove_temporaries();
+    errln!("\naborted");
+    std::process::exit(130);
+}
+
+fn interrupted() -> bool {
+    SIGNALS.load(Ordering::SeqCst) > 0
+}
+
+/// Checks every output of a command before any work starts: each can be
+/// written (its folder exists and takes files), none is an input, and no
+/// two are the same file.
+fn preflight(outputs: &[(&str, Option<&Path>)], inputs: &[&Path]) -> Result<(), Failure> {
+    let outputs: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|(flag, path)| Some((*flag, (*path)?)))
+        .collect();
+    for (i, (flag, path)) in outputs.iter().enumerate() {
+        files::check_output(path, inputs).map_err(|m| bad_input(anyhow::anyhow!("{flag} {m}")))?;
+        if let Some((other, _)) = outputs[..i]
+            .iter()
+            .find(|(_, o)| !files::is_stdout(path) && (o == path || files::same_file(o, path)))
+        {
+            return Err(bad_input(anyhow::anyhow!(
+                "{flag} {} is also given to {other}: each output needs its own file",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
 
 #[derive(Parser)]
 #[command(
@@ -212,9 +293,9 @@ struct ExploreArgs {
     /// Fixes every choice of the exploration and its run seeds.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Threads [default: the number of cores]. Does not change the result.
-    #[arg(long)]
-    jobs: Option<usize>,
+    /// Threads [default: the number of cores], 1 to 1024. Does not change the result.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
     /// Where incidents are written.
     #[arg(long, value_name = "DIR", default_value = "target/hormesis/incidents")]
     incidents: PathBuf,
@@ -224,9 +305,10 @@ struct ExploreArgs {
     /// Override a scenario parameter. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-    /// Size of the pool of run seeds (shared out among shards).
-    #[arg(long, default_value_t = 4)]
-    seeds: usize,
+    /// Size of the pool of run seeds (shared out among shards), 1 to 100000;
+    /// a seed costs one control run when a run first uses it.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    seeds: u32,
     /// A metastable run with at least this score is written as an incident.
     #[arg(long, default_value_t = 0.5)]
     threshold: f64,
@@ -356,8 +438,11 @@ impl From<RunError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = ctrlc::set_handler(on_signal) {
+        errln!("warning: Ctrl-C and SIGTERM will abort without cleaning up: {e}");
+    }
     if let Err(message) = hormesis::log::init(cli.log.as_deref()) {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         return ExitCode::from(2);
     }
     let result = match cli.command {
@@ -371,10 +456,20 @@ fn main() -> ExitCode {
         Command::Shrink(args) => shrink_command(args),
         Command::Import(args) => import_command(args),
     };
+    let result = result.and_then(|code| {
+        note_stdout(std::io::stdout().flush());
+        if code == 0 && STDOUT_FAILED.load(Ordering::SeqCst) {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!("could not write to standard output (is it full?)"),
+            });
+        }
+        Ok(code)
+    });
     match result {
         Ok(code) => ExitCode::from(code),
         Err(Failure { code, error }) => {
-            eprintln!("error: {error:#}");
+            errln!("error: {error:#}");
             ExitCode::from(code)
         }
     }
@@ -492,12 +587,12 @@ fn list_scenarios(json: bool) -> Result<u8, Failure> {
         .map(listing)
         .collect::<Result<Vec<_>, _>>()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&all).map_err(bad_input)?);
+        outln!("{}", serde_json::to_string_pretty(&all).map_err(bad_input)?);
         return Ok(0);
     }
     for s in all {
-        println!("{}\n  {}", s.name, s.description);
-        println!(
+        outln!("{}\n  {}", s.name, s.description);
+        outln!(
             "  hosts:   {}   clients: {}",
             s.hosts.join(", "),
             s.clients.join(", ")
@@ -507,15 +602,15 @@ fn list_scenarios(json: bool) -> Result<u8, Failure> {
             .iter()
             .map(|k| format!("{} ({})", k.name, k.kind))
             .collect();
-        println!("  knobs:   {}", knobs.join(", "));
+        outln!("  knobs:   {}", knobs.join(", "));
         if !s.mitigations.is_empty() {
-            println!("  mitigations: {}", s.mitigations.join(", "));
+            outln!("  mitigations: {}", s.mitigations.join(", "));
         }
-        println!("  engines: {}", s.engines.join(", "));
+        outln!("  engines: {}", s.engines.join(", "));
         for u in &s.unsupported {
-            println!("    not on {}: {}", u.engine, u.why);
+            outln!("    not on {}: {}", u.engine, u.why);
         }
-        println!(
+        outln!(
             "  trigger: {}",
             s.trigger
                 .iter()
@@ -523,11 +618,11 @@ fn list_scenarios(json: bool) -> Result<u8, Failure> {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        println!("  params:");
+        outln!("  params:");
         let name_width = s.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
         let range_width = s.params.iter().map(|p| p.range.len()).max().unwrap_or(0);
         for p in &s.params {
-            println!(
+            outln!(
                 "    {:<name_width$} {:>8}  {:<range_width$}  {}",
                 p.name,
                 p.default.to_string(),
@@ -535,7 +630,7 @@ fn list_scenarios(json: bool) -> Result<u8, Failure> {
                 p.help
             );
         }
-        println!();
+        outln!();
     }
     Ok(0)
 }
@@ -558,6 +653,14 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
             path.display()
         )));
     }
+    let inputs: Vec<&Path> = args.schedule.iter().map(|p| p.as_path()).collect();
+    preflight(
+        &[
+            ("--json", args.json.as_deref()),
+            ("--record", args.record.as_deref()),
+        ],
+        &inputs,
+    )?;
     let scenario = scenarios::find(&args.scenario).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
     let (schedule, origin, source) = match &args.schedule {
         Some(path) => {
@@ -583,7 +686,7 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
         args.seed,
         args.engine,
     )?;
-    eprintln!(
+    errln!(
         "running {} with seed {} on {} ({})",
         scenario.name(),
         args.seed,
@@ -599,15 +702,15 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let say = |text: &str| {
         if json_to_stdout {
-            eprint!("{text}");
+            err!("{text}");
         } else {
-            print!("{text}");
+            out!("{text}");
         }
     };
     say(&summary::render(&report));
     let mut code = u8::from(report.is_finding());
     if args.check_determinism {
-        eprintln!("checking determinism: running the same plan again");
+        errln!("checking determinism: running the same plan again");
         let again = run::run(&plan)?;
         let check = run::compare(&report, &again);
         if check.deterministic {
@@ -724,9 +827,13 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
             "--threshold is a score in [0, 1]"
         )));
     }
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    preflight(&[("--json", args.json.as_deref())], &[])?;
+    files::check_output_dir(&args.incidents)
+        .map_err(|m| bad_input(anyhow::anyhow!("--incidents {m}")))?;
     let config = ExploreConfig {
         scenario,
         overrides: args.set.clone(),
@@ -735,10 +842,10 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
         seed: args.seed,
         budget,
         jobs,
-        seeds: args.seeds,
+        seeds: args.seeds as usize,
         shard: args.shard,
     };
-    eprintln!(
+    errln!(
         "exploring {} with {} for {} runs{} (seed {}, shard {}/{}, {} jobs)",
         scenario.name(),
         args.strategy.name(),
@@ -792,36 +899,23 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
             written,
         );
     };
-    // Ctrl-C ends the exploration after the batch in flight, which keeps
-    // every run made and writes the JSON; a second Ctrl-C aborts.
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let interrupted = interrupted.clone();
-        let result = ctrlc::set_handler(move || {
-            if interrupted.swap(true, Ordering::SeqCst) {
-                eprintln!("\naborted");
-                std::process::exit(130);
-            }
-            eprintln!("\nstopping after the runs in flight (Ctrl-C again to abort)");
-        });
-        if let Err(e) = result {
-            eprintln!("warning: Ctrl-C will abort instead of stopping cleanly: {e}");
-        }
-    }
+    // A first signal (Ctrl-C, SIGTERM) ends the exploration after the batch
+    // in flight, which keeps every run made and writes the JSON; a second
+    // aborts (exit 130) without writing anything more.
+    STOPS_CLEANLY.store(true, Ordering::SeqCst);
     // Wall time only decides when to stop starting batches; it never enters a run.
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
-    let stop =
-        || interrupted.load(Ordering::SeqCst) || args.time.is_some_and(|t| started.elapsed() >= t);
+    let stop = || interrupted() || args.time.is_some_and(|t| started.elapsed() >= t);
     let exploration = explore::explore_until(&config, &mut on_run, &stop).map_err(|e| match e {
         ExploreError::Run(e) => Failure::from(e),
         ExploreError::Config(m) => bad_input(anyhow::anyhow!(m)),
     });
     progress.finish();
     let mut exploration = exploration?;
-    if args.smallest_trigger && !interrupted.load(Ordering::SeqCst) {
+    if args.smallest_trigger && !interrupted() {
         let arms = exploration.summary.distinct_metastable_arms;
-        eprintln!("shrinking the best metastable run of {arms} arms to its smallest trigger");
+        errln!("shrinking the best metastable run of {arms} arms to its smallest trigger");
         exploration.smallest_triggers =
             explore::boundary::smallest_triggers(&config, &exploration.runs);
     }
@@ -830,7 +924,7 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
     }
     let summary = &exploration.summary;
     for r in exploration.runs.iter().filter(|r| r.error.is_some()) {
-        eprintln!(
+        errln!(
             "warning: run {} could not be simulated (seed {}, {}): {}",
             r.index + 1,
             r.seed,
@@ -842,8 +936,8 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
     out += &format!(
         "{} runs{}: {} metastable, {} distinct metastable arms, first after {}, best score {:.2}; {} new incidents in {}\n",
         summary.runs,
-        match (exploration.stopped_early, interrupted.load(Ordering::SeqCst)) {
-            (true, true) => " (stopped by Ctrl-C)",
+        match (exploration.stopped_early, interrupted()) {
+            (true, true) => " (stopped by a signal)",
             (true, false) => " (stopped by --time)",
             _ => "",
         },
@@ -878,11 +972,19 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
         }
     }
     emit(&out, args.json.as_deref(), &exploration)?;
-    Ok(u8::from(summary.metastable_runs > 0))
+    // Stopped by a signal: a finding still exits 1, but nothing else may
+    // look like a clean pass to CI.
+    Ok(match (summary.metastable_runs > 0, interrupted()) {
+        (true, _) => 1,
+        (false, true) => 130,
+        (false, false) => 0,
+    })
 }
 
 fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
     let paths = replay::collect(&args.paths).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
+    let inputs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+    preflight(&[("--junit", args.junit.as_deref())], &inputs)?;
     // Read every file before running any, so bad input fails fast and whole.
     let mut incidents = Vec::new();
     let mut errors = Vec::new();
@@ -915,7 +1017,7 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
             errors.join("\n  ")
         )));
     }
-    eprintln!("replaying {} incidents", incidents.len());
+    errln!("replaying {} incidents", incidents.len());
     let id_width = incidents
         .iter()
         .map(|(_, i, _)| i.id.len())
@@ -928,9 +1030,13 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
         .max()
         .unwrap_or(8)
         .max(8);
-    println!(
+    outln!(
         "{:<id_width$}  {:<exp_width$}  {:<22}  {:<7}  {:>6}  result",
-        "incident", "expected", "got", "digest", "time"
+        "incident",
+        "expected",
+        "got",
+        "digest",
+        "time"
     );
     let mut cases = Vec::new();
     let mut regressions = 0;
@@ -964,7 +1070,7 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
             (None, false) if rerecord => "ok (re-recorded)".to_string(),
             (None, _) => "ok".to_string(),
         };
-        println!(
+        outln!(
             "{:<id_width$}  {:<exp_width$}  {:<22}  {:<7}  {:>5.1}s  {result}",
             outcome.id,
             outcome.expected,
@@ -977,7 +1083,7 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
             elapsed.as_secs_f64(),
         );
         if !passed {
-            println!(
+            outln!(
                 "  seed {}; file {}; reproduce: hormesis replay {}",
                 incident.seed,
                 path.display(),
@@ -999,7 +1105,7 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
             ),
         });
     }
-    println!(
+    outln!(
         "{} incidents, {} passed, {} {}",
         incidents.len(),
         incidents.len() - regressions,
@@ -1052,6 +1158,7 @@ fn junit_xml(cases: &[JunitCase]) -> Result<String> {
 
 fn import_command(args: ImportArgs) -> Result<u8, Failure> {
     let expect = expectation(&args.expect)?;
+    preflight(&[("-o", Some(&args.output))], &[&args.timeline])?;
     if args.output.exists() {
         return Err(bad_input(anyhow::anyhow!(
             "{} already exists and is kept as it is; remove it or choose another name",
@@ -1081,18 +1188,18 @@ fn import_command(args: ImportArgs) -> Result<u8, Failure> {
         args.seed,
         EngineKind::Turmoil,
     )?;
-    eprintln!(
+    errln!(
         "imported {} events from {origin}; running {} with seed {}",
         plan.schedule.events.len(),
         scenario.name(),
         args.seed
     );
     let report = run::run(&plan)?;
-    print!("{}", summary::render(&report));
+    out!("{}", summary::render(&report));
     let expect = expect.unwrap_or_else(|| Expect::observed(&report.verdict));
     let incident = Incident::from_report(&report, command_line(), incident::today(), expect);
     write_incident(&args.output, &incident)?;
-    println!(
+    outln!(
         "  wrote {} to {} (expects {})",
         incident.id,
         args.output.display(),
@@ -1111,6 +1218,7 @@ fn shrink_command(args: ShrinkArgs) -> Result<u8, Failure> {
             .unwrap_or_else(|| "incident".into());
         args.incident.with_file_name(format!("{stem}.shrunk.yaml"))
     });
+    preflight(&[("-o", Some(&output))], &[&args.incident])?;
     if output.exists() {
         return Err(bad_input(anyhow::anyhow!(
             "{} already exists and is not overwritten; remove it or pass -o FILE",
@@ -1119,14 +1227,14 @@ fn shrink_command(args: ShrinkArgs) -> Result<u8, Failure> {
     }
     let command = format!("hormesis shrink {}", args.incident.display());
     let shrunk = shrink::shrink(&original, command, incident::today(), &mut |line| {
-        eprintln!("{line}")
+        errln!("{line}")
     })
     .map_err(|e| match e {
         shrink::ShrinkError::Incident(e) => incident_failure(e),
         other => bad_input(other),
     })?;
     let i = &shrunk.incident;
-    println!(
+    outln!(
         "shrunk {} ({} events) to {} ({} events) in {} runs:",
         original.id,
         original.schedule.events.len(),
@@ -1135,9 +1243,9 @@ fn shrink_command(args: ShrinkArgs) -> Result<u8, Failure> {
         shrunk.runs
     );
     for e in &i.schedule.events {
-        println!("  {}", e.to_spec());
+        outln!("  {}", e.to_spec());
     }
-    println!("  score {:.2}; wrote {}", i.found.score, output.display());
+    outln!("  score {:.2}; wrote {}", i.found.score, output.display());
     write_incident(&output, i)?;
     Ok(0)
 }
@@ -1145,10 +1253,6 @@ fn shrink_command(args: ShrinkArgs) -> Result<u8, Failure> {
 fn write_json(path: &Path, report: &RunReport) -> Result<()> {
     let mut text = serde_json::to_string_pretty(report)?;
     text.push('\n');
-    if path.as_os_str() == "-" {
-        std::io::stdout().write_all(text.as_bytes())?;
-        return Ok(());
-    }
     files::write_atomically(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
 }
@@ -1188,7 +1292,7 @@ impl ExploreProgress {
                 bar.set_message(format!("best {best:.2}  incidents {incidents}"));
                 bar.inc(1);
             }
-            None => eprintln!("{line}"),
+            None => errln!("{line}"),
         }
     }
 
@@ -1228,6 +1332,8 @@ fn arm_table(summary: &hormesis::explore::Summary) -> String {
 
 fn merge_command(args: MergeArgs) -> Result<u8, Failure> {
     use hormesis::explore::merge;
+    let inputs: Vec<&Path> = args.shards.iter().map(|p| p.as_path()).collect();
+    preflight(&[("--json", args.json.as_deref())], &inputs)?;
     let mut shards = Vec::new();
     for path in &args.shards {
         shards.push((path.clone(), merge::load(path).map_err(bad_input)?));
@@ -1256,7 +1362,7 @@ fn merge_command(args: MergeArgs) -> Result<u8, Failure> {
     );
     out += &arm_table(summary);
     if !merged.missing.is_empty() {
-        eprintln!(
+        errln!(
             "warning: shards {} are missing; the summary covers only the shards given",
             merged.missing.join(", ")
         );
@@ -1267,6 +1373,8 @@ fn merge_command(args: MergeArgs) -> Result<u8, Failure> {
 
 fn triage_command(args: TriageArgs) -> Result<u8, Failure> {
     use hormesis::explore::merge;
+    let inputs: Vec<&Path> = args.explorations.iter().map(|p| p.as_path()).collect();
+    preflight(&[("--json", args.json.as_deref())], &inputs)?;
     let mut explorations = Vec::new();
     for path in &args.explorations {
         explorations.push(merge::load(path).map_err(bad_input)?);
@@ -1305,8 +1413,9 @@ fn triage_command(args: TriageArgs) -> Result<u8, Failure> {
             .iter()
             .map(|s| format!("--fault '{s}'"))
             .collect();
+        let sets: String = f.set.iter().map(|s| format!(" --set '{s}'")).collect();
         out += &format!(
-            "keep {} {}: hormesis run --scenario {} --seed {} {} --record replays/{}/NAME.yaml\n",
+            "keep {} {}: hormesis run --scenario {} --seed {}{sets} {} --record replays/{}/NAME.yaml\n",
             f.scenario,
             f.signature,
             f.scenario,
@@ -1321,6 +1430,11 @@ fn triage_command(args: TriageArgs) -> Result<u8, Failure> {
 
 fn report_command(args: ReportArgs) -> Result<u8, Failure> {
     use hormesis::report::{self, ExploreView, RunView};
+    let inputs: Vec<&Path> = args.inputs.iter().map(|p| p.as_path()).collect();
+    preflight(
+        &[("-o", Some(&args.output)), ("--svg", args.svg.as_deref())],
+        &inputs,
+    )?;
     let mut runs: Vec<RunView> = Vec::new();
     let mut explorations: Vec<ExploreView> = Vec::new();
     for path in &args.inputs {
@@ -1328,7 +1442,7 @@ fn report_command(args: ReportArgs) -> Result<u8, Failure> {
         let value: serde_json::Value = if is_yaml {
             let incident = Incident::load(path).map_err(bad_input)?;
             let plan = incident.plan(&[] as &[&str]).map_err(bad_input)?;
-            eprintln!("replaying {} to draw it", path.display());
+            errln!("replaying {} to draw it", path.display());
             serde_json::to_value(run::run(&plan)?).map_err(bad_input)?
         } else {
             let text = files::read_text(path)
@@ -1389,7 +1503,7 @@ fn report_command(args: ReportArgs) -> Result<u8, Failure> {
     files::write_atomically(&args.output, html.as_bytes())
         .with_context(|| format!("cannot write {}", args.output.display()))
         .map_err(bad_input)?;
-    eprintln!("wrote {}", args.output.display());
+    errln!("wrote {}", args.output.display());
     Ok(0)
 }
 
@@ -1399,15 +1513,15 @@ fn report_command(args: ReportArgs) -> Result<u8, Failure> {
 fn emit(out: &str, json: Option<&Path>, value: &impl Serialize) -> Result<(), Failure> {
     let to_stdout = json.is_some_and(|p| p.as_os_str() == "-");
     if to_stdout {
-        eprint!("{out}");
+        err!("{out}");
     } else {
-        print!("{out}");
+        out!("{out}");
     }
     if let Some(path) = json {
         let mut text = serde_json::to_string_pretty(value).map_err(bad_input)?;
         text.push('\n');
         if to_stdout {
-            print!("{text}");
+            out!("{text}");
         } else {
             files::write_atomically(path, text.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))

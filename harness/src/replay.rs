@@ -14,8 +14,8 @@ use std::time::Duration;
 pub enum ReplayError {
     #[error(transparent)]
     Incident(#[from] IncidentError),
-    #[error("{origin}: {source}")]
-    Run { origin: String, source: RunError },
+    #[error("{origin}: {error}")]
+    Run { origin: String, error: RunError },
 }
 
 /// What one replay showed.
@@ -43,9 +43,9 @@ pub fn replay<S: AsRef<str>>(
     overrides: &[S],
 ) -> Result<ReplayOutcome, ReplayError> {
     let plan = incident.plan(overrides)?;
-    let report = run::run(&plan).map_err(|source| ReplayError::Run {
+    let report = run::run(&plan).map_err(|error| ReplayError::Run {
         origin: incident.origin().unwrap_or(&incident.id).to_string(),
-        source,
+        error,
     })?;
     let v = &report.verdict;
     let got = match (v.class, v.ttr_s) {

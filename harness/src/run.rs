@@ -17,11 +17,8 @@ pub const WINDOW: Duration = Duration::from_secs(1);
 pub enum RunError {
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
-    #[error("scenario `{scenario}`: {source}")]
-    Param {
-        scenario: String,
-        source: ParamError,
-    },
+    #[error("scenario `{scenario}`: {error}")]
+    Param { scenario: String, error: ParamError },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error("{0}")]
@@ -49,9 +46,9 @@ impl<'s> RunPlan<'s> {
         seed: u64,
         engine: EngineKind,
     ) -> Result<RunPlan<'s>, RunError> {
-        let param_error = |source| RunError::Param {
+        let param_error = |error| RunError::Param {
             scenario: scenario.name().to_string(),
-            source,
+            error,
         };
         if let Some(error) = engine.unavailable() {
             return Err(error.into());
@@ -75,9 +72,8 @@ impl<'s> RunPlan<'s> {
                 format_duration(WINDOW * 3)
             )));
         }
-        verdict::judgeable(system.layout().rate, first, system.layout().horizon, WINDOW).map_err(
-            |why| RunError::Setup(format!("scenario `{}`: {why}", scenario.name())),
-        )?;
+        verdict::judgeable(system.layout().rate, first, system.layout().horizon, WINDOW)
+            .map_err(|why| RunError::Setup(format!("scenario `{}`: {why}", scenario.name())))?;
         Ok(RunPlan {
             scenario,
             params,
@@ -154,9 +150,9 @@ struct Simulated {
 }
 
 fn simulate(plan: &RunPlan<'_>, schedule: &Schedule, end: Duration) -> Result<Simulated, RunError> {
-    let param_error = |source| RunError::Param {
+    let param_error = |error| RunError::Param {
         scenario: plan.scenario.name().to_string(),
-        source,
+        error,
     };
     // A fresh system per simulation: systems hold the state of their hosts.
     let system = plan.scenario.build(&plan.params).map_err(param_error)?;
@@ -241,9 +237,9 @@ pub fn end_of(plan: &RunPlan<'_>) -> Result<Duration, RunError> {
 }
 
 fn frame_of(plan: &RunPlan<'_>) -> Result<(Frame, Duration), RunError> {
-    let param_error = |source| RunError::Param {
+    let param_error = |error| RunError::Param {
         scenario: plan.scenario.name().to_string(),
-        source,
+        error,
     };
     let layout = plan
         .scenario

@@ -176,20 +176,32 @@ impl Shrinker<'_> {
         let Some(d) = s.events[index].duration else {
             return s;
         };
-        let secs = d.as_secs_f64();
-        let step = if secs >= 2.0 { 1.0 } else { 0.1 };
-        self.bisect(
-            &s,
-            index,
-            Dial {
-                what: "for",
-                fails: 0.0,
-                tips: secs,
-                step,
-                with: &|e, v| Event::new(e.at, Some(Duration::from_secs_f64(v)), e.fault.clone()),
-                show: &|v| format_duration(Duration::from_secs_f64(v)),
+        let dial = |fails: f64, tips: f64, step: f64| Dial {
+            what: "for",
+            fails,
+            tips,
+            step,
+            with: &|e: &Event, v: f64| {
+                Event::new(e.at, Some(Duration::from_secs_f64(v)), e.fault.clone())
             },
-        )
+            show: &|v| format_duration(Duration::from_secs_f64(v)),
+        };
+        let secs = d.as_secs_f64();
+        // 1 s steps down to 2 s, then 100 ms steps, whatever the start: a
+        // 20 s trigger that tips at 1.5 s is shrunk to 1.5 s, not 2 s.
+        let coarse = if secs >= 2.0 {
+            self.bisect(&s, index, dial(0.0, secs, 1.0))
+        } else {
+            s
+        };
+        let d = coarse.events[index]
+            .duration
+            .map_or(0.0, |d| d.as_secs_f64());
+        if d > 2.0 {
+            return coarse;
+        }
+        let fails = if secs >= 2.0 { (d - 1.0).max(0.0) } else { 0.0 };
+        self.bisect(&coarse, index, dial(fails, d, 0.1))
     }
 
     fn weaken(&mut self, s: Schedule, index: usize) -> Schedule {
@@ -235,29 +247,44 @@ impl Shrinker<'_> {
             }
             Fault::Latency { target, delay } => {
                 let ms = delay.as_secs_f64() * 1000.0;
-                let step = if ms >= 20.0 { 10.0 } else { 1.0 };
                 let target = target.clone();
-                self.bisect(
-                    &s,
-                    index,
-                    Dial {
-                        what: "delay",
-                        fails: 0.0,
-                        tips: ms,
-                        step,
-                        with: &move |e, v| {
-                            Event::new(
-                                e.at,
-                                e.duration,
-                                Fault::Latency {
-                                    target: target.clone(),
-                                    delay: Duration::from_millis(v as u64),
-                                },
-                            )
+                let with = move |e: &Event, v: f64| {
+                    Event::new(
+                        e.at,
+                        e.duration,
+                        Fault::Latency {
+                            target: target.clone(),
+                            delay: Duration::from_millis(v as u64),
                         },
-                        show: &|v| format!("{}ms", v as u64),
-                    },
-                )
+                    )
+                };
+                let dial = |fails: f64, tips: f64, step: f64| Dial {
+                    what: "delay",
+                    fails,
+                    tips,
+                    step,
+                    with: &with,
+                    show: &|v| format!("{}ms", v as u64),
+                };
+                // 10 ms steps down to 20 ms, then 1 ms steps.
+                let coarse = if ms >= 20.0 {
+                    self.bisect(&s, index, dial(0.0, ms, 10.0))
+                } else {
+                    s
+                };
+                let got = match &coarse.events[index].fault {
+                    Fault::Latency { delay, .. } => delay.as_secs_f64() * 1000.0,
+                    _ => ms,
+                };
+                if got > 20.0 {
+                    return coarse;
+                }
+                let fails = if ms >= 20.0 {
+                    (got - 10.0).max(0.0)
+                } else {
+                    0.0
+                };
+                self.bisect(&coarse, index, dial(fails, got, 1.0))
             }
             Fault::Loss { target, rate } => {
                 let target = target.clone();

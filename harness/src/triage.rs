@@ -50,6 +50,8 @@ pub struct Finding {
     pub schedule: Vec<String>,
     pub seed: u64,
     pub score: f64,
+    /// The exploration's `--set` overrides, which the run needs to tip.
+    pub set: Vec<String>,
     /// Where it is already pinned down, if anywhere.
     pub known_in: Option<PathBuf>,
 }
@@ -67,36 +69,38 @@ pub fn triage(explorations: &[ShardOutput], known: &[(PathBuf, Incident)]) -> Ve
         }
     }
     let mut found: BTreeMap<(String, String), Finding> = BTreeMap::new();
-    let mut offer = |scenario: &str, specs: &[String], seed: u64, score: f64, shrunk: bool| {
-        let Ok(schedule) = Schedule::from_specs(specs) else {
-            return;
-        };
-        let key = (scenario.to_string(), signature(&schedule));
-        let finding = Finding {
-            scenario: key.0.clone(),
-            signature: key.1.clone(),
-            schedule: specs.to_vec(),
-            seed,
-            score,
-            known_in: known_modes.get(&key).cloned(),
-        };
-        // Prefer a shrunk schedule, then the highest score.
-        match found.get(&key) {
-            Some(old) if !shrunk && old.score >= score => {}
-            _ => {
-                found.insert(key, finding);
+    let mut offer =
+        |scenario: &str, set: &[String], specs: &[String], seed: u64, score: f64, shrunk: bool| {
+            let Ok(schedule) = Schedule::from_specs(specs) else {
+                return;
+            };
+            let key = (scenario.to_string(), signature(&schedule));
+            let finding = Finding {
+                scenario: key.0.clone(),
+                signature: key.1.clone(),
+                schedule: specs.to_vec(),
+                seed,
+                score,
+                set: set.to_vec(),
+                known_in: known_modes.get(&key).cloned(),
+            };
+            // Prefer a shrunk schedule, then the highest score.
+            match found.get(&key) {
+                Some(old) if !shrunk && old.score >= score => {}
+                _ => {
+                    found.insert(key, finding);
+                }
             }
-        }
-    };
+        };
     for e in explorations {
         for r in e.runs.iter().filter(|r| r.class == Some(Class::Metastable)) {
-            offer(&e.scenario, &r.schedule, r.seed, r.score, false);
+            offer(&e.scenario, &e.set, &r.schedule, r.seed, r.score, false);
         }
     }
     for e in explorations {
         for t in &e.smallest_triggers {
             if let (Some(s), Some(score)) = (&t.smallest, t.score) {
-                offer(&e.scenario, s, t.seed, score, true);
+                offer(&e.scenario, &e.set, s, t.seed, score, true);
             }
         }
     }

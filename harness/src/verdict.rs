@@ -209,13 +209,15 @@ pub fn figures(timeline: &Timeline, frame: &Frame) -> Figures {
     let warm_end = (frame.first_fault.as_secs_f64() / w).floor() as usize;
     let warm = 1.min(warm_end.saturating_sub(1))..warm_end.min(windows.len());
     let g0 = mean(warm.clone(), &rate);
-    let offered0 = mean(warm, &|i| windows.get(i).map_or(0.0, |x| x.offered as f64 / w));
+    let offered0 = mean(warm, &|i| {
+        windows.get(i).map_or(0.0, |x| x.offered as f64 / w)
+    });
     let floor = (1.0 - EPSILON) * g0;
 
     let first = (frame.trigger_end.as_secs_f64() / w).ceil() as usize;
     let span = (frame.horizon.as_secs_f64() / w).round() as usize;
     let last = first + span; // exclusive
-    // Blocks never longer than half of H, so a recovery has room to start.
+                             // Blocks never longer than half of H, so a recovery has room to start.
     let b = blocks_of(g0, w).min((span / 2).max(1));
     let hold = HOLD_WINDOWS.max(b);
     // Mean goodput rate over the block of `b` windows from `i`.

@@ -20,6 +20,13 @@ pub struct ShardOutput {
     pub strategy: StrategyKind,
     pub seed: u64,
     pub shard: String,
+    /// `--set` overrides (absent from files of hormesis before 0.1.0's
+    /// verdict rework: read as none).
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// The seed pool size; 0 when the file does not say.
+    #[serde(default)]
+    pub seeds: usize,
     pub budget: Option<usize>,
     pub stopped_early: bool,
     pub runs: Vec<RunRecord>,
@@ -27,6 +34,51 @@ pub struct ShardOutput {
     /// Present when the shard ran with `--smallest-trigger`.
     #[serde(default)]
     pub smallest_triggers: Vec<super::boundary::SmallestTrigger>,
+}
+
+/// What `shard` says in a merged output: it holds every shard's runs and
+/// reads like one exploration (for `report` and `triage`), but is not one
+/// shard of another merge.
+pub const MERGED_SHARD: &str = "merged";
+
+impl ShardOutput {
+    /// Checks what a hand edit or a damaged file could break: scores in
+    /// [0, 1] and schedules that parse.
+    fn validate(&self) -> Result<(), String> {
+        for r in &self.runs {
+            if !(r.score.is_finite() && (0.0..=1.0).contains(&r.score)) {
+                return Err(format!(
+                    "run {}: score {} is not in [0, 1]",
+                    r.index + 1,
+                    r.score
+                ));
+            }
+            if let Err(e) = hormesis_faults::Schedule::from_specs(&r.schedule) {
+                return Err(format!("run {}: schedule: {e}", r.index + 1));
+            }
+        }
+        for t in &self.smallest_triggers {
+            if let Some(score) = t
+                .score
+                .filter(|s| !(s.is_finite() && (0.0..=1.0).contains(s)))
+            {
+                return Err(format!(
+                    "smallest trigger of {}: score {score} is not in [0, 1]",
+                    t.arm
+                ));
+            }
+            if let Some(s) = &t.smallest {
+                if let Err(e) = hormesis_faults::Schedule::from_specs(s) {
+                    return Err(format!("smallest trigger of {}: schedule: {e}", t.arm));
+                }
+            }
+        }
+        let best = self.summary.best_score;
+        if !(best.is_finite() && (0.0..=1.0).contains(&best)) {
+            return Err(format!("summary: best_score {best} is not in [0, 1]"));
+        }
+        Ok(())
+    }
 }
 
 /// One shard's runs, as kept in the merged output.
@@ -46,27 +98,39 @@ pub struct Merged {
     pub engine: EngineKind,
     pub strategy: StrategyKind,
     pub seed: u64,
+    /// Always [`MERGED_SHARD`].
+    pub shard: &'static str,
+    pub set: Vec<String>,
+    pub seeds: usize,
+    /// Null: shards may have had their own budgets.
+    pub budget: Option<usize>,
+    /// Whether any shard stopped early.
+    pub stopped_early: bool,
     /// n of `--shard i/n`.
     pub shards: usize,
     /// The shards that were expected but not given, as `i/n`.
     pub missing: Vec<String>,
     pub runs_per_shard: Vec<MergedShard>,
+    /// Every shard's runs, in shard order.
+    pub runs: Vec<RunRecord>,
     pub summary: Summary,
+    /// Every shard's smallest triggers, in shard order.
+    pub smallest_triggers: Vec<super::boundary::SmallestTrigger>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: not an `explore --json` output: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("{path}: `shard` is `{shard}`; expected i/n with 0 ≤ i < n")]
+    #[error("{path}: `shard` is `{shard}`; expected i/n with 0 ≤ i < n (a `merge --json` output is merged already: merge the shard files themselves)")]
     BadShard { path: PathBuf, shard: String },
     #[error(
-        "{path}: {field} is {got}, but {first} has {expected}: shards of one exploration share scenario, engine, strategy, seed and n"
+        "{path}: {field} is {got}, but {first} has {expected}: shards of one exploration share scenario, engine, strategy, seed, --set, --seeds and n"
     )]
     Mismatch {
         path: PathBuf,
@@ -87,14 +151,19 @@ pub enum MergeError {
 
 /// Reads one shard file.
 pub fn load(path: &Path) -> Result<ShardOutput, MergeError> {
-    let text = crate::files::read_text(path).map_err(|source| MergeError::Read {
+    let text = crate::files::read_text(path).map_err(|error| MergeError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
-    serde_json::from_str(&text).map_err(|e| MergeError::Parse {
+    let output: ShardOutput = serde_json::from_str(&text).map_err(|e| MergeError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
-    })
+    })?;
+    output.validate().map_err(|message| MergeError::Parse {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    Ok(output)
 }
 
 fn parse_shard(path: &Path, text: &str) -> Result<(usize, usize), MergeError> {
@@ -154,6 +223,20 @@ pub fn merge(shards: Vec<(PathBuf, ShardOutput)>) -> Result<Merged, MergeError> 
                 first.seed.to_string(),
             ));
         }
+        if shard.set != first.set {
+            return Err(mismatch(
+                "--set",
+                format!("{:?}", shard.set),
+                format!("{:?}", first.set),
+            ));
+        }
+        if shard.seeds != first.seeds {
+            return Err(mismatch(
+                "--seeds",
+                shard.seeds.to_string(),
+                first.seeds.to_string(),
+            ));
+        }
         if shard_n != n {
             return Err(mismatch("n", shard_n.to_string(), n.to_string()));
         }
@@ -193,8 +276,18 @@ pub fn merge(shards: Vec<(PathBuf, ShardOutput)>) -> Result<Merged, MergeError> 
         engine: first.engine,
         strategy: first.strategy,
         seed: first.seed,
+        shard: MERGED_SHARD,
+        set: first.set.clone(),
+        seeds: first.seeds,
+        budget: None,
+        stopped_early: present.iter().any(|(_, s)| s.stopped_early),
         shards: n,
         missing,
+        runs: all,
+        smallest_triggers: present
+            .iter()
+            .flat_map(|(_, s)| s.smallest_triggers.iter().cloned())
+            .collect(),
         runs_per_shard: present
             .into_iter()
             .map(|(file, s)| MergedShard {
@@ -216,6 +309,8 @@ impl From<&Exploration> for ShardOutput {
             strategy: e.strategy,
             seed: e.seed,
             shard: e.shard.clone(),
+            set: e.set.clone(),
+            seeds: e.seeds,
             budget: e.budget,
             stopped_early: e.stopped_early,
             runs: e.runs.clone(),

@@ -105,6 +105,10 @@ pub struct Exploration {
     pub strategy: StrategyKind,
     pub seed: u64,
     pub shard: String,
+    /// The parameter overrides (`--set KEY=VALUE`) every run used.
+    pub set: Vec<String>,
+    /// Size of the run seed pool (`--seeds`), over all shards.
+    pub seeds: usize,
     /// The run budget; null when only a time budget was given.
     pub budget: Option<usize>,
     /// Whether `stop` (a time budget, Ctrl-C) ended it before the budget.
@@ -357,6 +361,8 @@ pub fn explore_until(
         strategy: config.strategy,
         seed: config.seed,
         shard: format!("{shard}/{shards}"),
+        set: config.overrides.clone(),
+        seeds: config.seeds,
         budget: (config.budget != usize::MAX).then_some(config.budget),
         stopped_early,
         batch: BATCH,
