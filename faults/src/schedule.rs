@@ -153,6 +153,55 @@ pub struct Schedule {
     pub events: Vec<Event>,
 }
 
+/// The deepest nesting of flow collections (`[`, `{`) a YAML input may
+/// have. Schedules and incidents nest three deep; the YAML parser's cost
+/// grows with the square of the depth (200 KB of `[` took 30 s).
+pub const MAX_YAML_NESTING: usize = 32;
+
+/// The line (1-based) and a message when `text` nests flow collections
+/// deeper than [`MAX_YAML_NESTING`], found by one linear scan before any
+/// parsing (brackets inside quotes and comments are skipped).
+pub fn too_deep(text: &str) -> Option<(usize, String)> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut previous = '\n';
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+            comment = false;
+        } else if comment {
+            // Nothing in a comment counts.
+        } else if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                '"' | '\'' if matches!(previous, ' ' | '[' | '{' | ',' | ':' | '\n') => {
+                    quote = Some(c)
+                }
+                '#' if previous.is_whitespace() => comment = true,
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_YAML_NESTING {
+                        return Some((
+                            line,
+                            format!(
+                                "nested deeper than {MAX_YAML_NESTING} levels of `[`/`{{`; a schedule or incident needs three"
+                            ),
+                        ));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        previous = c;
+    }
+    None
+}
+
 impl Schedule {
     pub fn new(events: Vec<Event>) -> Self {
         Schedule { events }
@@ -184,6 +233,13 @@ impl Schedule {
     /// Parses the YAML file form. `origin` names the source in errors
     /// (usually the file path); errors carry the line where one is known.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Schedule, ScheduleError> {
+        if let Some((line, message)) = too_deep(text) {
+            return Err(ScheduleError::Syntax {
+                origin: origin.to_string(),
+                line: Some(line),
+                message,
+            });
+        }
         let doc: Value = serde_yaml::from_str(text).map_err(|e| ScheduleError::Syntax {
             origin: origin.to_string(),
             line: e.location().map(|l| l.line()),

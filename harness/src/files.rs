@@ -308,11 +308,19 @@ pub fn check_output_dir(dir: &Path) -> Result<(), String> {
             "{shown}: not a directory (a file of that name is in the way)"
         )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let parent = parent_of(dir);
-            check_writable_dir(parent).map_err(|e| {
+            // It will be made with its missing parents: the nearest one that
+            // exists must be a folder that takes new entries.
+            let mut existing = parent_of(dir);
+            while !existing.exists() {
+                existing = parent_of(existing);
+                if existing == Path::new(".") && !existing.exists() {
+                    break;
+                }
+            }
+            check_writable_dir(existing).map_err(|e| {
                 format!(
                     "{shown} does not exist and cannot be created in {}: {e}",
-                    parent.display()
+                    existing.display()
                 )
             })
         }
@@ -474,6 +482,8 @@ mod tests {
         assert!(err.contains("nodir"), "{err}");
         assert!(check_output(Path::new("-"), &[&input]).is_ok());
         assert!(check_output_dir(&dir.join("new")).is_ok());
+        assert!(check_output_dir(&dir.join("new").join("deeper")).is_ok());
+        assert!(check_output_dir(&input.join("below-a-file")).is_err());
         assert!(check_output_dir(&input)
             .unwrap_err()
             .contains("not a directory"));

@@ -423,6 +423,9 @@ impl Incident {
             line,
             message,
         };
+        if let Some((line, message)) = hormesis_faults::too_deep(text) {
+            return Err(invalid(Some(line), message));
+        }
         let doc: Value = serde_yaml::from_str(text).map_err(|e| {
             invalid(
                 e.location().map(|l| l.line()),
@@ -473,6 +476,19 @@ impl Incident {
             return Err(invalid(
                 top_key(text, "expect"),
                 "`expect` needs at least one of `class`, `recovers-within`, `max-score`".into(),
+            ));
+        }
+        if let Some(v) = file.expect.max_score.filter(|v| !(0.0..=1.0).contains(v)) {
+            return Err(invalid(
+                key_in_block(text, "expect", "max-score"),
+                format!("`max-score: {v}`: a score is a number in [0, 1]"),
+            ));
+        }
+        let score = file.found.score;
+        if !(0.0..=1.0).contains(&score) {
+            return Err(invalid(
+                key_in_block(text, "found", "score"),
+                format!("`score: {score}`: a score is a number in [0, 1]"),
             ));
         }
         let schedule_source = block_under(text, "schedule");

@@ -76,6 +76,24 @@ fn on_signal() {
     std::process::exit(130);
 }
 
+/// An error message with every line cut to a readable length: a value
+/// pasted by mistake (megabytes of it) is quoted by its start.
+fn clipped(message: &str) -> String {
+    const MAX_LINE: usize = 1000;
+    message
+        .lines()
+        .map(|line| match line.char_indices().nth(MAX_LINE) {
+            Some((cut, _)) => format!(
+                "{}… ({} more bytes)",
+                &line[..cut],
+                line.len() - cut
+            ),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn interrupted() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
 }
@@ -469,7 +487,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(Failure { code, error }) => {
-            errln!("error: {error:#}");
+            errln!("error: {}", clipped(&format!("{error:#}")));
             ExitCode::from(code)
         }
     }
@@ -831,9 +849,17 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         usize::from,
     );
-    preflight(&[("--json", args.json.as_deref())], &[])?;
+    // The incidents folder is made now, not at the first finding, so an
+    // unusable one (a file in the way, no permission) fails before any run,
+    // and outputs beside or inside it (`--json out/e.json --incidents
+    // out/incidents`) have their folder.
     files::check_output_dir(&args.incidents)
+        .and_then(|()| {
+            std::fs::create_dir_all(&args.incidents)
+                .map_err(|e| format!("{}: cannot create: {e}", args.incidents.display()))
+        })
         .map_err(|m| bad_input(anyhow::anyhow!("--incidents {m}")))?;
+    preflight(&[("--json", args.json.as_deref())], &[])?;
     let config = ExploreConfig {
         scenario,
         overrides: args.set.clone(),
