@@ -230,6 +230,15 @@ impl Schedule {
             .map(Schedule::new)
     }
 
+    /// The 1-based line where event `index` starts in the YAML `source`
+    /// it was read from (the `events:` line for flow-style events).
+    pub fn event_line(source: &str, index: usize) -> Option<usize> {
+        lines::event_starts(source)
+            .get(index)
+            .copied()
+            .or_else(|| lines::top_key(source, "events"))
+    }
+
     /// Parses the YAML file form. `origin` names the source in errors
     /// (usually the file path); errors carry the line where one is known.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Schedule, ScheduleError> {
@@ -313,7 +322,11 @@ impl Schedule {
         let starts = lines::event_starts(source);
         let mut out = Vec::with_capacity(events.len());
         for (index, value) in events.iter().enumerate() {
-            let event_line = starts.get(index).copied();
+            // Flow-style events (`events: [{...}]`) share the `events:` line.
+            let event_line = starts
+                .get(index)
+                .copied()
+                .or_else(|| lines::top_key(source, "events"));
             let at_key = |key: Option<&str>| {
                 key.and_then(|k| lines::key_in_event(source, &starts, index, k))
                     .or(event_line)

@@ -106,6 +106,8 @@ impl Schedule {
                     .as_deref()
                     .and_then(|k| lines::key_in_event(src, &starts, index, k))
                     .or_else(|| starts.get(index).copied())
+                    // Flow-style events (`events: [{...}]`) share one line.
+                    .or_else(|| lines::top_key(src, "events"))
             });
             ScheduleError::Event {
                 origin: origin.to_string(),

@@ -80,6 +80,18 @@ pub fn import_timeline(
     hosts: &[String],
     placement: &Placement,
 ) -> Result<Schedule, ImportError> {
+    import_timeline_located(text, origin, scenario, hosts, placement).map(|(s, _)| s)
+}
+
+/// Like [`import_timeline`], with the CSV line each event came from (the
+/// row at its onset), so a later check of the schedule can name the line.
+pub fn import_timeline_located(
+    text: &str,
+    origin: &str,
+    scenario: &dyn Scenario,
+    hosts: &[String],
+    placement: &Placement,
+) -> Result<(Schedule, Vec<u64>), ImportError> {
     let invalid = |line: Option<u64>, message: String| ImportError::Invalid {
         origin: origin.to_string(),
         line,
@@ -364,7 +376,15 @@ pub fn import_timeline(
             },
         ));
     }
-    Ok(Schedule::new(events))
+    let event_lines = events
+        .iter()
+        .map(|e| {
+            rows.iter()
+                .find(|r| at(r.t) == e.at)
+                .map_or(first.line, |r| r.line)
+        })
+        .collect();
+    Ok((Schedule::new(events), event_lines))
 }
 
 #[cfg(test)]

@@ -75,15 +75,15 @@ fn host_clock() -> Option<Duration> {
 /// or `hormesis=debug,hormesis_sut=trace`) wins, else `RUST_LOG`; neither
 /// leaves logging off. Output goes to stderr.
 pub fn init(level: Option<&str>) -> Result<(), String> {
-    let directives = match level {
-        Some(l) => l.to_string(),
+    let (directives, from) = match level {
+        Some(l) => (l.to_string(), "--log"),
         None => match std::env::var("RUST_LOG") {
-            Ok(v) if !v.trim().is_empty() => v,
+            Ok(v) if !v.trim().is_empty() => (v, "RUST_LOG"),
             _ => return Ok(()),
         },
     };
     let filter = EnvFilter::try_new(&directives).map_err(|e| {
-        format!("--log `{directives}`: {e} (try `info`, `debug` or `hormesis=debug`)")
+        format!("{from} `{directives}`: {e} (try `info`, `debug` or `hormesis=debug`)")
     })?;
     use std::io::IsTerminal;
     tracing_subscriber::fmt()

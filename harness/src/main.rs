@@ -83,11 +83,7 @@ fn clipped(message: &str) -> String {
     message
         .lines()
         .map(|line| match line.char_indices().nth(MAX_LINE) {
-            Some((cut, _)) => format!(
-                "{}… ({} more bytes)",
-                &line[..cut],
-                line.len() - cut
-            ),
+            Some((cut, _)) => format!("{}… ({} more bytes)", &line[..cut], line.len() - cut),
             None => line.to_string(),
         })
         .collect::<Vec<_>>()
@@ -1202,9 +1198,14 @@ fn import_command(args: ImportArgs) -> Result<u8, Failure> {
         at: args.at.unwrap_or(layout.warmup),
         baseline: args.baseline,
     };
-    let schedule =
-        hormesis::import::import_timeline(&text, &origin, scenario, &layout.hosts, &placement)
-            .map_err(bad_input)?;
+    let (schedule, event_lines) = hormesis::import::import_timeline_located(
+        &text,
+        &origin,
+        scenario,
+        &layout.hosts,
+        &placement,
+    )
+    .map_err(bad_input)?;
     let plan = RunPlan::new(
         scenario,
         &args.set,
@@ -1213,7 +1214,24 @@ fn import_command(args: ImportArgs) -> Result<u8, Failure> {
         None,
         args.seed,
         EngineKind::Turmoil,
-    )?;
+    )
+    .map_err(|e| match e {
+        // Name the CSV row the offending event came from.
+        RunError::Schedule(hormesis_faults::ScheduleError::Event {
+            origin,
+            line: None,
+            index,
+            kind,
+            message,
+        }) => RunError::Schedule(hormesis_faults::ScheduleError::Event {
+            origin,
+            line: event_lines.get(index).map(|&l| l as usize),
+            index,
+            kind,
+            message,
+        }),
+        other => other,
+    })?;
     errln!(
         "imported {} events from {origin}; running {} with seed {}",
         plan.schedule.events.len(),

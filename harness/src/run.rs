@@ -66,8 +66,12 @@ impl<'s> RunPlan<'s> {
         schedule.check(&target, origin, source)?;
         let first = schedule.first_onset().unwrap_or(system.layout().warmup);
         if first < WINDOW * 3 {
+            let line = source
+                .zip(schedule.events.iter().position(|e| e.at == first))
+                .and_then(|(text, index)| Schedule::event_line(text, index))
+                .map_or(String::new(), |l| format!(":{l}"));
             return Err(RunError::Setup(format!(
-                "{origin}: the first fault starts at {}; it must start at {} or later so the baseline goodput (G0) can be measured",
+                "{origin}{line}: the first fault starts at {}; it must start at {} or later so the baseline goodput (G0) can be measured",
                 format_duration(first),
                 format_duration(WINDOW * 3)
             )));

@@ -106,13 +106,7 @@ fn a_system_collapsed_before_the_fault_is_never_stable() {
     let dir = scratch("collapsed");
     let o = hormesis_in(
         &dir,
-        &[
-            "run",
-            "--scenario",
-            "retry-storm",
-            "--set",
-            "rate=10000",
-        ],
+        &["run", "--scenario", "retry-storm", "--set", "rate=10000"],
     );
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
@@ -280,7 +274,11 @@ fn outputs_never_overwrite_their_own_inputs() {
         );
     }
     for (f, content) in before {
-        assert_eq!(std::fs::read_to_string(dir.join(&f)).unwrap(), content, "{f}");
+        assert_eq!(
+            std::fs::read_to_string(dir.join(&f)).unwrap(),
+            content,
+            "{f}"
+        );
     }
     assert!(!dir.join("x.html").exists());
     assert!(leftover_temporaries(&dir).is_empty());
@@ -295,7 +293,10 @@ fn overflowing_durations_are_refused_not_panics() {
         format!("load-spike:at=60s,for={huge},factor=3"),
         format!("load-spike:at={huge},for=1s,factor=3"),
     ] {
-        let o = hormesis_in(&dir, &["run", "--scenario", "retry-storm", "--fault", &spec]);
+        let o = hormesis_in(
+            &dir,
+            &["run", "--scenario", "retry-storm", "--fault", &spec],
+        );
         no_panic(&o);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     }
@@ -304,7 +305,10 @@ fn overflowing_durations_are_refused_not_panics() {
         format!("version: 1\nevents:\n  - at: 60s\n    for: {huge}\n    fault: load-spike\n    factor: 3\n"),
     )
     .unwrap();
-    let o = hormesis_in(&dir, &["run", "--scenario", "retry-storm", "--schedule", "s.yaml"]);
+    let o = hormesis_in(
+        &dir,
+        &["run", "--scenario", "retry-storm", "--schedule", "s.yaml"],
+    );
     no_panic(&o);
     assert!(text(&o).contains("s.yaml:4"), "{}", text(&o));
     // An incident with one, inside a folder: replay lists the bad file.
@@ -327,7 +331,14 @@ fn overflowing_durations_are_refused_not_panics() {
     let o = hormesis_in(
         &dir,
         &[
-            "import", "t.csv", "--scenario", "retry-storm", "-o", "i.yaml", "--at", huge,
+            "import",
+            "t.csv",
+            "--scenario",
+            "retry-storm",
+            "-o",
+            "i.yaml",
+            "--at",
+            huge,
         ],
     );
     no_panic(&o);
@@ -375,7 +386,15 @@ fn seed_pools_are_bounded_and_cost_only_what_runs_use() {
     assert_eq!(v["seeds"], 100000);
     let o = hormesis_in(
         &dir,
-        &["explore", "--scenario", "retry-storm", "--budget", "1", "--jobs", "0"],
+        &[
+            "explore",
+            "--scenario",
+            "retry-storm",
+            "--budget",
+            "1",
+            "--jobs",
+            "0",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
@@ -485,7 +504,10 @@ fn bad_output_paths_fail_before_any_run() {
         let o = hormesis_in(&dir, args);
         let t = text(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
-        assert!(!t.contains("running") && !t.contains("[   1/"), "{args:?}: {t}");
+        assert!(
+            !t.contains("running") && !t.contains("[   1/"),
+            "{args:?}: {t}"
+        );
     }
 }
 
@@ -493,10 +515,7 @@ fn bad_output_paths_fail_before_any_run() {
 #[test]
 fn the_explorer_fits_its_arms_to_the_parameters() {
     let dir = scratch("arms");
-    for sets in [
-        &["horizon=3600s"][..],
-        &["warmup=600s", "horizon=2980s"],
-    ] {
+    for sets in [&["horizon=3600s"][..], &["warmup=600s", "horizon=2980s"]] {
         let mut args = vec![
             "explore",
             "--scenario",
@@ -512,8 +531,7 @@ fn the_explorer_fits_its_arms_to_the_parameters() {
         let o = hormesis_in(&dir, &args);
         no_panic(&o);
         let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("e.json")).unwrap())
-                .unwrap();
+            serde_json::from_str(&std::fs::read_to_string(dir.join("e.json")).unwrap()).unwrap();
         assert_eq!(v["summary"]["runs"], 4, "{sets:?}");
         assert_eq!(v["summary"]["errors"], 0, "{sets:?}: {v}");
         assert_eq!(v["set"].as_array().unwrap().len(), sets.len());
@@ -570,8 +588,14 @@ fn signals_stop_cleanly_once_and_abort_twice() {
     kill("-TERM", child.id());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().unwrap();
-    assert!(rest.join("\n").contains("stopping after the runs in flight"));
-    assert_ne!(status.code(), Some(0), "a cancelled exploration never passes");
+    assert!(rest
+        .join("\n")
+        .contains("stopping after the runs in flight"));
+    assert_ne!(
+        status.code(),
+        Some(0),
+        "a cancelled exploration never passes"
+    );
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("once.json")).unwrap()).unwrap();
     assert_eq!(v["stopped_early"], true);
@@ -665,7 +689,12 @@ fn merge_checks_parameters_and_its_output_is_readable() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = hormesis_in(
         &dir,
-        &["triage", "m.json", "--known", concat!(env!("CARGO_MANIFEST_DIR"), "/../replays")],
+        &[
+            "triage",
+            "m.json",
+            "--known",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../replays"),
+        ],
     );
     no_panic(&o);
     if text(&o).contains("keep ") {
@@ -684,7 +713,12 @@ fn merge_checks_parameters_and_its_output_is_readable() {
     std::fs::write(dir.join("bad.json"), edited.to_string()).unwrap();
     let o = hormesis_in(
         &dir,
-        &["triage", "bad.json", "--known", concat!(env!("CARGO_MANIFEST_DIR"), "/../replays")],
+        &[
+            "triage",
+            "bad.json",
+            "--known",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../replays"),
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("not in [0, 1]"), "{}", text(&o));
@@ -697,7 +731,13 @@ fn devices_and_fifos_are_not_read_as_files() {
     let dir = scratch("reads");
     let o = hormesis_in(
         &dir,
-        &["run", "--scenario", "retry-storm", "--schedule", "/dev/zero"],
+        &[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--schedule",
+            "/dev/zero",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let o = hormesis_in(&dir, &["replay", "/dev/zero"]);
@@ -725,7 +765,15 @@ fn small_input_traps() {
     .unwrap();
     let o = hormesis_in(
         &dir,
-        &["run", "--scenario", "retry-storm", "--seed", "7", "--schedule", "bom.yaml"],
+        &[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--seed",
+            "7",
+            "--schedule",
+            "bom.yaml",
+        ],
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     std::fs::create_dir_all(dir.join("inc")).unwrap();
@@ -741,4 +789,60 @@ fn small_input_traps() {
     );
     let t = text(&o);
     assert_eq!(t.matches("expected a whole number").count(), 1, "{t}");
+    // Errors name their line: flow-style events, a fault at 0s, a bad CSV host.
+    std::fs::write(
+        dir.join("flow.yaml"),
+        "version: 1\nevents: [{at: 60s, for: 10s, fault: load-spike, factor: -3}]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("zero.yaml"),
+        "version: 1\nevents:\n  - at: 0s\n    for: 10s\n    fault: load-spike\n    factor: 3\n",
+    )
+    .unwrap();
+    for (file, line) in [("flow.yaml", "flow.yaml:2:"), ("zero.yaml", "zero.yaml:3:")] {
+        let o = hormesis_in(
+            &dir,
+            &["run", "--scenario", "retry-storm", "--schedule", file],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(line), "{}", text(&o));
+    }
+    std::fs::write(
+        dir.join("t.csv"),
+        "time,offered,event\n0,100,\n1,300,node-down:nohost\n",
+    )
+    .unwrap();
+    let o = hormesis_in(
+        &dir,
+        &[
+            "import",
+            "t.csv",
+            "--scenario",
+            "retry-storm",
+            "-o",
+            "i.yaml",
+        ],
+    );
+    assert!(text(&o).contains("t.csv:3:"), "{}", text(&o));
+    let o = hormesis_in(
+        &dir,
+        &[
+            "import",
+            "t.csv",
+            "--scenario",
+            "retry-storm",
+            "-o",
+            "i.yaml",
+            "--baseline",
+            "0",
+        ],
+    );
+    assert!(text(&o).contains("--baseline 0"), "{}", text(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .arg("scenarios")
+        .env("RUST_LOG", "foo=[")
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("RUST_LOG `foo=[`"), "{}", text(&o));
 }
