@@ -267,7 +267,7 @@ fn escape(text: &str) -> String {
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222;max-width:1000px}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}\
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}code{background:#f4f4f4;padding:1px 4px}\
-.metastable{color:#b00;font-weight:bold}.stable{color:#070;font-weight:bold}.slow-recovery{color:#a60;font-weight:bold}";
+.metastable{color:#b00;font-weight:bold}.stable{color:#070;font-weight:bold}.slow-recovery{color:#a60;font-weight:bold}.unhealthy-baseline{color:#707;font-weight:bold}";
 
 fn page(title: &str, body: &str) -> String {
     format!(

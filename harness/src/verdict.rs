@@ -356,7 +356,11 @@ mod tests {
 
     /// 10 warm windows at 100, the trigger, then `after` for 30 windows.
     fn shaped(after: impl Fn(usize) -> u64) -> Timeline {
-        let mut g = vec![100; 15];
+        shaped_from(&[100; 15], after)
+    }
+
+    fn shaped_from(before: &[u64], after: impl Fn(usize) -> u64) -> Timeline {
+        let mut g = before.to_vec();
         g.extend((0..30).map(after));
         timeline(&g)
     }
@@ -430,5 +434,111 @@ mod tests {
             "{}",
             v.score
         );
+    }
+
+    #[test]
+    fn a_baseline_with_no_goodput_is_never_stable() {
+        // Dead before, during and after: goodput 0 >= 0.8 * 0 everywhere.
+        let dead = figures(&shaped_from(&[0; 15], |_| 0), &frame());
+        assert_eq!(dead.g0, 0.0);
+        assert!(!dead.recovered);
+        assert!(dead.unhealthy.as_deref().unwrap().contains("G0 = 0"));
+        let v = judge(&dead, None, &frame());
+        assert_eq!(v.class, Class::UnhealthyBaseline);
+        assert_eq!(v.score, 0.0);
+        // Against a control that is just as dead.
+        let v = judge(&dead, Some(&dead), &frame());
+        assert_eq!(v.class, Class::UnhealthyBaseline);
+    }
+
+    #[test]
+    fn a_baseline_far_below_the_offered_load_is_unhealthy() {
+        // 100 offered per window, 40 served before any fault.
+        let f = figures(&shaped_from(&[40; 15], |_| 40), &frame());
+        assert_eq!(f.offered0, 100.0);
+        assert!(f
+            .unhealthy
+            .as_deref()
+            .unwrap()
+            .contains("40.0 req/s of 100.0"));
+        assert_eq!(judge(&f, None, &frame()).class, Class::UnhealthyBaseline);
+        // 60 of 100 is a poor but judgeable baseline.
+        let f = figures(&shaped_from(&[60; 15], |_| 60), &frame());
+        assert!(f.unhealthy.is_none());
+        assert_eq!(judge(&f, None, &frame()).class, Class::Stable);
+    }
+
+    #[test]
+    fn a_control_that_collapses_makes_the_baseline_unhealthy() {
+        let run = figures(&shaped(|_| 100), &frame());
+        let ctrl = figures(&shaped(|_| 0), &frame());
+        let v = judge(&run, Some(&ctrl), &frame());
+        assert_eq!(v.class, Class::UnhealthyBaseline);
+        assert!(v.unhealthy.as_deref().unwrap().contains("control"));
+    }
+
+    /// A low-rate timeline: 60 warm windows and 60 after, goodput from
+    /// `pattern` (e.g. Poisson-like counts around 5).
+    fn low_rate(after: impl Fn(usize) -> u64) -> (Timeline, Frame) {
+        let noisy = |i: usize| [3u64, 7, 4, 6, 5, 2, 8, 5, 4, 6][i % 10];
+        let mut g: Vec<u64> = (0..60).map(noisy).collect();
+        g.extend((0..60).map(after));
+        let mut t = timeline(&g);
+        for w in &mut t.windows {
+            w.offered = 5;
+        }
+        let frame = Frame {
+            first_fault: Duration::from_secs(60),
+            trigger_end: Duration::from_secs(60),
+            horizon: Duration::from_secs(60),
+            recovers_within: Duration::from_secs(30),
+        };
+        (t, frame)
+    }
+
+    #[test]
+    fn at_low_rates_recovery_is_judged_on_blocks_not_noisy_windows() {
+        let noisy = |i: usize| [3u64, 7, 4, 6, 5, 2, 8, 5, 4, 6][i % 10];
+        let (t, frame) = low_rate(noisy);
+        let f = figures(&t, &frame);
+        // 5 per window: blocks of 20 windows, each expecting 100.
+        assert_eq!(f.block_s, 20.0);
+        assert_eq!(f.ttr_s, Some(0.0), "healthy noise is recovered at once");
+        assert_eq!(f.damage, 0.0);
+        assert_eq!(judge(&f, None, &frame).class, Class::Stable);
+        // The per-window rule would have failed it: windows of 2 and 3
+        // are under 0.8 * 5 in every stretch of ten.
+        assert!((0..51).all(|s| (s..s + 10).any(|i| noisy(i) < 4)));
+        // Half the goodput after the trigger is not recovery at any rate.
+        let (t, frame) = low_rate(|i| noisy(i) / 2);
+        let f = figures(&t, &frame);
+        assert!(!f.recovered);
+        assert!(f.damage > 0.2, "{}", f.damage);
+    }
+
+    #[test]
+    fn blocks_are_one_window_at_high_rates_and_sized_to_expect_100() {
+        let w = Duration::from_secs(1);
+        assert_eq!(block_windows(120.0, w), 1);
+        assert_eq!(block_windows(100.0, w), 1);
+        assert_eq!(block_windows(99.0, w), 2);
+        assert_eq!(block_windows(5.0, w), 20);
+        assert_eq!(block_windows(0.5, w), 200);
+        assert_eq!(block_windows(0.0, w), 1);
+        assert_eq!(block_windows(f64::NAN, w), 1);
+    }
+
+    #[test]
+    fn too_low_a_rate_is_refused_with_what_would_do() {
+        let w = Duration::from_secs(1);
+        let s = Duration::from_secs;
+        assert!(judgeable(120.0, s(30), s(60), w).is_ok());
+        assert!(judgeable(5.0, s(30), s(60), w).is_ok());
+        let e = judgeable(0.5, s(30), s(60), w).unwrap_err();
+        assert!(e.contains("--set horizon=400s"), "{e}");
+        assert!(e.contains("at 201s or later"), "{e}");
+        assert!(judgeable(0.5, s(201), s(400), w).is_ok());
+        assert!(judgeable(0.0, s(30), s(60), w).is_err());
+        assert!(judgeable(f64::INFINITY, s(30), s(60), w).is_err());
     }
 }
