@@ -751,6 +751,117 @@ fn devices_and_fifos_are_not_read_as_files() {
     let o = hormesis_in(&dir, &["replay", "inc"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("pipe.yaml"), "{}", text(&o));
+    // Deep nesting is refused by a linear scan (200 KB of `[` took 30 s).
+    std::fs::write(
+        dir.join("deep.yaml"),
+        format!("version: 1\nevents: {}\n", "[".repeat(200_000)),
+    )
+    .unwrap();
+    let o = hormesis_in(
+        &dir,
+        &[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--schedule",
+            "deep.yaml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("deep.yaml:2: nested deeper"),
+        "{}",
+        text(&o)
+    );
+    // A 50 MB schedule is refused by its size, not loaded.
+    let big = std::fs::File::create(dir.join("big.yaml")).unwrap();
+    big.set_len(50 << 20).unwrap();
+    let o = hormesis_in(
+        &dir,
+        &["run", "--scenario", "retry-storm", "--schedule", "big.yaml"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("MiB"), "{}", text(&o));
+    // A megabyte value is quoted by its start only.
+    std::fs::write(
+        dir.join("long.yaml"),
+        format!(
+            "version: 1\nevents:\n  - at: 60s\n    for: 1s\n    fault: crash\n    host: {}\n",
+            "x".repeat(1 << 20)
+        ),
+    )
+    .unwrap();
+    let o = hormesis_in(
+        &dir,
+        &[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--schedule",
+            "long.yaml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).len() < 4000, "{} bytes of error", text(&o).len());
+}
+
+// D6: ten thousand tiny overlapping spikes, or a few hundred that multiply
+// past the cap, are refused before the run.
+#[test]
+fn schedules_are_bounded_in_events_and_in_load() {
+    let dir = scratch("events");
+    let mut many = String::from("version: 1\nevents:\n");
+    for _ in 0..10_000 {
+        many += "  - at: 60s\n    for: 10s\n    fault: load-spike\n    factor: 1.001\n";
+    }
+    std::fs::write(dir.join("many.yaml"), many).unwrap();
+    let o = hormesis_in(
+        &dir,
+        &[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--schedule",
+            "many.yaml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("at most 1000 events"), "{}", text(&o));
+    let mut product = String::from("version: 1\nevents:\n");
+    for _ in 0..800 {
+        product += "  - at: 60s\n    for: 10s\n    fault: load-spike\n    factor: 1.01\n";
+    }
+    std::fs::write(dir.join("product.yaml"), product).unwrap();
+    let o = hormesis_in(
+        &dir,
+        &[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--schedule",
+            "product.yaml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("multiply"), "{}", text(&o));
+}
+
+// D18: a score out of range in an incident file is refused with its line.
+#[test]
+fn an_incident_expecting_an_impossible_score_is_refused() {
+    let dir = scratch("max-score");
+    let good = std::fs::read_to_string(REPLAY_GUARD).unwrap();
+    let bad = good.replacen("  recovers-within: 60s", "  max-score: 5", 1);
+    assert_ne!(bad, good);
+    std::fs::write(dir.join("bad.yaml"), &bad).unwrap();
+    let line = bad.lines().position(|l| l.contains("max-score")).unwrap() + 1;
+    let o = hormesis_in(&dir, &["replay", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("bad.yaml:{line}: `max-score: 5`")),
+        "{}",
+        text(&o)
+    );
 }
 
 // D16, D17, D18: a byte-order mark, a link loop, *.YAML, single messages.
