@@ -87,6 +87,28 @@ def main():
             block = reports[0]["verdict"]["block_s"]
             print(f"| {rate:g} | {sets[3][7:]}, {sets[4][8:]} | {block:g} s | {now}/{len(reports)} | {old}/{len(reports)} |")
             sys.stdout.flush()
+        print("\nA real trigger at low rates: retry-storm with one worker at 50 % utilisation, `load-spike:at=60s,for=20s,factor=3` (the old rule blames nothing when its noisy control \"collapses\")\n")
+        print("| offered req/s | metastable (now) | control not stable (now) | metastable (old rule, control recovered) |")
+        print("|---|---|---|---|")
+        for rate in [r for r in rates if 2 <= r <= 50]:
+            b = max(1, math.ceil(K / rate))
+            sets = [f"rate={rate}", "workers=1", f"service_time={round(500 / rate)}ms",
+                    f"warmup={max(30, b + 2)}s", f"horizon={max(60, 2 * max(b, 5))}s"]
+            spike = [f"load-spike:at={max(30, b + 2) + 1}s,for=20s,factor=3"]
+            reports = list(pool.map(run, [(sets, s, spike) for s in seeds]))
+            errors = [r["error"] for r in reports if "error" in r]
+            if errors:
+                print(f"| {rate:g} | error: {errors[0]} | | |")
+                continue
+            now = sum(r["verdict"]["class"] == "metastable" for r in reports)
+            ctrl = sum(r["control"]["recovered"] is False or r["control"].get("unhealthy") is not None for r in reports)
+            def old_control_ok(r):
+                c = dict(r)
+                c["windows"] = r["control"]["windows"]
+                return old_rule(c) != "metastable"
+            old = sum(old_rule(r) == "metastable" and old_control_ok(r) for r in reports)
+            print(f"| {rate:g} | {now}/{len(reports)} | {ctrl}/{len(reports)} | {old}/{len(reports)} |")
+            sys.stdout.flush()
         print("\nDocumented triggers (`hormesis scenarios`), same seeds\n")
         print("| scenario | trigger | metastable (now) | metastable (old rule) |")
         print("|---|---|---|---|")

@@ -179,16 +179,32 @@ pub fn judgeable(
     }
     let need_warm = Duration::from_secs_f64(((EXPECTED_PER_BLOCK / rate / w).ceil() + 1.0) * w);
     let need_horizon = Duration::from_secs_f64((2 * b.max(HOLD_WINDOWS / 2)) as f64 * w);
+    let mut needs = Vec::new();
+    let mut fixes = Vec::new();
+    if warm_expected < EXPECTED_PER_BLOCK {
+        needs.push(format!(
+            "{EXPECTED_PER_BLOCK} expected successes before the first fault to measure G0 (here {warm_expected:.1} over {warm_windows} s)"
+        ));
+        fixes.push(format!(
+            "start the first fault (or, with none, the warm-up's end: --set warmup=...) at {} or later",
+            hormesis_faults::format_duration(need_warm)
+        ));
+    }
+    if horizon < need_horizon {
+        needs.push(format!(
+            "a horizon H of two judging blocks of {} s each (here H = {} s)",
+            b as f64 * w,
+            horizon.as_secs_f64()
+        ));
+        fixes.push(format!(
+            "use --set horizon={} or more",
+            hormesis_faults::format_duration(need_horizon)
+        ));
+    }
     Err(format!(
-        "offered {rate} req/s is too low to judge: the verdict needs {EXPECTED_PER_BLOCK} expected successes \
-         before the first fault to measure G0 (here {warm_expected:.1} over {warm_windows} s) and a horizon H \
-         of two judging blocks of {} s each (here H = {} s); start the first fault (or, with none, \
-         the warm-up's end: --set warmup=...) at {} or later and use --set horizon={} or more, \
-         or offer more load (--set rate=...)",
-        b as f64 * w,
-        horizon.as_secs_f64(),
-        hormesis_faults::format_duration(need_warm),
-        hormesis_faults::format_duration(need_horizon.max(horizon)),
+        "offered {rate} req/s is too low to judge: the verdict needs {}; {}, or offer more load (--set rate=...)",
+        needs.join(" and "),
+        fixes.join(" and ")
     ))
 }
 

@@ -49,7 +49,9 @@ impl Scenario for Fragile {
             Layout {
                 hosts: vec!["server".into()],
                 clients: vec!["client".into()],
-                rate: 10.0,
+                // 20 req/s: the warm-up's 9 measured seconds expect 180
+                // successes, enough to judge (verdict::judgeable).
+                rate: 20.0,
                 deadline: Duration::from_secs(1),
                 warmup: Duration::from_secs(10),
                 horizon: Duration::from_secs(20),

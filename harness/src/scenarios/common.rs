@@ -88,7 +88,7 @@ pub fn workload_params(d: WorkloadDefaults) -> Vec<ParamSpec> {
             d.rate,
             0.1,
             100_000.0,
-            "offered load, logical requests/s over all clients (Poisson)",
+            "offered load, logical requests/s over all clients (Poisson); under ~3.5 needs a longer warmup and horizon, which `run` names",
         ),
         int("clients", d.clients, 1, 32, "client hosts sharing the load"),
         duration(
