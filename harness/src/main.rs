@@ -94,19 +94,49 @@ fn interrupted() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
 }
 
+/// An output of a command, as `preflight` checks it.
+struct Output<'a> {
+    flag: &'a str,
+    path: Option<&'a Path>,
+    /// Incident files are written with their missing folders (`--record
+    /// replays/new/x.yaml`); other outputs need an existing folder.
+    makes_folders: bool,
+}
+
+fn output<'a>(flag: &'a str, path: Option<&'a Path>) -> Output<'a> {
+    Output {
+        flag,
+        path,
+        makes_folders: false,
+    }
+}
+
+fn incident_output<'a>(flag: &'a str, path: Option<&'a Path>) -> Output<'a> {
+    Output {
+        flag,
+        path,
+        makes_folders: true,
+    }
+}
+
 /// Checks every output of a command before any work starts: each can be
-/// written (its folder exists and takes files), none is an input, and no
-/// two are the same file.
-fn preflight(outputs: &[(&str, Option<&Path>)], inputs: &[&Path]) -> Result<(), Failure> {
-    let outputs: Vec<(&str, &Path)> = outputs
+/// written (its folder exists, or for incidents can be made, and takes
+/// files), none is an input, and no two are the same file.
+fn preflight(outputs: &[Output<'_>], inputs: &[&Path]) -> Result<(), Failure> {
+    let outputs: Vec<(&str, &Path, bool)> = outputs
         .iter()
-        .filter_map(|(flag, path)| Some((*flag, (*path)?)))
+        .filter_map(|o| Some((o.flag, o.path?, o.makes_folders)))
         .collect();
-    for (i, (flag, path)) in outputs.iter().enumerate() {
-        files::check_output(path, inputs).map_err(|m| bad_input(anyhow::anyhow!("{flag} {m}")))?;
-        if let Some((other, _)) = outputs[..i]
+    for (i, &(flag, path, makes_folders)) in outputs.iter().enumerate() {
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let checked = match folder {
+            Some(folder) if makes_folders && !folder.exists() => files::check_output_dir(folder),
+            _ => files::check_output(path, inputs),
+        };
+        checked.map_err(|m| bad_input(anyhow::anyhow!("{flag} {m}")))?;
+        if let Some((other, _, _)) = outputs[..i]
             .iter()
-            .find(|(_, o)| !files::is_stdout(path) && (o == path || files::same_file(o, path)))
+            .find(|(_, o, _)| !files::is_stdout(path) && (*o == path || files::same_file(o, path)))
         {
             return Err(bad_input(anyhow::anyhow!(
                 "{flag} {} is also given to {other}: each output needs its own file",
@@ -670,8 +700,8 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
     let inputs: Vec<&Path> = args.schedule.iter().map(|p| p.as_path()).collect();
     preflight(
         &[
-            ("--json", args.json.as_deref()),
-            ("--record", args.record.as_deref()),
+            output("--json", args.json.as_deref()),
+            incident_output("--record", args.record.as_deref()),
         ],
         &inputs,
     )?;
@@ -855,7 +885,7 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
                 .map_err(|e| format!("{}: cannot create: {e}", args.incidents.display()))
         })
         .map_err(|m| bad_input(anyhow::anyhow!("--incidents {m}")))?;
-    preflight(&[("--json", args.json.as_deref())], &[])?;
+    preflight(&[output("--json", args.json.as_deref())], &[])?;
     let config = ExploreConfig {
         scenario,
         overrides: args.set.clone(),
@@ -1006,7 +1036,7 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
 fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
     let paths = replay::collect(&args.paths).map_err(|m| bad_input(anyhow::anyhow!(m)))?;
     let inputs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
-    preflight(&[("--junit", args.junit.as_deref())], &inputs)?;
+    preflight(&[output("--junit", args.junit.as_deref())], &inputs)?;
     // Read every file before running any, so bad input fails fast and whole.
     let mut incidents = Vec::new();
     let mut errors = Vec::new();
@@ -1180,7 +1210,10 @@ fn junit_xml(cases: &[JunitCase]) -> Result<String> {
 
 fn import_command(args: ImportArgs) -> Result<u8, Failure> {
     let expect = expectation(&args.expect)?;
-    preflight(&[("-o", Some(&args.output))], &[&args.timeline])?;
+    preflight(
+        &[incident_output("-o", Some(&args.output))],
+        &[&args.timeline],
+    )?;
     if args.output.exists() {
         return Err(bad_input(anyhow::anyhow!(
             "{} already exists and is kept as it is; remove it or choose another name",
@@ -1262,7 +1295,7 @@ fn shrink_command(args: ShrinkArgs) -> Result<u8, Failure> {
             .unwrap_or_else(|| "incident".into());
         args.incident.with_file_name(format!("{stem}.shrunk.yaml"))
     });
-    preflight(&[("-o", Some(&output))], &[&args.incident])?;
+    preflight(&[incident_output("-o", Some(&output))], &[&args.incident])?;
     if output.exists() {
         return Err(bad_input(anyhow::anyhow!(
             "{} already exists and is not overwritten; remove it or pass -o FILE",
@@ -1377,7 +1410,7 @@ fn arm_table(summary: &hormesis::explore::Summary) -> String {
 fn merge_command(args: MergeArgs) -> Result<u8, Failure> {
     use hormesis::explore::merge;
     let inputs: Vec<&Path> = args.shards.iter().map(|p| p.as_path()).collect();
-    preflight(&[("--json", args.json.as_deref())], &inputs)?;
+    preflight(&[output("--json", args.json.as_deref())], &inputs)?;
     let mut shards = Vec::new();
     for path in &args.shards {
         shards.push((path.clone(), merge::load(path).map_err(bad_input)?));
@@ -1418,7 +1451,7 @@ fn merge_command(args: MergeArgs) -> Result<u8, Failure> {
 fn triage_command(args: TriageArgs) -> Result<u8, Failure> {
     use hormesis::explore::merge;
     let inputs: Vec<&Path> = args.explorations.iter().map(|p| p.as_path()).collect();
-    preflight(&[("--json", args.json.as_deref())], &inputs)?;
+    preflight(&[output("--json", args.json.as_deref())], &inputs)?;
     let mut explorations = Vec::new();
     for path in &args.explorations {
         explorations.push(merge::load(path).map_err(bad_input)?);
@@ -1476,7 +1509,10 @@ fn report_command(args: ReportArgs) -> Result<u8, Failure> {
     use hormesis::report::{self, ExploreView, RunView};
     let inputs: Vec<&Path> = args.inputs.iter().map(|p| p.as_path()).collect();
     preflight(
-        &[("-o", Some(&args.output)), ("--svg", args.svg.as_deref())],
+        &[
+            output("-o", Some(&args.output)),
+            output("--svg", args.svg.as_deref()),
+        ],
         &inputs,
     )?;
     let mut runs: Vec<RunView> = Vec::new();
