@@ -500,6 +500,13 @@ fn bad_output_paths_fail_before_any_run() {
             "a-file",
         ],
         &["run", "--scenario", "retry-storm", "--json", "nodir/x.json"],
+        &[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--record",
+            "a-file/x.yaml",
+        ],
     ] {
         let o = hormesis_in(&dir, args);
         let t = text(&o);
@@ -509,6 +516,19 @@ fn bad_output_paths_fail_before_any_run() {
             "{args:?}: {t}"
         );
     }
+    // Incident files are written with their missing folders, as before.
+    let o = hormesis_in(
+        &dir,
+        &[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--record",
+            "new/sub/x.yaml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(dir.join("new/sub/x.yaml").is_file());
 }
 
 // D9: legal parameters never make the explorer build schedules it refuses.
