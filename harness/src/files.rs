@@ -7,8 +7,9 @@
 //! * only regular files are replaced: a device, a FIFO or `-` (stdout) is
 //!   written directly; a symbolic link, a directory or a socket is refused;
 //! * an existing finding is never overwritten silently ([`write_new`]);
-//! * temporary files are removed on error, and on a signal that ends the
-//!   process ([`remove_temporaries`]);
+//! * temporary files are removed on error, on a signal that ends the
+//!   process ([`remove_temporaries`]), and, when one was left by a writer
+//!   killed outright (SIGKILL), by the next write of the same output;
 //! * reads are bounded in size and read regular files only where a file is
 //!   expected (a FIFO or `/dev/zero` named as a schedule cannot hang or
 //!   exhaust memory), and a UTF-8 byte-order mark is dropped;
@@ -59,10 +60,11 @@ impl Temporary {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        sweep_stale(dir, &name);
         // O_CREAT|O_EXCL with a fresh random name: a planted file or link
         // of the same name makes it pick another, never write through it.
         let file = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
+            .prefix(&format!(".{name}.{}.", std::process::id()))
             .suffix(".tmp")
             .tempfile_in(dir)?;
         lock_live().push(file.path().to_path_buf());
@@ -100,6 +102,42 @@ impl Temporary {
                 e
             }
         })
+    }
+}
+
+/// Removes the temporaries of `name` left in `dir` by a process that no
+/// longer runs (killed with SIGKILL mid-write, or a power cut): their names
+/// carry the writer's pid. Only where the system says which processes run
+/// (`/proc`); a pid that is taken again keeps its file, never the reverse.
+fn sweep_stale(dir: &Path, name: &str) {
+    let proc_root = Path::new("/proc");
+    if !proc_root.join("self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .filter(|n| n.ends_with(".tmp"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        // A regular file or a link itself, never what a link points to.
+        let is_file_or_link = entry
+            .file_type()
+            .is_ok_and(|t| t.is_file() || t.is_symlink());
+        if pid != std::process::id() && is_file_or_link && !proc_root.join(pid.to_string()).exists()
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -511,6 +549,26 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("regular file"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn temporaries_of_dead_writers_are_swept_and_live_ones_kept() {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let dir = scratch("stale");
+        // pid 4294967295 never runs (Linux pids stop at 2^22).
+        let dead = dir.join(".out.json.4294967295.AbCdEf.tmp");
+        let mine = dir.join(format!(".out.json.{}.XyZ.tmp", std::process::id()));
+        let other = dir.join(".other.json.4294967295.AbCdEf.tmp");
+        for p in [&dead, &mine, &other] {
+            std::fs::write(p, b"half").unwrap();
+        }
+        write_atomically(&dir.join("out.json"), b"whole").unwrap();
+        assert!(!dead.exists(), "a dead writer's temporary is swept");
+        assert!(mine.exists(), "this process's own may be in flight");
+        assert!(other.exists(), "another output's is not touched");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
