@@ -43,6 +43,30 @@ fn no_panic(o: &Output) {
     assert!(!t.contains("panicked"), "{t}");
 }
 
+/// Refused as bad input (exit 2), saying `needle`.
+fn refused(o: &Output, needle: &str) {
+    let t = text(o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains(needle), "expected `{needle}` in: {t}");
+}
+
+fn run_schedule(dir: &Path, file: &str) -> Output {
+    hormesis_in(
+        dir,
+        &["run", "--scenario", "retry-storm", "--schedule", file],
+    )
+}
+
+/// A schedule of `n` identical overlapping load spikes.
+fn spikes(n: usize, factor: f64) -> String {
+    let mut yaml = String::from("version: 1\nevents:\n");
+    for _ in 0..n {
+        yaml +=
+            &format!("  - at: 60s\n    for: 10s\n    fault: load-spike\n    factor: {factor}\n");
+    }
+    yaml
+}
+
 fn leftover_temporaries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -200,8 +224,7 @@ fn outputs_never_replace_devices_or_follow_links() {
         &dir,
         &["run", "--scenario", "retry-storm", "--json", "out.json"],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("symbolic link"), "{}", text(&o));
+    refused(&o, "symbolic link");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     // The old writer's temporary name, planted as a link.
     for pid in 0..3 {
@@ -305,10 +328,7 @@ fn overflowing_durations_are_refused_not_panics() {
         format!("version: 1\nevents:\n  - at: 60s\n    for: {huge}\n    fault: load-spike\n    factor: 3\n"),
     )
     .unwrap();
-    let o = hormesis_in(
-        &dir,
-        &["run", "--scenario", "retry-storm", "--schedule", "s.yaml"],
-    );
+    let o = run_schedule(&dir, "s.yaml");
     no_panic(&o);
     assert!(text(&o).contains("s.yaml:4"), "{}", text(&o));
     // An incident with one, inside a folder: replay lists the bad file.
@@ -415,14 +435,12 @@ fn load_that_would_fill_memory_is_refused_or_ends_the_run() {
             "load-spike:at=50s,for=30s,factor=1000",
         ],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("multiply"), "{}", text(&o));
+    refused(&o, "multiply");
     let o = hormesis_in(
         &dir,
         &["run", "--scenario", "retry-storm", "--set", "rate=100000"],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("in flight"), "{}", text(&o));
+    refused(&o, "in flight");
     // In an exploration it is that run's error, and the exploration goes on.
     let o = hormesis_in(
         &dir,
@@ -684,8 +702,7 @@ fn merge_checks_parameters_and_its_output_is_readable() {
         no_panic(&o);
     }
     let o = hormesis_in(&dir, &["merge", "s0.json", "s1.json"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("--set"), "{}", text(&o));
+    refused(&o, "--set");
     let o = hormesis_in(
         &dir,
         &[
@@ -740,8 +757,7 @@ fn merge_checks_parameters_and_its_output_is_readable() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../replays"),
         ],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("not in [0, 1]"), "{}", text(&o));
+    refused(&o, "not in [0, 1]");
 }
 
 // D14: unbounded inputs are refused, not read.
@@ -749,16 +765,7 @@ fn merge_checks_parameters_and_its_output_is_readable() {
 #[test]
 fn devices_and_fifos_are_not_read_as_files() {
     let dir = scratch("reads");
-    let o = hormesis_in(
-        &dir,
-        &[
-            "run",
-            "--scenario",
-            "retry-storm",
-            "--schedule",
-            "/dev/zero",
-        ],
-    );
+    let o = run_schedule(&dir, "/dev/zero");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let o = hormesis_in(&dir, &["replay", "/dev/zero"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -769,24 +776,14 @@ fn devices_and_fifos_are_not_read_as_files() {
         .unwrap();
     assert!(made.success());
     let o = hormesis_in(&dir, &["replay", "inc"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("pipe.yaml"), "{}", text(&o));
+    refused(&o, "pipe.yaml");
     // Deep nesting is refused by a linear scan (200 KB of `[` took 30 s).
     std::fs::write(
         dir.join("deep.yaml"),
         format!("version: 1\nevents: {}\n", "[".repeat(200_000)),
     )
     .unwrap();
-    let o = hormesis_in(
-        &dir,
-        &[
-            "run",
-            "--scenario",
-            "retry-storm",
-            "--schedule",
-            "deep.yaml",
-        ],
-    );
+    let o = run_schedule(&dir, "deep.yaml");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains("deep.yaml:2: nested deeper"),
@@ -796,12 +793,8 @@ fn devices_and_fifos_are_not_read_as_files() {
     // A 50 MB schedule is refused by its size, not loaded.
     let big = std::fs::File::create(dir.join("big.yaml")).unwrap();
     big.set_len(50 << 20).unwrap();
-    let o = hormesis_in(
-        &dir,
-        &["run", "--scenario", "retry-storm", "--schedule", "big.yaml"],
-    );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("MiB"), "{}", text(&o));
+    let o = run_schedule(&dir, "big.yaml");
+    refused(&o, "MiB");
     // A megabyte value is quoted by its start only.
     std::fs::write(
         dir.join("long.yaml"),
@@ -811,16 +804,7 @@ fn devices_and_fifos_are_not_read_as_files() {
         ),
     )
     .unwrap();
-    let o = hormesis_in(
-        &dir,
-        &[
-            "run",
-            "--scenario",
-            "retry-storm",
-            "--schedule",
-            "long.yaml",
-        ],
-    );
+    let o = run_schedule(&dir, "long.yaml");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).len() < 4000, "{} bytes of error", text(&o).len());
 }
@@ -830,40 +814,10 @@ fn devices_and_fifos_are_not_read_as_files() {
 #[test]
 fn schedules_are_bounded_in_events_and_in_load() {
     let dir = scratch("events");
-    let mut many = String::from("version: 1\nevents:\n");
-    for _ in 0..10_000 {
-        many += "  - at: 60s\n    for: 10s\n    fault: load-spike\n    factor: 1.001\n";
-    }
-    std::fs::write(dir.join("many.yaml"), many).unwrap();
-    let o = hormesis_in(
-        &dir,
-        &[
-            "run",
-            "--scenario",
-            "retry-storm",
-            "--schedule",
-            "many.yaml",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("at most 1000 events"), "{}", text(&o));
-    let mut product = String::from("version: 1\nevents:\n");
-    for _ in 0..800 {
-        product += "  - at: 60s\n    for: 10s\n    fault: load-spike\n    factor: 1.01\n";
-    }
-    std::fs::write(dir.join("product.yaml"), product).unwrap();
-    let o = hormesis_in(
-        &dir,
-        &[
-            "run",
-            "--scenario",
-            "retry-storm",
-            "--schedule",
-            "product.yaml",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("multiply"), "{}", text(&o));
+    std::fs::write(dir.join("many.yaml"), spikes(10_000, 1.001)).unwrap();
+    refused(&run_schedule(&dir, "many.yaml"), "at most 1000 events");
+    std::fs::write(dir.join("product.yaml"), spikes(800, 1.01)).unwrap();
+    refused(&run_schedule(&dir, "product.yaml"), "multiply");
 }
 
 // D18: a score out of range in an incident file is refused with its line.
@@ -932,12 +886,8 @@ fn small_input_traps() {
     )
     .unwrap();
     for (file, line) in [("flow.yaml", "flow.yaml:2:"), ("zero.yaml", "zero.yaml:3:")] {
-        let o = hormesis_in(
-            &dir,
-            &["run", "--scenario", "retry-storm", "--schedule", file],
-        );
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-        assert!(text(&o).contains(line), "{}", text(&o));
+        let o = run_schedule(&dir, file);
+        refused(&o, line);
     }
     std::fs::write(
         dir.join("t.csv"),
