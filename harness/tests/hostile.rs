@@ -217,6 +217,24 @@ fn outputs_never_replace_devices_or_follow_links() {
             .file_type()
             .is_char_device());
     }
+    // A FIFO (what `--json >(jq .)` passes) is written in place.
+    let script = format!(
+        "mkfifo out.fifo && {{ cat out.fifo > got.json & }} && '{}' run --scenario retry-storm --json out.fifo; echo rc=$?; wait",
+        env!("CARGO_BIN_EXE_hormesis")
+    );
+    let o = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("rc=0"), "{}", text(&o));
+    assert!(std::fs::symlink_metadata(dir.join("out.fifo"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert!(std::fs::read_to_string(dir.join("got.json"))
+        .unwrap()
+        .contains("\"verdict\""));
     let victim = dir.join("victim.txt");
     std::fs::write(&victim, "precious").unwrap();
     std::os::unix::fs::symlink(&victim, dir.join("out.json")).unwrap();
