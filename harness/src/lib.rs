@@ -14,6 +14,7 @@
 //! * [`engine`]: simulators, the only code that knows one;
 //! * [`timeline`]: per-window metrics;
 //! * [`verdict`]: the metastability score;
+//! * [`stress`]: how close a run came to tipping, graded below the tipping point;
 //! * [`digest`]: the trace digest that makes determinism checkable;
 //! * [`run`]: one run and its control, end to end;
 //! * [`summary`]: the human-readable report;
@@ -52,6 +53,7 @@ pub mod run;
 pub mod scenario;
 pub mod scenarios;
 pub mod shrink;
+pub mod stress;
 pub mod summary;
 pub mod testing;
 pub mod timeline;

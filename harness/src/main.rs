@@ -938,11 +938,12 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
         }
         progress.run(
             format!(
-                "  [{:>4}/{}] {:<13} {:.2}  best {:.2}  incidents {}  {}",
+                "  [{:>4}/{}] {:<13} {:.2}  stress {:.2}  best {:.2}  incidents {}  {}",
                 record.index + 1,
                 budget_text,
                 record.class.map_or("ERROR", |c| c.name()),
                 record.score,
+                record.stress,
                 best,
                 written,
                 record.schedule.join(" ")
@@ -1390,16 +1391,17 @@ fn arm_table(summary: &hormesis::explore::Summary) -> String {
         .unwrap_or(3)
         .max(3);
     let mut out = format!(
-        "  {:<width$}  runs  meta  best  best schedule (seed)\n",
+        "  {:<width$}  runs  meta  best  stress  best schedule (seed)\n",
         "arm"
     );
     for a in &summary.arms {
         out += &format!(
-            "  {:<width$}  {:>4}  {:>4}  {:.2}  {} ({})\n",
+            "  {:<width$}  {:>4}  {:>4}  {:.2}  {:>6.2}  {} ({})\n",
             a.arm,
             a.runs,
             a.metastable_runs,
             a.best_score,
+            a.best_stress,
             a.best_schedule.join(" "),
             a.best_seed
         );

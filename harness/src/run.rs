@@ -120,6 +120,8 @@ pub struct RunReport {
     pub schedule: Vec<String>,
     pub digest: String,
     pub verdict: Verdict,
+    /// How close the run came to tipping, in [0, 1] (see [`crate::stress`]).
+    pub stress: f64,
     /// The same seed without faults; null when the schedule is empty (the run is its own control).
     pub control: Option<ControlReport>,
     /// Hosts that stopped on their own (panic or exit): findings in themselves.
@@ -311,7 +313,7 @@ pub fn run_with_control(
         in_flight,
         ..
     } = faulted.outcome;
-    Ok(RunReport {
+    let mut report = RunReport {
         hormesis_version: env!("CARGO_PKG_VERSION"),
         scenario: plan.scenario.name().to_string(),
         engine: plan.engine,
@@ -326,7 +328,10 @@ pub fn run_with_control(
         in_flight_at_end: in_flight,
         window_s: timeline.window_s,
         windows: timeline.windows,
-    })
+        stress: 0.0,
+    };
+    report.stress = crate::stress::stress(&report);
+    Ok(report)
 }
 
 /// The outcome of running one plan twice.

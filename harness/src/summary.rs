@@ -87,6 +87,9 @@ pub fn render(r: &RunReport) -> String {
         format!("{:.3}", v.damage),
         c.map(|c| format!("{:.3}", c.figures.damage)),
     );
+    if !r.schedule.is_empty() {
+        out += &row("stress", format!("{:.2}", r.stress), None);
+    }
     out += &row(
         "amplif.",
         format!("{:.2}x", v.amplification),

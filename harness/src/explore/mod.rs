@@ -61,6 +61,11 @@ pub struct RunRecord {
     pub schedule: Vec<String>,
     pub seed: u64,
     pub score: f64,
+    /// How close the run came to tipping, in [0, 1]: under ½ when it
+    /// recovered, ¾ and over when metastable ([`crate::stress`]). 0 in
+    /// files written before it was recorded.
+    #[serde(default)]
+    pub stress: f64,
     /// Null when the run could not be simulated (see `error`).
     pub class: Option<Class>,
     pub ttr_s: Option<f64>,
@@ -76,6 +81,10 @@ pub struct BestOfArm {
     pub runs: usize,
     pub metastable_runs: usize,
     pub best_score: f64,
+    /// The highest stress of the arm's runs: the nearest miss when none
+    /// tipped. Its run gives `best_schedule` and `best_seed`.
+    #[serde(default)]
+    pub best_stress: f64,
     pub best_schedule: Vec<String>,
     pub best_seed: u64,
 }
@@ -298,14 +307,15 @@ pub fn explore_until(
         let mut touched = Vec::new();
         for ((arm, probability, schedule, slot), report) in chosen.into_iter().zip(reports) {
             let a = &mut arms[arm];
-            let (score, class, ttr_s, error) = match &report {
+            let (score, stress, class, ttr_s, error) = match &report {
                 Ok(r) => (
                     r.verdict.score,
+                    r.stress,
                     Some(r.verdict.class),
                     r.verdict.ttr_s,
                     None,
                 ),
-                Err(e) => (0.0, None, None, Some(e.to_string())),
+                Err(e) => (0.0, 0.0, None, None, Some(e.to_string())),
             };
             strategy.update(&mut a.stats, score, probability, arm_count);
             match class {
@@ -321,6 +331,7 @@ pub fn explore_until(
                 schedule: schedule.events.iter().map(|e| e.to_spec()).collect(),
                 seed: run_seeds[slot],
                 score,
+                stress,
                 class,
                 ttr_s,
                 error,
@@ -376,15 +387,18 @@ pub fn explore_until(
 /// The summary of a list of runs (also of merged shards).
 pub fn summarise(records: &[RunRecord], cells: usize) -> Summary {
     let mut arms: Vec<BestOfArm> = Vec::new();
+    let mut best_run: Vec<Option<(f64, f64)>> = Vec::new();
     for r in records {
         let i = match arms.iter().position(|a| a.arm == r.arm) {
             Some(i) => i,
             None => {
+                best_run.push(None);
                 arms.push(BestOfArm {
                     arm: r.arm.clone(),
                     runs: 0,
                     metastable_runs: 0,
                     best_score: f64::NEG_INFINITY,
+                    best_stress: f64::NEG_INFINITY,
                     best_schedule: Vec::new(),
                     best_seed: 0,
                 });
@@ -394,8 +408,14 @@ pub fn summarise(records: &[RunRecord], cells: usize) -> Summary {
         let a = &mut arms[i];
         a.runs += 1;
         a.metastable_runs += usize::from(r.class == Some(Class::Metastable));
-        if r.score > a.best_score {
-            a.best_score = r.score;
+        a.best_score = a.best_score.max(r.score);
+        // The best run: by stress, which orders metastable runs as the
+        // score does and grades those that recovered (score almost always
+        // 0); by score among equal stress (files without stress).
+        let key = (r.stress, r.score);
+        if best_run[i].is_none_or(|best| key > best) {
+            best_run[i] = Some(key);
+            a.best_stress = r.stress;
             a.best_schedule = r.schedule.clone();
             a.best_seed = r.seed;
         }
@@ -403,6 +423,7 @@ pub fn summarise(records: &[RunRecord], cells: usize) -> Summary {
     arms.sort_by(|a, b| {
         b.best_score
             .total_cmp(&a.best_score)
+            .then(b.best_stress.total_cmp(&a.best_stress))
             .then(a.arm.cmp(&b.arm))
     });
     Summary {
