@@ -25,7 +25,8 @@ impl Span {
         Span { lo, hi, step }
     }
 
-    fn snap(&self, v: f64) -> f64 {
+    /// `v` on the span's grid, within the span.
+    pub fn snap(&self, v: f64) -> f64 {
         let snapped = self.lo + ((v - self.lo) / self.step).round() * self.step;
         // Round away float noise so grids print as written (0.1, not 0.30000000000000004).
         let snapped = (snapped * 1e6).round() / 1e6;

@@ -20,6 +20,7 @@
 //! * [`summary`]: the human-readable report;
 //! * [`incident`]: incident files, the unit of record and replay;
 //! * [`explore`]: the bandit explorer over fault templates × parameter cells;
+//! * [`map`]: the vulnerability map of one template (tipping fraction over a grid);
 //! * [`replay`], [`shrink`]: what is done with incidents;
 //! * [`import`]: production timelines (CSV) as schedules;
 //! * [`files`]: atomic, never-clobbering writes.
@@ -46,6 +47,7 @@ pub mod files;
 pub mod import;
 pub mod incident;
 pub mod log;
+pub mod map;
 mod panic_capture;
 pub mod replay;
 pub mod report;

@@ -445,7 +445,7 @@ pub fn summarise(records: &[RunRecord], cells: usize) -> Summary {
 }
 
 /// Runs `task(0..n)` on up to `jobs` threads; results in index order.
-fn parallel<T: Send, E: Send>(
+pub(crate) fn parallel<T: Send, E: Send>(
     jobs: usize,
     n: usize,
     task: impl Fn(usize) -> Result<T, E> + Sync,

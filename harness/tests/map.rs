@@ -1,0 +1,108 @@
+//! `hormesis map`: the vulnerability map of one template.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn hormesis(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn json(path: &PathBuf) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_map_covers_the_grid_and_does_not_depend_on_jobs() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("map");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut maps = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = dir.join(format!("map-{jobs}.json"));
+        let o = hormesis(&[
+            "map",
+            "--scenario",
+            "retry-storm",
+            "--template",
+            "load-spike",
+            "--grid",
+            "3x3",
+            "--seeds",
+            "2",
+            "--jobs",
+            jobs,
+            "--json",
+            out.to_str().unwrap(),
+        ]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(text.contains("runs tip"), "{text}");
+        maps.push(json(&out));
+    }
+    assert_eq!(maps[0], maps[1], "the map is the same for any --jobs");
+    let m = &maps[0];
+    assert_eq!(m["durations_s"], serde_json::json!([1.0, 16.0, 30.0]));
+    assert_eq!(m["magnitudes"].as_array().unwrap().len(), 3);
+    let cells = m["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 9);
+    let at = |d: f64, f: f64| {
+        cells
+            .iter()
+            .find(|c| c["duration_s"] == d && c["magnitude"] == f)
+            .unwrap()
+    };
+    // The longest, largest spike tips every seed; the smallest, shortest none.
+    assert_eq!(at(30.0, 5.0)["fraction"], 1.0);
+    assert_eq!(at(1.0, 1.2)["fraction"], 0.0);
+    assert!(at(1.0, 1.2)["mean_stress"].as_f64().unwrap() < 0.5);
+    let fraction = m["tipping_fraction"].as_f64().unwrap();
+    assert!(fraction > 0.0 && fraction < 1.0, "{fraction}");
+}
+
+#[test]
+fn templates_without_a_magnitude_map_one_row_and_unknown_ones_are_listed() {
+    let o = hormesis(&[
+        "map",
+        "--scenario",
+        "retry-storm",
+        "--template",
+        "crash host=server",
+        "--grid",
+        "3x5",
+        "--seeds",
+        "1",
+        "--json",
+        "-",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(m["cells"].as_array().unwrap().len(), 3);
+    assert!(m["magnitudes"].as_array().unwrap().is_empty());
+    let o = hormesis(&["map", "--scenario", "retry-storm", "--template", "meteor"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("`crash host=server`"), "{err}");
+    let o = hormesis(&[
+        "map",
+        "--scenario",
+        "retry-storm",
+        "--template",
+        "load-spike",
+        "--grid",
+        "0x3",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
