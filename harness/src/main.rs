@@ -1619,6 +1619,7 @@ fn report_command(args: ReportArgs) -> Result<u8, Failure> {
     )?;
     let mut runs: Vec<RunView> = Vec::new();
     let mut explorations: Vec<ExploreView> = Vec::new();
+    let mut maps: Vec<report::MapView> = Vec::new();
     for path in &args.inputs {
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
         let value: serde_json::Value = if is_yaml {
@@ -1642,17 +1643,28 @@ fn report_command(args: ReportArgs) -> Result<u8, Failure> {
         };
         if value.get("windows").is_some() {
             runs.push(serde_json::from_value(value).map_err(what)?);
+        } else if value.get("template").is_some() && value.get("cells").is_some() {
+            maps.push(serde_json::from_value(value).map_err(what)?);
         } else if value.get("runs").is_some() && value.get("summary").is_some() {
             explorations.push(serde_json::from_value(value).map_err(what)?);
         } else {
             return Err(bad_input(anyhow::anyhow!(
-                "{}: not a run (`run --json`), an incident (.yaml) or an exploration (`explore --json`)",
+                "{}: not a run (`run --json`), an incident (.yaml), an exploration (`explore --json`) or a map (`map --json`)",
                 path.display()
             )));
         }
     }
-    let html = match (runs.as_slice(), explorations.as_slice()) {
-        ([run], []) => {
+    let html = match (runs.as_slice(), explorations.as_slice(), maps.as_slice()) {
+        ([], [], [map]) => {
+            if let Some(svg) = &args.svg {
+                let plot = report::map_svg(map).map_err(bad_input)?;
+                files::write_atomically(svg, plot.as_bytes())
+                    .with_context(|| format!("cannot write {}", svg.display()))
+                    .map_err(bad_input)?;
+            }
+            report::map_html(map).map_err(bad_input)?
+        }
+        ([run], [], []) => {
             if let Some(svg) = &args.svg {
                 let plot = report::timeline_svg(run).map_err(bad_input)?;
                 files::write_atomically(svg, plot.as_bytes())
@@ -1661,7 +1673,7 @@ fn report_command(args: ReportArgs) -> Result<u8, Failure> {
             }
             report::run_html(run).map_err(bad_input)?
         }
-        ([], [first, ..]) => {
+        ([], [first, ..], []) => {
             if args.svg.is_some() {
                 return Err(bad_input(anyhow::anyhow!(
                     "--svg writes a run's timeline; explorations have none"
@@ -1678,7 +1690,7 @@ fn report_command(args: ReportArgs) -> Result<u8, Failure> {
         }
         _ => {
             return Err(bad_input(anyhow::anyhow!(
-                "give one run or incident, or one or more explorations of one scenario"
+                "give one run or incident, one map, or one or more explorations of one scenario"
             )))
         }
     };

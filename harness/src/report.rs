@@ -398,6 +398,120 @@ pub fn heatmap_svg(e: &ExploreView) -> Result<String, ReportError> {
     Ok(svg)
 }
 
+/// The parts of a `map --json` a report draws.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MapView {
+    pub scenario: String,
+    pub template: String,
+    pub onset_s: f64,
+    pub seeds: Vec<u64>,
+    pub durations_s: Vec<f64>,
+    pub magnitudes: Vec<f64>,
+    pub cells: Vec<MapCellView>,
+    pub tipping_fraction: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MapCellView {
+    pub duration_s: Option<f64>,
+    pub magnitude: Option<f64>,
+    pub runs: usize,
+    pub fraction: f64,
+    pub mean_stress: f64,
+}
+
+/// The vulnerability map as a heatmap: durations across, magnitudes up,
+/// each cell shaded by the fraction of seeds that tipped and labelled
+/// with it (and with the mean stress where none tipped).
+pub fn map_svg(m: &MapView) -> Result<String, ReportError> {
+    let columns: Vec<Option<f64>> = if m.durations_s.is_empty() {
+        vec![None]
+    } else {
+        m.durations_s.iter().map(|&d| Some(d)).collect()
+    };
+    let rows: Vec<Option<f64>> = if m.magnitudes.is_empty() {
+        vec![None]
+    } else {
+        m.magnitudes.iter().rev().map(|&v| Some(v)).collect()
+    };
+    let (cell_w, cell_h, left, top) = (64i32, 34i32, 90i32, 50i32);
+    let width = (left + cell_w * columns.len() as i32 + 20) as u32;
+    let height = (top + cell_h * rows.len() as i32 + 50) as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width.max(420), height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let title = format!(
+            "{} · {} from {}s: {:.1} % of runs tip",
+            m.scenario,
+            m.template,
+            m.onset_s,
+            m.tipping_fraction * 100.0
+        );
+        root.draw(&Text::new(title, (10, 10), ("sans-serif", 14)))
+            .map_err(draw_error)?;
+        for (r, magnitude) in rows.iter().enumerate() {
+            let y = top + r as i32 * cell_h;
+            let label = magnitude.map_or("-".into(), |v| format!("{v}"));
+            root.draw(&Text::new(label, (10, y + 10), ("sans-serif", 12)))
+                .map_err(draw_error)?;
+            for (c, duration) in columns.iter().enumerate() {
+                let x = left + c as i32 * cell_w;
+                let Some(cell) = m
+                    .cells
+                    .iter()
+                    .find(|k| k.duration_s == *duration && k.magnitude == *magnitude)
+                else {
+                    continue;
+                };
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell_w - 2, y + cell_h - 2)],
+                    heat(cell.fraction).filled(),
+                ))
+                .map_err(draw_error)?;
+                let text = if cell.runs == 0 {
+                    "err".to_string()
+                } else if cell.fraction > 0.0 {
+                    format!("{:.2}", cell.fraction)
+                } else {
+                    format!("s {:.2}", cell.mean_stress)
+                };
+                root.draw(&Text::new(text, (x + 6, y + 10), ("sans-serif", 11)))
+                    .map_err(draw_error)?;
+            }
+        }
+        let axis_y = top + rows.len() as i32 * cell_h + 8;
+        for (c, duration) in columns.iter().enumerate() {
+            let label = duration.map_or("-".into(), |d| format!("{d}s"));
+            let x = left + c as i32 * cell_w + 6;
+            root.draw(&Text::new(label, (x, axis_y), ("sans-serif", 12)))
+                .map_err(draw_error)?;
+        }
+        root.draw(&Text::new(
+            "duration →   (rows: magnitude; cells: fraction of seeds that tip, or s = mean stress where none did)",
+            (10, axis_y + 20),
+            ("sans-serif", 11),
+        ))
+        .map_err(draw_error)?;
+        root.present().map_err(draw_error)?;
+    }
+    Ok(svg)
+}
+
+/// A self-contained HTML report of one vulnerability map.
+pub fn map_html(m: &MapView) -> Result<String, ReportError> {
+    let body = format!(
+        "<h1>Vulnerability map of {} on {}</h1>\n<p>Onset {}s, {} seeds per cell; {:.1} % of all runs tip.</p>\n{}",
+        escape(&m.template),
+        escape(&m.scenario),
+        m.onset_s,
+        m.seeds.len(),
+        m.tipping_fraction * 100.0,
+        map_svg(m)?
+    );
+    Ok(page(&format!("hormesis map: {}", m.template), &body))
+}
+
 /// The best score so far against the number of runs, one line per
 /// exploration (strategy).
 pub fn best_so_far_svg(explorations: &[ExploreView]) -> Result<String, ReportError> {

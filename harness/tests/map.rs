@@ -65,6 +65,23 @@ fn a_map_covers_the_grid_and_does_not_depend_on_jobs() {
     assert!(at(1.0, 1.2)["mean_stress"].as_f64().unwrap() < 0.5);
     let fraction = m["tipping_fraction"].as_f64().unwrap();
     assert!(fraction > 0.0 && fraction < 1.0, "{fraction}");
+    // `report` draws it: a cell per grid point, shaded and labelled.
+    let html = dir.join("map.html");
+    let o = hormesis(&[
+        "report",
+        dir.join("map-1.json").to_str().unwrap(),
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Vulnerability map of load-spike on retry-storm"));
+    assert!(page.contains("<svg") && page.contains("1.00") && page.contains("s 0."));
 }
 
 #[test]
