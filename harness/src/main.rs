@@ -219,9 +219,10 @@ it), 2 bad input.",
 offered load, attempts, goodput and p99 latency, fault intervals shaded, the control run's goodput \
 overlaid;\n\
 - for explorations (`explore --json`, one or more of one scenario, e.g. one per strategy): the \
-score of every run per arm as a heatmap, and each one's best score so far against runs.\n\n\
+score of every run per arm as a heatmap, and each one's best score so far against runs;\n\
+- for a vulnerability map (`map --json`): the fraction of seeds that tip per grid cell as a heatmap.\n\n\
 Exit codes: 0 written, 2 bad input.",
-        after_help = "Examples:\n  hormesis report run.json -o run.html --svg timeline.svg\n  hormesis report replays/retry-storm/spike.yaml -o spike.html\n  hormesis report thompson.json random.json -o explore.html"
+        after_help = "Examples:\n  hormesis report run.json -o run.html --svg timeline.svg\n  hormesis report replays/retry-storm/spike.yaml -o spike.html\n  hormesis report thompson.json random.json -o explore.html\n  hormesis report map.json -o map.html"
     )]
     Report(ReportArgs),
     /// Replay incident files and check what each expects: exit 1 on any regression.
