@@ -385,8 +385,11 @@ struct ImportArgs {
 
 #[derive(Args)]
 struct ReportArgs {
-    /// A run's JSON, an incident (YAML), or explorations' JSON.
-    #[arg(required = true, value_name = "RUN.json|INCIDENT.yaml|EXPLORE.json")]
+    /// A run's JSON, an incident (YAML), explorations' JSON or a map's JSON.
+    #[arg(
+        required = true,
+        value_name = "RUN.json|INCIDENT.yaml|EXPLORE.json|MAP.json"
+    )]
     inputs: Vec<PathBuf>,
     /// The HTML file to write.
     #[arg(short = 'o', long = "output", value_name = "FILE.html")]

@@ -611,6 +611,11 @@ fn signals_stop_cleanly_once_and_abort_twice() {
                 "1000",
                 "--jobs",
                 "1",
+                // Long runs (~10 min simulated each): a batch lasts seconds,
+                // so the second signal lands inside it however loaded the
+                // machine is.
+                "--set",
+                "horizon=600s",
                 "--json",
                 json,
             ])
