@@ -177,8 +177,9 @@ pub fn judgeable(
     if warm_expected >= EXPECTED_PER_BLOCK && horizon_windows >= 2 * b.max(HOLD_WINDOWS / 2) {
         return Ok(());
     }
-    let need_warm = Duration::from_secs_f64(((EXPECTED_PER_BLOCK / rate / w).ceil() + 1.0) * w);
-    let need_horizon = Duration::from_secs_f64((2 * b.max(HOLD_WINDOWS / 2)) as f64 * w);
+    let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX);
+    let need_warm = seconds(((EXPECTED_PER_BLOCK / rate / w).ceil() + 1.0) * w);
+    let need_horizon = seconds((2 * b.max(HOLD_WINDOWS / 2)) as f64 * w);
     let mut needs = Vec::new();
     let mut fixes = Vec::new();
     if warm_expected < EXPECTED_PER_BLOCK {
@@ -556,5 +557,7 @@ mod tests {
         assert!(judgeable(0.5, s(201), s(400), w).is_ok());
         assert!(judgeable(0.0, s(30), s(60), w).is_err());
         assert!(judgeable(f64::INFINITY, s(30), s(60), w).is_err());
+        // A rate so low the warm-up it needs overflows a duration.
+        assert!(judgeable(1e-30, s(30), s(60), w).is_err());
     }
 }
