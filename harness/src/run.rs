@@ -25,6 +25,47 @@ pub enum RunError {
     Setup(String),
 }
 
+/// Lets a build without seeded scheduling run anyway (with a warning).
+pub const ALLOW_UNSEEDED_ENV: &str = "HORMESIS_ALLOW_UNSEEDED";
+
+/// Why this build cannot promise "one seed in, the same bytes out", if it
+/// cannot: turmoil runs the services on real tokio, whose `select!` and
+/// scheduler draw from OS randomness unless built with `--cfg
+/// tokio_unstable` (madsim's tokio is seeded by construction). The message
+/// holds the exact lines to add.
+pub fn unseeded_scheduling() -> Option<String> {
+    scheduling_guard(cfg!(any(tokio_unstable, madsim)))
+}
+
+fn scheduling_guard(seeded: bool) -> Option<String> {
+    (!seeded).then(|| {
+        format!(
+            "this build lacks `--cfg tokio_unstable`: tokio's `select!` and scheduler then draw \
+             from OS randomness, so the same seed can give different runs and no finding \
+             replays. Add to the `.cargo/config.toml` of your crate or workspace:\n\n\
+             [build]\n\
+             rustflags = [\"--cfg\", \"tokio_unstable\"]\n\n\
+             (a RUSTFLAGS environment variable replaces those flags: include `--cfg \
+             tokio_unstable` in it too), then rebuild. To run anyway, unseeded, set \
+             {ALLOW_UNSEEDED_ENV}=1."
+        )
+    })
+}
+
+/// Refuses an unseeded build unless [`ALLOW_UNSEEDED_ENV`] is set, in
+/// which case it warns once per process.
+fn check_seeded(problem: Option<String>, allowed: bool) -> Result<(), RunError> {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    match (problem, allowed) {
+        (None, _) => Ok(()),
+        (Some(why), false) => Err(RunError::Setup(why)),
+        (Some(why), true) => {
+            WARNED.call_once(|| eprintln!("warning: {why}"));
+            Ok(())
+        }
+    }
+}
+
 /// The inputs of a run, validated.
 pub struct RunPlan<'s> {
     pub scenario: &'s dyn Scenario,
@@ -53,6 +94,10 @@ impl<'s> RunPlan<'s> {
         if let Some(error) = engine.unavailable() {
             return Err(error.into());
         }
+        check_seeded(
+            unseeded_scheduling(),
+            std::env::var_os(ALLOW_UNSEEDED_ENV).is_some_and(|v| v == "1"),
+        )?;
         if let Some(why) = scenario.unsupported_on(engine) {
             return Err(RunError::Setup(format!(
                 "scenario `{}` does not run on {}: {why}",
@@ -374,5 +419,27 @@ pub fn compare(a: &RunReport, b: &RunReport) -> DeterminismCheck {
         deterministic: false,
         first_different_window: first_difference(&timeline(a), &timeline(b)),
         which: Some("control"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unseeded_build_is_refused_with_the_lines_to_add() {
+        // This build is seeded (.cargo/config.toml), so nothing to say.
+        assert_eq!(unseeded_scheduling(), None);
+        assert!(check_seeded(unseeded_scheduling(), false).is_ok());
+        // The other way, as a build without the flag sees it.
+        let why = scheduling_guard(false).unwrap();
+        assert!(
+            why.contains("[build]\nrustflags = [\"--cfg\", \"tokio_unstable\"]"),
+            "{why}"
+        );
+        assert!(why.contains(ALLOW_UNSEEDED_ENV));
+        let refused = check_seeded(Some(why.clone()), false).unwrap_err();
+        assert!(refused.to_string().contains("tokio_unstable"));
+        assert!(check_seeded(Some(why), true).is_ok());
     }
 }
