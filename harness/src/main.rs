@@ -547,6 +547,10 @@ struct RunArgs {
     /// that differs and exit 1.
     #[arg(long)]
     check_determinism: bool,
+    /// Rerun at a fifth of turmoil's tick (the scenario's step) and flag a
+    /// verdict that changes as a likely simulation artifact (exit 1).
+    #[arg(long)]
+    check_fidelity: bool,
     /// Write the run as an incident file (never overwrites an existing file).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
@@ -889,6 +893,9 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
             }
         }
     }
+    if args.check_fidelity {
+        code = code.max(check_fidelity(&plan, &report, &say)?);
+    }
     if report.is_finding() {
         let mut replay = format!(
             "hormesis run --scenario {} --seed {}",
@@ -920,6 +927,54 @@ fn run_command(args: RunArgs) -> Result<u8, Failure> {
         ));
     }
     Ok(code)
+}
+
+/// Reruns `plan` at a fifth of the scenario's turmoil tick; a verdict
+/// class that changes is most likely an artifact of the coarse step (1).
+fn check_fidelity(
+    plan: &RunPlan<'_>,
+    report: &RunReport,
+    say: &dyn Fn(&str),
+) -> Result<u8, Failure> {
+    if plan.engine != EngineKind::Turmoil {
+        say(&format!(
+            "  fidelity: {} has no tick to refine; nothing to check\n",
+            plan.engine.name()
+        ));
+        return Ok(0);
+    }
+    let finer = plan.finer(5)?;
+    let tick = finer.tick.unwrap_or_default();
+    errln!(
+        "checking fidelity: running the same plan at a {} tick",
+        hormesis_faults::format_duration(tick)
+    );
+    let again = run::run(&finer)?;
+    let (was, now) = (report.verdict.class, again.verdict.class);
+    let ttr = |r: &RunReport| {
+        r.verdict
+            .ttr_s
+            .map_or("never".to_string(), |t| format!("TTR {t}s"))
+    };
+    if was == now {
+        say(&format!(
+            "  fidelity: the same verdict at a {} tick ({}, {})\n",
+            hormesis_faults::format_duration(tick),
+            now.name(),
+            ttr(&again)
+        ));
+        Ok(0)
+    } else {
+        say(&format!(
+            "  FIDELITY: the verdict changes at a {} tick: {} ({}) becomes {} ({}); likely an artifact of the scenario's coarser step, not of the system\n",
+            hormesis_faults::format_duration(tick),
+            was.name(),
+            ttr(report),
+            now.name(),
+            ttr(&again)
+        ));
+        Ok(1)
+    }
 }
 
 /// The command as typed, for an incident's `found.command`.

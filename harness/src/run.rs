@@ -73,9 +73,34 @@ pub struct RunPlan<'s> {
     pub schedule: Schedule,
     pub seed: u64,
     pub engine: EngineKind,
+    /// turmoil's step when not the scenario's own (`Layout::tick`): the
+    /// fidelity check reruns at a fifth of it.
+    pub tick: Option<Duration>,
 }
 
 impl<'s> RunPlan<'s> {
+    /// The same plan at a finer turmoil step, `1/divisor` of the
+    /// scenario's (never under 1 µs).
+    pub fn finer(&self, divisor: u32) -> Result<RunPlan<'s>, RunError> {
+        let layout_tick = self
+            .scenario
+            .build(&self.params)
+            .map_err(|error| RunError::Param {
+                scenario: self.scenario.name().to_string(),
+                error,
+            })?
+            .layout()
+            .tick;
+        Ok(RunPlan {
+            scenario: self.scenario,
+            params: self.params.clone(),
+            schedule: self.schedule.clone(),
+            seed: self.seed,
+            engine: self.engine,
+            tick: Some((layout_tick / divisor.max(1)).max(Duration::from_micros(1))),
+        })
+    }
+
     /// Resolves parameters (`key=value` overrides) and checks the schedule
     /// against the built system; `origin`/`source` locate schedule errors.
     pub fn new<S: AsRef<str>>(
@@ -129,6 +154,7 @@ impl<'s> RunPlan<'s> {
             schedule,
             seed,
             engine,
+            tick: None,
         })
     }
 }
@@ -217,6 +243,7 @@ fn simulate(plan: &RunPlan<'_>, schedule: &Schedule, end: Duration) -> Result<Si
             seed: plan.seed,
             end,
             window: WINDOW,
+            tick: plan.tick,
         },
     )?;
     let mut header = vec![
@@ -225,6 +252,9 @@ fn simulate(plan: &RunPlan<'_>, schedule: &Schedule, end: Duration) -> Result<Si
         format!("seed={}", plan.seed),
         format!("end={}", format_duration(end)),
     ];
+    // Only an overridden step enters the digest: every digest recorded at
+    // the scenario's own step stays as it was.
+    header.extend(plan.tick.map(|t| format!("tick={}", format_duration(t))));
     header.extend(plan.params.canonical());
     header.extend(schedule.events.iter().map(|e| e.to_spec()));
     let digest = Digest::new(&header)

@@ -71,6 +71,7 @@ impl Shrinker<'_> {
                 schedule: schedule.clone(),
                 seed: self.base.seed,
                 engine: self.base.engine,
+                tick: self.base.tick,
             };
             match run::run(&plan) {
                 Ok(r) => {

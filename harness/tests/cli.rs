@@ -359,3 +359,44 @@ fn log_stamps_events_with_simulated_time_and_host_and_changes_nothing() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad).1.contains("--log"));
 }
+
+/// `--check-fidelity` reruns at a fifth of the tick: it flags mru-pool's
+/// trigger as the artifact of turmoil's 10 ms step that docs/engines.md
+/// describes, and passes retry-storm's.
+#[test]
+fn check_fidelity_flags_a_verdict_that_changes_at_a_finer_tick() {
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "mru-pool",
+        "--seed",
+        "1",
+        "--fault",
+        "load-spike:at=60s,for=10s,factor=3",
+        "--check-fidelity",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        out.contains(
+            "FIDELITY: the verdict changes at a 2ms tick: metastable (never) becomes stable"
+        ),
+        "{out}"
+    );
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--seed",
+        "1",
+        "--fault",
+        "load-spike:at=60s,for=10s,factor=3",
+        "--check-fidelity",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "metastable: {out}{err}");
+    assert!(
+        out.contains("fidelity: the same verdict at a 2ms tick (metastable, never)"),
+        "{out}"
+    );
+}

@@ -162,6 +162,7 @@ pub fn check_determinism(request: OwnedRequest) -> Result<(), String> {
                 seed: request.seed,
                 end: request.end,
                 window: request.window,
+                tick: None,
             };
             let _world = install_world(&req);
             supervise(&req).await;

@@ -67,6 +67,9 @@ pub struct SimRequest<'a> {
     /// Simulated time at which the run stops.
     pub end: Duration,
     pub window: Duration,
+    /// turmoil's step, overriding the layout's (a fidelity check reruns
+    /// finer); madsim has none.
+    pub tick: Option<Duration>,
 }
 
 /// A fault action as the engine applied it, at the tick it applied.

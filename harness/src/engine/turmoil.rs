@@ -25,7 +25,7 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
     let layout = req.system.layout().clone();
     const TCP_CAPACITY: usize = 1 << 16;
     let mut sim = turmoil::Builder::new()
-        .tick_duration(layout.tick)
+        .tick_duration(req.tick.unwrap_or(layout.tick))
         .simulation_duration(req.end + Duration::from_secs(3600))
         .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
         .rng_seed(req.seed)
