@@ -638,6 +638,10 @@ struct ScenarioListing {
     /// The values of the `mitigation` parameter (`none` first), if it has one.
     mitigations: Vec<&'static str>,
     trigger: Vec<String>,
+    /// turmoil's step at the default parameters, milliseconds: the finest
+    /// time scale a turmoil run resolves (`run --check-fidelity` reruns at
+    /// a fifth of it).
+    tick_ms: f64,
     /// The engines it runs on, and why not on the others.
     engines: Vec<&'static str>,
     unsupported: Vec<EngineSupport>,
@@ -675,6 +679,7 @@ fn listing(s: &dyn Scenario) -> Result<ScenarioListing, Failure> {
         description: s.description(),
         hosts: layout.hosts.clone(),
         clients: layout.clients.clone(),
+        tick_ms: layout.tick.as_secs_f64() * 1000.0,
         knobs: s
             .knobs()
             .into_iter()
@@ -758,7 +763,11 @@ fn list_scenarios(json: bool) -> Result<u8, Failure> {
         if !s.mitigations.is_empty() {
             outln!("  mitigations: {}", s.mitigations.join(", "));
         }
-        outln!("  engines: {}", s.engines.join(", "));
+        outln!(
+            "  engines: {}   turmoil tick: {}ms",
+            s.engines.join(", "),
+            s.tick_ms
+        );
         for u in &s.unsupported {
             outln!("    not on {}: {}", u.engine, u.why);
         }

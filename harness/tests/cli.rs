@@ -48,6 +48,7 @@ fn scenarios_lists_every_builtin_as_json() {
         ]
     );
     for s in v.as_array().unwrap() {
+        assert_eq!(s["tick_ms"], 10.0, "{}", s["name"]);
         assert_eq!(s["mitigations"][0], "none", "{}", s["name"]);
         assert!(
             s["mitigations"].as_array().unwrap().len() >= 2,
