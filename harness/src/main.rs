@@ -505,6 +505,10 @@ struct ReplayArgs {
     /// expectation still holds. Regressions are left as they are.
     #[arg(long, conflicts_with_all = ["set", "strict"])]
     rerecord: bool,
+    /// Also replay each incident at a fifth of turmoil's tick and fail one
+    /// whose verdict class changes there: a likely simulation artifact.
+    #[arg(long, conflicts_with = "rerecord")]
+    check_fidelity: bool,
 }
 
 #[derive(Args)]
@@ -1276,7 +1280,27 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
                 })
             }
         };
-        let passed = outcome.passed(args.strict);
+        // A verdict that changes at a finer tick is an artifact of the
+        // step, not a property of the system: it fails like a regression.
+        let artifact = if args.check_fidelity && incident.engine == EngineKind::Turmoil {
+            let finer = incident
+                .plan(overrides)
+                .map_err(incident_failure)?
+                .finer(5)?;
+            let fine = run::run(&finer)?;
+            let (was, now) = (outcome.report.verdict.class, fine.verdict.class);
+            (was != now).then(|| {
+                format!(
+                    "FIDELITY: {} at the scenario's tick, {} at {}: likely a simulation artifact",
+                    was.name(),
+                    now.name(),
+                    hormesis_faults::format_duration(finer.tick.unwrap_or_default())
+                )
+            })
+        } else {
+            None
+        };
+        let passed = outcome.passed(args.strict) && artifact.is_none();
         regressions += usize::from(!passed);
         let rerecord = args.rerecord && passed && !outcome.digest_same;
         if rerecord {
@@ -1287,6 +1311,7 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
         }
         let result = match (&outcome.regression, outcome.digest_same) {
             (Some(why), _) => format!("REGRESSION: {why}"),
+            (None, _) if artifact.is_some() => artifact.clone().unwrap_or_default(),
             (None, false) if args.strict => "CHANGED (--strict)".to_string(),
             (None, false) if rerecord => "ok (re-recorded)".to_string(),
             (None, _) => "ok".to_string(),
@@ -1305,10 +1330,15 @@ fn replay_command(args: ReplayArgs) -> Result<u8, Failure> {
         );
         if !passed {
             outln!(
-                "  seed {}; file {}; reproduce: hormesis replay {}",
+                "  seed {}; file {}; reproduce: hormesis replay {}{}",
                 incident.seed,
                 path.display(),
-                path.display()
+                path.display(),
+                if artifact.is_some() {
+                    " --check-fidelity"
+                } else {
+                    ""
+                }
             );
         }
         cases.push(JunitCase {

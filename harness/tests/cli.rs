@@ -401,3 +401,24 @@ fn check_fidelity_flags_a_verdict_that_changes_at_a_finer_tick() {
         "{out}"
     );
 }
+
+/// `replay --check-fidelity` fails the kept mru-pool trigger (found at
+/// turmoil's 10 ms step, gone at 2 ms) and passes retry-storm's.
+#[test]
+fn replay_check_fidelity_fails_an_incident_that_is_a_tick_artifact() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../replays");
+    let o = hormesis(&[
+        "replay",
+        &format!("{root}/mru-pool/trigger.yaml"),
+        &format!("{root}/retry-storm/spike.yaml"),
+        "--check-fidelity",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        out.contains("FIDELITY: metastable at the scenario's tick, stable at 2ms"),
+        "{out}"
+    );
+    assert!(out.contains("reproduce: hormesis replay") && out.contains("--check-fidelity"));
+    assert!(out.contains("2 incidents, 1 passed, 1 regressed"), "{out}");
+}
