@@ -90,6 +90,14 @@ fn clipped(message: &str) -> String {
         .join("\n")
 }
 
+/// `--jobs`, or one thread per core.
+fn jobs(given: Option<u16>) -> usize {
+    given.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    )
+}
+
 fn interrupted() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
 }
@@ -326,10 +334,7 @@ fn map_command(args: MapArgs) -> Result<u8, Failure> {
         seeds: args.seeds,
         seed: args.seed,
         onset: args.onset,
-        jobs: args.jobs.map_or_else(
-            || std::thread::available_parallelism().map_or(1, |n| n.get()),
-            usize::from,
-        ),
+        jobs: jobs(args.jobs),
     };
     errln!(
         "mapping {} `{}` over a {}x{} grid on {} seeds",
@@ -1043,10 +1048,7 @@ fn explore_command(args: ExploreArgs) -> Result<u8, Failure> {
             "--threshold is a score in [0, 1]"
         )));
     }
-    let jobs = args.jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        usize::from,
-    );
+    let jobs = jobs(args.jobs);
     // The incidents folder is made now, not at the first finding, so an
     // unusable one (a file in the way, no permission) fails before any run,
     // and outputs beside or inside it (`--json out/e.json --incidents

@@ -108,6 +108,16 @@ fn axis(span: Option<Span>, n: usize) -> Vec<f64> {
     points
 }
 
+/// The points of one axis of a map; a template without that axis (no
+/// duration, no magnitude) has the single point `None`.
+pub fn along(axis: &[f64]) -> Vec<Option<f64>> {
+    if axis.is_empty() {
+        vec![None]
+    } else {
+        axis.iter().map(|&v| Some(v)).collect()
+    }
+}
+
 /// Maps the template: every grid cell on every seed.
 pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
     let (w, h) = config.grid;
@@ -159,13 +169,6 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
     let onset = config.onset.unwrap_or(layout.warmup).as_secs_f64();
     let durations = axis(template.duration, w);
     let magnitudes = axis(template.magnitude, h);
-    let along = |axis: &[f64]| -> Vec<Option<f64>> {
-        if axis.is_empty() {
-            vec![None]
-        } else {
-            axis.iter().map(|&v| Some(v)).collect()
-        }
-    };
     let points: Vec<(Option<f64>, Option<f64>)> = along(&durations)
         .into_iter()
         .flat_map(|d| along(&magnitudes).into_iter().map(move |m| (d, m)))
@@ -255,16 +258,9 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
 pub fn table(map: &VulnerabilityMap) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let columns: Vec<Option<f64>> = if map.durations_s.is_empty() {
-        vec![None]
-    } else {
-        map.durations_s.iter().map(|&d| Some(d)).collect()
-    };
-    let rows: Vec<Option<f64>> = if map.magnitudes.is_empty() {
-        vec![None]
-    } else {
-        map.magnitudes.iter().rev().map(|&m| Some(m)).collect()
-    };
+    let columns = along(&map.durations_s);
+    let mut rows = along(&map.magnitudes);
+    rows.reverse();
     let _ = write!(out, "{:>10} ", "for →");
     for d in &columns {
         let _ = write!(out, "{:>6}", d.map_or("-".into(), |d| format!("{d}s")));

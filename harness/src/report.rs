@@ -424,16 +424,9 @@ pub struct MapCellView {
 /// each cell shaded by the fraction of seeds that tipped and labelled
 /// with it (and with the mean stress where none tipped).
 pub fn map_svg(m: &MapView) -> Result<String, ReportError> {
-    let columns: Vec<Option<f64>> = if m.durations_s.is_empty() {
-        vec![None]
-    } else {
-        m.durations_s.iter().map(|&d| Some(d)).collect()
-    };
-    let rows: Vec<Option<f64>> = if m.magnitudes.is_empty() {
-        vec![None]
-    } else {
-        m.magnitudes.iter().rev().map(|&v| Some(v)).collect()
-    };
+    let columns = crate::map::along(&m.durations_s);
+    let mut rows = crate::map::along(&m.magnitudes);
+    rows.reverse();
     let (cell_w, cell_h, left, top) = (64i32, 34i32, 90i32, 50i32);
     let width = (left + cell_w * columns.len() as i32 + 20) as u32;
     let height = (top + cell_h * rows.len() as i32 + 50) as u32;

@@ -31,14 +31,8 @@ pub fn stress(report: &RunReport) -> f64 {
         Class::Stable | Class::SlowRecovery => {}
     }
     let control = report.control.as_ref();
-    let from_fault = |w: &[Window]| -> Vec<Window> {
-        w.iter()
-            .filter(|x| x.t_s >= v.first_fault_s)
-            .cloned()
-            .collect()
-    };
-    let run_windows = from_fault(&report.windows);
-    let control_windows = control.map_or_else(Vec::new, |c| from_fault(&c.windows));
+    let run_windows = from(&report.windows, v.first_fault_s);
+    let control_windows = control.map_or(&[][..], |c| from(&c.windows, v.first_fault_s));
 
     let recovery = unit(v.ttr_s.unwrap_or(0.0) / v.horizon_s.max(1e-9));
     let deficit =
@@ -57,13 +51,13 @@ pub fn stress(report: &RunReport) -> f64 {
                             .filter_map(|x| x.gauges.get(name))
                             .fold(0.0f64, |a, &b| a.max(b.abs()))
                     };
-                    above(peak(&run_windows), peak(&control_windows))
+                    above(peak(run_windows), peak(control_windows))
                 })
                 .fold(0.0, f64::max)
         })
         .unwrap_or(0.0);
     let p99 = |ws: &[Window]| ws.iter().filter_map(|x| x.p99_ms).fold(0.0, f64::max);
-    let latency = above(p99(&run_windows), p99(&control_windows));
+    let latency = above(p99(run_windows), p99(control_windows));
     let failed = |ws: &[Window]| {
         ws.iter()
             .map(|x| x.timeouts.saturating_add(x.errors))
@@ -74,13 +68,18 @@ pub fn stress(report: &RunReport) -> f64 {
         .map(|x| x.offered)
         .fold(0u64, u64::saturating_add)
         .max(1) as f64;
-    let failures = unit(4.0 * (failed(&run_windows) - failed(&control_windows)).max(0.0) / offered);
+    let failures = unit(4.0 * (failed(run_windows) - failed(control_windows)).max(0.0) / offered);
 
     let calm: f64 = [recovery, deficit, attempts, gauges, latency, failures]
         .iter()
         .map(|part| 1.0 - part)
         .product();
     0.49 * unit(1.0 - calm)
+}
+
+/// The windows from `t_s` on: a tail, since windows are in time order.
+fn from(windows: &[Window], t_s: f64) -> &[Window] {
+    &windows[windows.partition_point(|x| x.t_s < t_s)..]
 }
 
 fn unit(x: f64) -> f64 {
