@@ -63,11 +63,29 @@ pub struct Template {
 }
 
 impl Template {
-    fn dims(&self) -> Vec<Span> {
+    /// The dimensions of a point: onset, then duration and magnitude where
+    /// the template has them.
+    pub fn dims(&self) -> Vec<Span> {
         let mut d = vec![self.onset];
         d.extend(self.duration);
         d.extend(self.magnitude);
         d
+    }
+
+    /// What the template does, whatever it aims at: `latency` for every
+    /// `latency host=…` template. Evidence about one target is evidence
+    /// about the same kind on the others.
+    pub fn kind(&self) -> &str {
+        self.name.split(' ').next().unwrap_or(&self.name)
+    }
+
+    /// `point` moved onto the grid and into the template's ranges.
+    pub fn snap(&self, point: &[f64]) -> Vec<f64> {
+        self.dims()
+            .iter()
+            .zip(point)
+            .map(|(d, v)| d.snap(*v))
+            .collect()
     }
 
     /// The event at a point of the space (values already on the grid).
@@ -308,17 +326,33 @@ impl Space {
     /// A point of `cell`, drawn with `uniform` (values in [0, 1)) and
     /// snapped to the grid: the event to run.
     pub fn sample(&self, cell: &Cell, uniform: &mut dyn FnMut() -> f64) -> Event {
-        let t = &self.templates[cell.template];
-        let dims = t.dims();
-        let point: Vec<f64> = dims
-            .iter()
+        self.templates[cell.template].event(&self.sample_point(cell, uniform))
+    }
+
+    /// The point [`Space::sample`] draws: one value per dimension of the
+    /// cell's template, on the grid.
+    pub fn sample_point(&self, cell: &Cell, uniform: &mut dyn FnMut() -> f64) -> Vec<f64> {
+        let dims = self.templates[cell.template].dims();
+        dims.iter()
             .enumerate()
             .map(|(i, d)| {
                 let v = cell.lo[i] + uniform() * (cell.hi[i] - cell.lo[i]);
                 d.snap(v).clamp(d.snap(cell.lo[i]), d.snap(cell.hi[i]))
             })
-            .collect();
-        t.event(&point)
+            .collect()
+    }
+
+    /// Whether `point` of `template` lies in `cell` (upper bounds are
+    /// inclusive only at the template's own upper end, so a point on a
+    /// split lies in exactly one half).
+    pub fn contains(&self, cell: &Cell, template: usize, point: &[f64]) -> bool {
+        if cell.template != template {
+            return false;
+        }
+        let dims = self.templates[template].dims();
+        point.iter().enumerate().all(|(i, &v)| {
+            v >= cell.lo[i] && (v < cell.hi[i] || (v <= cell.hi[i] && cell.hi[i] >= dims[i].hi))
+        })
     }
 
     /// Splits `cell` in two along the dimension with the most grid steps

@@ -12,6 +12,7 @@
 //! for any schedule of the space, and shared by every run on that seed.
 
 pub mod boundary;
+pub mod guide;
 pub mod merge;
 pub mod strategy;
 
@@ -95,13 +96,16 @@ pub struct Summary {
     /// 1-based: how many runs it took to see the first metastable one.
     pub runs_to_first_metastable: Option<usize>,
     pub metastable_runs: usize,
+    /// Arms with a metastable run: distinct failure modes. A compound
+    /// counts only when none of its faults tipped on its own.
     pub distinct_metastable_arms: usize,
     pub best_score: f64,
     /// Runs the engine could not simulate.
     pub errors: usize,
     /// Cells at the end (initial cells plus splits).
     pub cells: usize,
-    /// Every arm that was run, best first.
+    /// Every arm that was run, best first. A compound schedule's arm is
+    /// its faults' arms joined with ` + `.
     pub arms: Vec<BestOfArm>,
 }
 
@@ -154,6 +158,48 @@ struct Arm {
     stats: ArmStats,
     tipped: u32,
     held: u32,
+    /// The lowest and highest stress of the cell's runs.
+    stress_range: Option<(f64, f64)>,
+}
+
+impl Arm {
+    fn new(cell: Cell, stats: ArmStats) -> Arm {
+        Arm {
+            cell,
+            stats,
+            tipped: 0,
+            held: 0,
+            stress_range: None,
+        }
+    }
+
+    /// A cell worth splitting: its runs both tipped and held (it straddles
+    /// a tipping boundary), or their stress differs by more than this,
+    /// a slope the halves can tell apart.
+    fn straddles(&self) -> bool {
+        const STRESS_SLOPE: f64 = 0.2;
+        (self.tipped > 0 && self.held > 0)
+            || self
+                .stress_range
+                .is_some_and(|(lo, hi)| hi - lo > STRESS_SLOPE)
+    }
+}
+
+/// What one slot of a batch runs.
+struct Choice {
+    /// The cell it counts for; `None` for a compound schedule.
+    arm: Option<usize>,
+    /// The probability it was chosen with (EXP3's importance weight).
+    probability: f64,
+    events: Vec<guide::Placed>,
+    schedule: Schedule,
+    seed_slot: usize,
+}
+
+/// The cell of `arms` that holds `point` of `template`.
+fn locate(arms: &[Arm], space: &Space, template: usize, point: &[f64]) -> Option<usize> {
+    arms.iter()
+        .position(|a| space.contains(&a.cell, template, point))
 }
 
 /// Explores; `on_run` sees every run, in order, as its batch completes.
@@ -221,13 +267,12 @@ pub fn explore_until(
     let mut arms: Vec<Arm> = space
         .cells
         .iter()
-        .map(|c| Arm {
-            cell: c.clone(),
-            stats: ArmStats::default(),
-            tipped: 0,
-            held: 0,
-        })
+        .map(|c| Arm::new(c.clone(), ArmStats::default()))
         .collect();
+    let mut evidence = guide::Evidence::default();
+    // The default strategy shares evidence between cells and proposes
+    // around near misses (see `guide`); the others are plain bandits.
+    let guided = config.strategy == StrategyKind::Thompson;
     let root_label = |cell: &Cell| space.label(&space.cells[cell.root]);
 
     // The longest run any cell can make: latest onset + longest duration + H.
@@ -257,20 +302,83 @@ pub fn explore_until(
         }
         let size = BATCH.min(config.budget - records.len());
         // Choose the whole batch from the state after the last one.
-        let mut chosen = Vec::with_capacity(size);
-        let stats: Vec<ArmStats> = arms.iter().map(|a| a.stats.clone()).collect();
-        let mut pending = stats;
+        let priors = if guided {
+            evidence.prior(&space)
+        } else {
+            Vec::new()
+        };
+        let mut pending: Vec<ArmStats> = arms
+            .iter()
+            .map(|a| match priors.get(a.cell.template) {
+                Some(&mean) => a.stats.with_prior(mean, guide::PRIOR_RUNS),
+                None => a.stats.clone(),
+            })
+            .collect();
+        let mut chosen: Vec<Choice> = Vec::with_capacity(size);
         for k in 0..size {
-            let (arm, probability) = strategy.choose(&pending, &mut rng);
-            pending[arm].pending += 1;
-            let event = space.sample(&arms[arm].cell, &mut || rng.random::<f64>());
-            let index = records.len() + k;
-            let seed_slot = index % run_seeds.len();
-            chosen.push((arm, probability, Schedule::new(vec![event]), seed_slot));
+            let seed_slot = (records.len() + k) % run_seeds.len();
+            let mut uniform = || rng.random::<f64>();
+            let near_miss = guided && evidence.wants_near_miss(uniform());
+            let proposal = near_miss
+                .then(|| evidence.propose(&space, &mut uniform))
+                .and_then(|events| {
+                    let schedule = schedule_of(&space, &events);
+                    // A compound the schedule rules refuse (two faults on
+                    // one link) is dropped for a bandit choice.
+                    schedule.validate(&target).ok().map(|()| (events, schedule))
+                });
+            let choice = match proposal {
+                Some((events, schedule)) => {
+                    let arm = match events.as_slice() {
+                        [(template, point)] => locate(&arms, &space, *template, point),
+                        _ => None,
+                    };
+                    Choice {
+                        arm,
+                        probability: 1.0,
+                        events,
+                        schedule,
+                        seed_slot,
+                    }
+                }
+                None => {
+                    let (arm, probability, point) = if config.strategy == StrategyKind::Random {
+                        // Uniform over the fault space: the initial cells,
+                        // whatever has been split since.
+                        let n = space.cells.len();
+                        let root =
+                            &space.cells[((rng.random::<f64>() * n as f64) as usize).min(n - 1)];
+                        let point = space.sample_point(root, &mut || rng.random::<f64>());
+                        let arm = locate(&arms, &space, root.template, &point);
+                        (arm, 1.0 / n as f64, point)
+                    } else {
+                        let (arm, probability) = strategy.choose(&pending, &mut rng);
+                        let point =
+                            space.sample_point(&arms[arm].cell, &mut || rng.random::<f64>());
+                        (Some(arm), probability, point)
+                    };
+                    let template = match arm {
+                        Some(a) => arms[a].cell.template,
+                        None => unreachable!("every point of the space lies in one cell"),
+                    };
+                    let events = vec![(template, point)];
+                    Choice {
+                        arm,
+                        probability,
+                        schedule: schedule_of(&space, &events),
+                        events,
+                        seed_slot,
+                    }
+                }
+            };
+            if let Some(arm) = choice.arm {
+                pending[arm].pending += 1;
+            }
+            chosen.push(choice);
         }
         let mut missing: Vec<usize> = chosen
             .iter()
-            .map(|c| c.3)
+            .map(|c| c.seed_slot)
             .filter(|&slot| controls[slot].is_none())
             .collect();
         missing.sort_unstable();
@@ -287,7 +395,11 @@ pub fn explore_until(
         // A run that cannot be planned or simulated is that run's error;
         // the exploration goes on.
         let reports: Vec<Result<RunReport, RunError>> = parallel(config.jobs, chosen.len(), |k| {
-            let (_, _, schedule, slot) = &chosen[k];
+            let Choice {
+                schedule,
+                seed_slot: slot,
+                ..
+            } = &chosen[k];
             let control = match &controls[*slot] {
                 Some(Ok(control)) => control,
                 Some(Err(e)) => {
@@ -305,8 +417,7 @@ pub fn explore_until(
         })?;
         let arm_count = arms.len();
         let mut touched = Vec::new();
-        for ((arm, probability, schedule, slot), report) in chosen.into_iter().zip(reports) {
-            let a = &mut arms[arm];
+        for (choice, report) in chosen.into_iter().zip(reports) {
             let (score, stress, class, ttr_s, error) = match &report {
                 Ok(r) => (
                     r.verdict.score,
@@ -317,19 +428,40 @@ pub fn explore_until(
                 ),
                 Err(e) => (0.0, 0.0, None, None, Some(e.to_string())),
             };
-            strategy.update(&mut a.stats, score, probability, arm_count);
-            match class {
-                Some(Class::Metastable) => a.tipped += 1,
-                Some(_) => a.held += 1,
-                None => {}
-            }
-            touched.push(arm);
+            let (arm_label, cell_label) = match choice.arm {
+                Some(arm) => {
+                    let a = &mut arms[arm];
+                    // The reward is the graded stress, so runs that recover
+                    // still teach the strategy how close they came.
+                    strategy.update(&mut a.stats, stress, choice.probability, arm_count);
+                    match class {
+                        Some(Class::Metastable) => a.tipped += 1,
+                        Some(_) => a.held += 1,
+                        None => {}
+                    }
+                    if class.is_some() {
+                        a.stress_range = Some(match a.stress_range {
+                            Some((lo, hi)) => (lo.min(stress), hi.max(stress)),
+                            None => (stress, stress),
+                        });
+                    }
+                    touched.push(arm);
+                    (root_label(&a.cell), space.label(&a.cell))
+                }
+                None => compound_labels(&space, &arms, &choice.events),
+            };
+            evidence.record(guide::Tried {
+                events: choice.events,
+                stress,
+                arm: arm_label.clone(),
+                tipped: class == Some(Class::Metastable),
+            });
             let record = RunRecord {
                 index: records.len(),
-                arm: root_label(&a.cell),
-                cell: space.label(&a.cell),
-                schedule: schedule.events.iter().map(|e| e.to_spec()).collect(),
-                seed: run_seeds[slot],
+                arm: arm_label,
+                cell: cell_label,
+                schedule: choice.schedule.events.iter().map(|e| e.to_spec()).collect(),
+                seed: run_seeds[choice.seed_slot],
                 score,
                 stress,
                 class,
@@ -339,28 +471,19 @@ pub fn explore_until(
             on_run(&record, report.as_ref().ok());
             records.push(record);
         }
-        // Refine: a cell whose runs disagree straddles a tipping boundary.
+        // Refine where a cell's runs disagree: in verdict (a tipping
+        // boundary runs through it) or in stress (a slope toward one).
         touched.sort_unstable();
         touched.dedup();
         for i in touched {
             let a = &arms[i];
-            if a.tipped == 0 || a.held == 0 || a.cell.depth >= MAX_DEPTH {
+            if !a.straddles() || a.cell.depth >= MAX_DEPTH {
                 continue;
             }
             if let Some((left, right)) = space.split(&a.cell) {
                 let stats = a.stats.halved();
-                arms[i] = Arm {
-                    cell: left,
-                    stats: stats.clone(),
-                    tipped: 0,
-                    held: 0,
-                };
-                arms.push(Arm {
-                    cell: right,
-                    stats,
-                    tipped: 0,
-                    held: 0,
-                });
+                arms[i] = Arm::new(left, stats.clone());
+                arms.push(Arm::new(right, stats));
             }
         }
     }
@@ -382,6 +505,38 @@ pub fn explore_until(
         summary,
         smallest_triggers: Vec::new(),
     })
+}
+
+/// The schedule of placed faults, in onset order.
+fn schedule_of(space: &Space, events: &[guide::Placed]) -> Schedule {
+    let mut events: Vec<_> = events
+        .iter()
+        .map(|(template, point)| space.templates[*template].event(point))
+        .collect();
+    events.sort_by_key(|e| e.at);
+    Schedule::new(events)
+}
+
+/// The arm and cell labels of a compound: its faults' labels joined with
+/// ` + `, sorted, so one combination is one arm whatever the order drawn.
+fn compound_labels(space: &Space, arms: &[Arm], events: &[guide::Placed]) -> (String, String) {
+    let mut roots = Vec::new();
+    let mut cells = Vec::new();
+    for (template, point) in events {
+        match locate(arms, space, *template, point) {
+            Some(a) => {
+                roots.push(space.label(&space.cells[arms[a].cell.root]));
+                cells.push(space.label(&arms[a].cell));
+            }
+            None => {
+                roots.push(space.templates[*template].name.clone());
+                cells.push(space.templates[*template].name.clone());
+            }
+        }
+    }
+    roots.sort();
+    cells.sort();
+    (roots.join(" + "), cells.join(" + "))
 }
 
 /// The summary of a list of runs (also of merged shards).
@@ -437,11 +592,28 @@ pub fn summarise(records: &[RunRecord], cells: usize) -> Summary {
             .filter(|r| r.class == Some(Class::Metastable))
             .count(),
         errors: records.iter().filter(|r| r.error.is_some()).count(),
-        distinct_metastable_arms: arms.iter().filter(|a| a.metastable_runs > 0).count(),
+        distinct_metastable_arms: distinct_failure_modes(&arms),
         best_score: records.iter().map(|r| r.score).fold(0.0, f64::max),
         cells,
         arms,
     }
+}
+
+/// The arms that tipped, less the compounds one of whose faults tipped on
+/// its own: adding a harmless fault to a known trigger finds nothing new.
+fn distinct_failure_modes(arms: &[BestOfArm]) -> usize {
+    let tipped: Vec<&str> = arms
+        .iter()
+        .filter(|a| a.metastable_runs > 0)
+        .map(|a| a.arm.as_str())
+        .collect();
+    tipped
+        .iter()
+        .filter(|arm| {
+            let parts: Vec<&str> = arm.split(" + ").collect();
+            parts.len() == 1 || !parts.iter().any(|p| tipped.contains(p))
+        })
+        .count()
 }
 
 /// Runs `task(0..n)` on up to `jobs` threads; results in index order.

@@ -1,5 +1,5 @@
-//! Bandit strategies over arms whose reward is the metastability score S in
-//! [0, 1]. The math is small and owned here, with tests for each update
+//! Bandit strategies over arms whose reward is a run's stress in [0, 1]
+//! (see `crate::stress`: graded below the tipping point, ¾ and over above). The math is small and owned here, with tests for each update
 //! rule: Thompson sampling on a Beta posterior with fractional updates,
 //! UCB1, EXP3, and uniform random as the honest baseline.
 //!
@@ -44,6 +44,17 @@ impl ArmStats {
             0.0
         } else {
             self.reward_sum / self.pulls as f64
+        }
+    }
+
+    /// These stats with a shared prior of `runs` pseudo-runs of mean
+    /// `mean` added to the Beta posterior (see `explore::guide`).
+    pub fn with_prior(&self, mean: f64, runs: f64) -> ArmStats {
+        let mean = mean.clamp(0.0, 1.0);
+        ArmStats {
+            alpha: self.alpha + runs * mean,
+            beta: self.beta + runs * (1.0 - mean),
+            ..self.clone()
         }
     }
 
@@ -195,9 +206,15 @@ impl Strategy for Thompson {
 pub struct Ucb1;
 
 impl Strategy for Ucb1 {
-    fn choose(&self, arms: &[ArmStats], _rng: &mut ChaCha12Rng) -> (usize, f64) {
-        if let Some(i) = arms.iter().position(|a| a.pulls + a.pending == 0) {
-            return (i, 1.0);
+    fn choose(&self, arms: &[ArmStats], rng: &mut ChaCha12Rng) -> (usize, f64) {
+        // Untried arms first, in random order: an order fixed by the
+        // layout's host list would decide what a small budget sees.
+        let untried: Vec<usize> = (0..arms.len())
+            .filter(|&i| arms[i].pulls + arms[i].pending == 0)
+            .collect();
+        if !untried.is_empty() {
+            let k = ((uniform(rng) * untried.len() as f64) as usize).min(untried.len() - 1);
+            return (untried[k], 1.0);
         }
         let total: f64 = arms.iter().map(|a| (a.pulls + a.pending) as f64).sum();
         let scores = arms.iter().map(|a| {
@@ -321,6 +338,7 @@ mod tests {
             arms[i].pending += 1;
             order.push(i);
         }
+        order.sort_unstable();
         assert_eq!(order, [0, 1, 2], "untried arms first, pending counted");
         Ucb1.update(&mut arms[0], 1.0, 1.0, 3);
         Ucb1.update(&mut arms[1], 0.0, 1.0, 3);
