@@ -79,6 +79,17 @@ impl Template {
         self.name.split(' ').next().unwrap_or(&self.name)
     }
 
+    /// The host or link the template aims at (`server` for `latency
+    /// host=server` and `partition server|rest`), if it aims at one.
+    /// Evidence about one fault on a host is evidence about the others there.
+    pub fn site(&self) -> Option<&str> {
+        match &self.aim {
+            Aim::Crash(h) | Aim::Latency(h) | Aim::Loss(h) => Some(h),
+            Aim::Partition(g) | Aim::Hold(g) => g.a.first().map(String::as_str),
+            _ => None,
+        }
+    }
+
     /// `point` moved onto the grid and into the template's ranges.
     pub fn snap(&self, point: &[f64]) -> Vec<f64> {
         self.dims()

@@ -3,14 +3,15 @@
 //! For each scenario and each explorer seed, runs one exploration per
 //! strategy at the same budget, and reports per strategy: the median runs to
 //! the first metastable run (an exploration that finds none counts as
-//! budget + 1, shown as `>B`), in how many explorations it found one at all,
+//! budget + 1, shown as `>B`, so a ratio to a random that found nothing is
+//! an upper bound), in how many explorations it found one at all,
 //! the mean number of distinct metastable arms, and the mean score of its
 //! runs; then each strategy's ratios to `random`. The figures are exact for
 //! a given build: explorations are deterministic.
 //!
 //! `cargo bench --bench explore` (environment: BENCH_BUDGET, default 16;
-//! BENCH_SEEDS, default 20; BENCH_SCENARIOS, a comma-separated subset;
-//! BENCH_JOBS, default the number of cores).
+//! BENCH_SEEDS, default 20; BENCH_SCENARIOS and BENCH_STRATEGIES,
+//! comma-separated subsets; BENCH_JOBS, default the number of cores).
 
 use hormesis::engine::EngineKind;
 use hormesis::explore::strategy::StrategyKind;
@@ -60,6 +61,9 @@ fn main() {
     let only: Option<Vec<String>> = std::env::var("BENCH_SCENARIOS")
         .ok()
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let strategies: Option<Vec<String>> = std::env::var("BENCH_STRATEGIES")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
     println!("# strategies vs random: budget {budget}, explorer seeds 1..={seeds}, {jobs} jobs\n");
     for scenario in scenarios::builtin() {
         if only
@@ -70,6 +74,12 @@ fn main() {
         }
         let mut rows: Vec<(StrategyKind, Vec<Outcome>)> = Vec::new();
         for strategy in StrategyKind::ALL {
+            if strategies
+                .as_ref()
+                .is_some_and(|o| !o.iter().any(|s| s == strategy.name()))
+            {
+                continue;
+            }
             let mut outcomes = Vec::new();
             for seed in 1..=seeds {
                 let config = ExploreConfig {
@@ -122,8 +132,14 @@ fn main() {
             } else {
                 format!("{first}")
             };
+            // Random finding nothing has no ratio to show.
+            let arms_ratio = if random.1 > 0.0 {
+                format!("{:.2}", arms / random.1)
+            } else {
+                "—".into()
+            };
             println!(
-                "| {} | {} | {}/{} | {:.1} | {:.2} | {:.2} | {:.2} |",
+                "| {} | {} | {}/{} | {:.1} | {:.2} | {:.2} | {} |",
                 strategy.name(),
                 shown,
                 o.iter().filter(|x| x.found).count(),
@@ -131,7 +147,7 @@ fn main() {
                 arms,
                 mean(o.iter().map(|x| x.mean_score)),
                 first / random.0,
-                arms / random.1,
+                arms_ratio,
             );
         }
         println!();

@@ -3,24 +3,37 @@
 //!
 //! A metastable run's stress is ½ + ½·S, in [¾, 1]: every metastable run
 //! outranks every recovering one, whose stress is under ½. A recovering run
-//! combines what it showed beyond its control (same seed, no faults), each
-//! part in [0, 1]:
+//! is graded by what it showed *after the trigger ended*, against its
+//! control (same seed, no faults): while a fault lasts, damage says how
+//! hard the fault hit, not how close the system came to keeping it; what
+//! lingers once the fault is gone does. Each part is in [0, 1]:
 //!
 //! * the time to recover, over H;
 //! * the goodput deficit D beyond the control's, over its largest value 0.8;
 //! * excess attempts per offered request after the trigger;
-//! * the peak of each gauge the system exports (queue depth, in-flight,
-//!   retries, …) from the first fault on, over the control's peak: the
-//!   largest of (peak − peak_ctrl)⁺ / (peak + peak_ctrl);
-//! * the peak p99 latency, the same way;
-//! * timed-out and failed requests beyond the control's, per offered one.
+//! * how long each exported gauge (queue depth, in-flight, retries, …), the
+//!   p99 latency and the fraction of requests that fail stay above the
+//!   control's peak after the trigger: the excess of each window
+//!   ((x − peak)⁺ / (x + peak) for gauges and latency, (x − peak)⁺ for the
+//!   failed fraction), summed over the windows of H and scaled so that
+//!   [`PERSISTENCE_WINDOWS`] windows of full excess count 1. A burst
+//!   that drains at once barely counts; a backlog that takes long to drain
+//!   counts the more the closer it came to never draining.
 //!
-//! and adds them as independent evidence, 1 − Π(1 − part), scaled into
-//! [0, 0.49]. A run with an unhealthy baseline has no stress to measure: 0.
+//! and adds them as independent evidence, 1 − Π(1 − part). What the fault
+//! did while it lasted (the peaks of the gauges and of p99 from the first
+//! fault on, over the control's) is added the same way at 0.3 weight
+//! ([`PRESSURE_WEIGHT`]): it grades faults below a sharp boundary, where
+//! nothing lingers, but harmless faults that hurt while they last show it
+//! too. The sum is scaled into [0, 0.49]. A run with an unhealthy baseline
+//! has no stress to measure: 0.
 
 use crate::run::RunReport;
 use crate::timeline::Window;
 use crate::verdict::{Class, EPSILON};
+
+/// Windows of full excess after the trigger that make a lingering part 1.
+pub const PERSISTENCE_WINDOWS: f64 = 30.0;
 
 /// The stress of one run, in [0, 1]; see the module docs.
 pub fn stress(report: &RunReport) -> f64 {
@@ -31,7 +44,17 @@ pub fn stress(report: &RunReport) -> f64 {
         Class::Stable | Class::SlowRecovery => {}
     }
     let control = report.control.as_ref();
-    let run_windows = from(&report.windows, v.first_fault_s);
+    // What the system does after the trigger, over H; what the control
+    // does anywhere from the first fault on sets "normal".
+    let end = v.trigger_end_s + v.horizon_s;
+    let after = |ws: &[Window]| -> Vec<Window> {
+        from(ws, v.trigger_end_s)
+            .iter()
+            .take_while(|x| x.t_s < end)
+            .cloned()
+            .collect()
+    };
+    let run_after = after(&report.windows);
     let control_windows = control.map_or(&[][..], |c| from(&c.windows, v.first_fault_s));
 
     let recovery = unit(v.ttr_s.unwrap_or(0.0) / v.horizon_s.max(1e-9));
@@ -40,41 +63,74 @@ pub fn stress(report: &RunReport) -> f64 {
     let excess_attempts =
         (v.amplification - control.map_or(1.0, |c| c.figures.amplification)).max(0.0);
     let attempts = squash(4.0 * excess_attempts);
-    let gauges = run_windows
+
+    let peak = |ws: &[Window], metric: &dyn Fn(&Window) -> Option<f64>| {
+        ws.iter()
+            .filter_map(metric)
+            .fold(0.0f64, |a, b| a.max(b.abs()))
+    };
+    // `excess(x, normal)` in [0, 1] per window after the trigger.
+    let lingering = |metric: &dyn Fn(&Window) -> Option<f64>, excess: &dyn Fn(f64, f64) -> f64| {
+        let normal = peak(control_windows, metric);
+        let sum: f64 = run_after
+            .iter()
+            .filter_map(metric)
+            .map(|x| excess(x.abs(), normal))
+            .sum();
+        unit(sum / PERSISTENCE_WINDOWS)
+    };
+    let gauges = run_after
         .first()
         .map(|w| {
             w.gauges
                 .keys()
-                .map(|name| {
-                    let peak = |ws: &[Window]| {
-                        ws.iter()
-                            .filter_map(|x| x.gauges.get(name))
-                            .fold(0.0f64, |a, &b| a.max(b.abs()))
-                    };
-                    above(peak(run_windows), peak(control_windows))
-                })
+                .map(|name| lingering(&|x: &Window| x.gauges.get(name).copied(), &above))
                 .fold(0.0, f64::max)
         })
         .unwrap_or(0.0);
-    let p99 = |ws: &[Window]| ws.iter().filter_map(|x| x.p99_ms).fold(0.0, f64::max);
-    let latency = above(p99(run_windows), p99(control_windows));
-    let failed = |ws: &[Window]| {
-        ws.iter()
-            .map(|x| x.timeouts.saturating_add(x.errors))
-            .fold(0u64, u64::saturating_add) as f64
-    };
-    let offered = run_windows
-        .iter()
-        .map(|x| x.offered)
-        .fold(0u64, u64::saturating_add)
-        .max(1) as f64;
-    let failures = unit(4.0 * (failed(run_windows) - failed(control_windows)).max(0.0) / offered);
+    let latency = lingering(&|x: &Window| x.p99_ms, &above);
+    // Failures as the fraction of the window's offered requests, beyond
+    // the control's worst: one timeout where the control had none is not
+    // a window of full excess.
+    let failures = lingering(
+        &|x: &Window| {
+            (x.offered > 0).then(|| x.timeouts.saturating_add(x.errors) as f64 / x.offered as f64)
+        },
+        &|x, normal| unit(x - normal),
+    );
 
-    let calm: f64 = [recovery, deficit, attempts, gauges, latency, failures]
-        .iter()
-        .map(|part| 1.0 - part)
-        .product();
-    0.49 * unit(1.0 - calm)
+    let lingered = noisy_or(&[recovery, deficit, attempts, gauges, latency, failures]);
+
+    // How hard the fault pressed while it lasted: the peaks from the first
+    // fault on over the control's. Graded below a sharp boundary where
+    // nothing lingers (a spike that drains at once), but it also rises for
+    // harmless faults that hurt while they last, so it counts for at most
+    // PRESSURE_WEIGHT of the range.
+    let run_from_fault = from(&report.windows, v.first_fault_s);
+    let peak_above = |metric: &dyn Fn(&Window) -> Option<f64>| {
+        above(peak(run_from_fault, metric), peak(control_windows, metric))
+    };
+    let gauge_peaks = run_from_fault
+        .first()
+        .map(|w| {
+            w.gauges
+                .keys()
+                .map(|name| peak_above(&|x: &Window| x.gauges.get(name).copied()))
+                .fold(0.0, f64::max)
+        })
+        .unwrap_or(0.0);
+    let pressed = noisy_or(&[gauge_peaks, peak_above(&|x: &Window| x.p99_ms)]);
+
+    0.49 * noisy_or(&[lingered, PRESSURE_WEIGHT * pressed])
+}
+
+/// The share of the recovering range that pressure during the fault alone
+/// can reach.
+pub const PRESSURE_WEIGHT: f64 = 0.3;
+
+/// Independent evidence combined: 1 − Π(1 − part).
+fn noisy_or(parts: &[f64]) -> f64 {
+    unit(1.0 - parts.iter().map(|p| 1.0 - unit(*p)).product::<f64>())
 }
 
 /// The windows from `t_s` on: a tail, since windows are in time order.

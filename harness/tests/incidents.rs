@@ -445,3 +445,39 @@ fn bad_incidents_exit_2_naming_file_line_and_what_is_allowed() {
         text(&o)
     );
 }
+
+/// A compound trigger (warm-cache: a slow database while an outage's keys
+/// refill; neither alone tips) is recorded, shrinks to a schedule that
+/// keeps both faults, and the shrunk incident replays.
+#[test]
+fn a_compound_incident_shrinks_keeping_both_faults_and_replays() {
+    let dir = scratch("compound");
+    let file = dir.join("compound.yaml");
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "warm-cache",
+        "--fault",
+        "knob:at=60s,for=30s,knob=db-service-time,value=110",
+        "--fault",
+        "latency:at=60s,for=20s,host=database,delay=1s",
+        "--record",
+        s(&file),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    for alone in [
+        "knob:at=60s,for=30s,knob=db-service-time,value=110",
+        "latency:at=60s,for=20s,host=database,delay=1s",
+    ] {
+        let o = hormesis(&["run", "--scenario", "warm-cache", "--fault", alone]);
+        assert_eq!(o.status.code(), Some(0), "{alone} alone: {}", text(&o));
+    }
+    let shrunk = dir.join("shrunk.yaml");
+    let o = hormesis(&["shrink", s(&file), "-o", s(&shrunk)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let incident = Incident::load(&shrunk).unwrap();
+    assert_eq!(incident.schedule.events.len(), 2, "{}", text(&o));
+    assert_eq!(incident.found.class, Class::Metastable);
+    let o = hormesis(&["replay", s(&shrunk), "--strict"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}

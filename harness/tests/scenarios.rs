@@ -21,6 +21,8 @@ fn best_mitigation(scenario: &str) -> (&'static str, f64) {
         "gc-pressure" => ("mitigation=degrader", 30.0),
         "mru-pool" => ("mitigation=bandit-lb", 30.0),
         "axum-tower" => ("mitigation=adaptive-concurrency", 30.0),
+        "hot-shard" => ("mitigation=retry-budget", 30.0),
+        "warm-cache" => ("mitigation=adaptive-concurrency", 30.0),
         other => panic!(
             "no best mitigation recorded for `{other}`: add it here and to docs/scenarios.md"
         ),
@@ -124,6 +126,8 @@ acceptance!(call_chain, "call-chain");
 acceptance!(gc_pressure, "gc-pressure");
 acceptance!(mru_pool, "mru-pool");
 acceptance!(axum_tower, "axum-tower");
+acceptance!(hot_shard, "hot-shard");
+acceptance!(warm_cache, "warm-cache");
 
 /// retry-storm's own rates (19 of 20 seeds) are in `retry_storm.rs`; this
 /// checks that every built-in scenario is covered above or there.
@@ -136,6 +140,8 @@ fn every_builtin_scenario_has_acceptance_tests() {
         "gc-pressure",
         "mru-pool",
         "axum-tower",
+        "hot-shard",
+        "warm-cache",
     ];
     for s in scenarios::builtin() {
         assert!(

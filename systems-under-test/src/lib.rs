@@ -22,6 +22,9 @@
 //! * [`axum_tower`]: the same look-aside failure on the ordinary web stack,
 //!   unmodified: axum and tower's timeout on the server, a hyper client
 //!   behind tower's timeout and retry layers.
+//! * [`hot_shard`]: client-side sharding with one hot shard: among many
+//!   shards, only the one that skewed keys load near its limit can be
+//!   kept overloaded by retries.
 //! * [`rpc`]: the plumbing they share: protocol, accept loop, worker pool,
 //!   retrying client.
 //! * [`primitives`]: the adaptive components that should prevent such
@@ -35,6 +38,7 @@
 pub mod axum_tower;
 pub mod call_chain;
 pub mod gc_pressure;
+pub mod hot_shard;
 pub mod lookaside_cache;
 pub mod mru_pool;
 pub mod net;

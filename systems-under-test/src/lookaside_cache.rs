@@ -10,7 +10,9 @@
 //! arrives in time, nothing is filled, and the cache never warms back up.
 //!
 //! The cache host boots from its predecessor's snapshot on first start (a
-//! warm deploy); a restart after a crash starts empty, as a process does.
+//! warm deploy); a restart after a crash starts empty, as a process does,
+//! unless the cache persists its entries ([`CacheMemory::persistent`], as
+//! Redis with an append-only file does) and restarts with them.
 
 use crate::primitives::ConcurrencyLimit;
 use crate::rpc::{self, ClientPolicy, ClientStats, Handler, Reply, Request, RetryClient, Status};
@@ -53,6 +55,8 @@ pub struct CacheStats {
 pub struct CacheMemory {
     expiry: Mutex<Vec<Option<Instant>>>,
     booted: AtomicBool,
+    /// Restarts keep the entries (and their expiry times).
+    persistent: bool,
     flush_requested: AtomicBool,
     /// When `entries` was last recounted: a full scan per request would
     /// cost the keyspace on every request of the simulation.
@@ -64,8 +68,17 @@ impl CacheMemory {
         CacheMemory {
             expiry: Mutex::new(vec![None; keyspace.max(1) as usize]),
             booted: AtomicBool::new(false),
+            persistent: false,
             flush_requested: AtomicBool::new(false),
             counted: Mutex::new(None),
+        }
+    }
+
+    /// A memory that survives restarts: a crash loses no entry.
+    pub fn persistent(keyspace: u64) -> Self {
+        CacheMemory {
+            persistent: true,
+            ..CacheMemory::new(keyspace)
         }
     }
 
@@ -107,10 +120,13 @@ impl CacheMemory {
 
     /// First boot: every key present, expiring at a spread of times over one
     /// `ttl`, as in a cache that has been serving for a while. Later boots:
-    /// empty.
+    /// empty, or as the crash left them when persistent.
     pub fn boot(&self, ttl: Duration) {
         let now = Instant::now();
         let first = !self.booted.swap(true, Ordering::Relaxed);
+        if !first && self.persistent {
+            return;
+        }
         let mut slots = self.slots();
         let n = slots.len() as u64;
         for (key, slot) in slots.iter_mut().enumerate() {

@@ -7,15 +7,18 @@
 //!
 //! * **Shared priors.** An untried (or little-tried) cell starts from the
 //!   mean stress of its template, which itself starts from the mean stress
-//!   of its fault kind on every target, which starts from the mean of all
-//!   runs: a hierarchy of shrinkage estimates ([`Evidence::prior`]). A
-//!   template that has shown nothing pulls its untried cells down; one that
-//!   came close pulls them up.
+//!   of its fault kind on every target and of every fault on its target
+//!   (host), which start from the mean of all runs: a hierarchy of
+//!   shrinkage estimates ([`Evidence::prior`]). A template that has shown
+//!   nothing pulls its untried cells down; one that came close pulls them
+//!   up, and so does a host where another kind of fault came close.
 //! * **Near-miss proposals.** Most of a batch after the first is drawn
 //!   around the most stressed runs so far ([`Evidence::propose`]): a point
 //!   moved a little (or grown longer and larger), the same fault on
-//!   another target of its kind, or two near misses of different templates
-//!   joined into one compound schedule with overlapping onsets. An elite
+//!   another target of its kind, or a near miss joined with a second fault
+//!   into one compound schedule, the second starting during or just after
+//!   the first (partners are swept over the templates least tried as
+//!   partners, or drawn from the near misses of other kinds). An elite
 //!   whose arm has already tipped counts for less each time it tips again,
 //!   so the budget moves on to other failure modes.
 //!
@@ -51,7 +54,7 @@ pub const PRIOR_RUNS: f64 = 2.0;
 /// The share of a batch (after the first) drawn around near misses.
 const NEAR_MISS_SHARE: f64 = 0.6;
 /// Of those, the share that joins two near misses into one schedule.
-const COMPOUND_SHARE: f64 = 0.3;
+const COMPOUND_SHARE: f64 = 0.4;
 
 /// Running sums of stress.
 #[derive(Debug, Default, Clone, Copy)]
@@ -79,38 +82,57 @@ impl Evidence {
 
     /// The shared prior mean stress of every template of `space`, from the
     /// single-event runs of its own, of its kind, and of all.
-    pub fn prior(&self, space: &Space) -> Vec<f64> {
+    pub fn prior<'a>(&'a self, space: &'a Space) -> Vec<f64> {
         let mut all = Sum::default();
         let mut by_template = vec![Sum::default(); space.templates.len()];
         let mut by_kind: Vec<(&str, Sum)> = Vec::new();
+        let mut by_site: Vec<(&str, Sum)> = Vec::new();
+        let add = |groups: &mut Vec<(&'a str, Sum)>, name: &'a str, v: f64| match groups
+            .iter_mut()
+            .find(|(k, _)| *k == name)
+        {
+            Some((_, s)) => s.add(v),
+            None => {
+                let mut s = Sum::default();
+                s.add(v);
+                groups.push((name, s));
+            }
+        };
         for t in &self.tried {
             let [(template, _)] = t.events.as_slice() else {
                 continue;
             };
             all.add(t.stress);
             by_template[*template].add(t.stress);
-            let kind = space.templates[*template].kind();
-            match by_kind.iter_mut().find(|(k, _)| *k == kind) {
-                Some((_, s)) => s.add(t.stress),
-                None => {
-                    let mut s = Sum::default();
-                    s.add(t.stress);
-                    by_kind.push((kind, s));
-                }
+            let template = &space.templates[*template];
+            add(&mut by_kind, template.kind(), t.stress);
+            if let Some(site) = template.site() {
+                add(&mut by_site, site, t.stress);
             }
         }
         // With no evidence at all the prior is Beta(1, 1)'s mean.
         let global = all.shrunk(0.5);
+        let level = |groups: &[(&str, Sum)], name: Option<&str>| {
+            name.map(|n| {
+                groups
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map_or(global, |(_, s)| s.shrunk(global))
+            })
+        };
         space
             .templates
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let kind = by_kind
-                    .iter()
-                    .find(|(k, _)| *k == t.kind())
-                    .map_or(global, |(_, s)| s.shrunk(global));
-                by_template[i].shrunk(kind)
+                let kind = level(&by_kind, Some(t.kind())).unwrap_or(global);
+                // A template with a site hears from its kind and its site
+                // alike: the larger speaks louder (a near miss stands out).
+                let parent = match level(&by_site, t.site()) {
+                    Some(site) => kind.max(site) * 0.75 + kind.min(site) * 0.25,
+                    None => kind,
+                };
+                by_template[i].shrunk(parent)
             })
             .collect()
     }
@@ -122,13 +144,16 @@ impl Evidence {
     }
 
     /// The near misses worth building on, best first, with their weight:
-    /// stress discounted by how often their arm has tipped already.
+    /// stress discounted by how often their arm, or an arm among their
+    /// faults' (a compound's parts), has tipped already.
     fn elites(&self) -> Vec<(usize, f64)> {
         let mut tips: Vec<(&str, u32)> = Vec::new();
         for t in self.tried.iter().filter(|t| t.tipped) {
-            match tips.iter_mut().find(|(a, _)| *a == t.arm) {
-                Some((_, n)) => *n += 1,
-                None => tips.push((&t.arm, 1)),
+            for part in t.arm.split(" + ") {
+                match tips.iter_mut().find(|(a, _)| *a == part) {
+                    Some((_, n)) => *n += 1,
+                    None => tips.push((part, 1)),
+                }
             }
         }
         let mut ranked: Vec<(usize, f64)> = self
@@ -136,10 +161,11 @@ impl Evidence {
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let repeats = tips
-                    .iter()
-                    .find(|(a, _)| *a == t.arm)
-                    .map_or(0, |(_, n)| *n);
+                let repeats: u32 = t
+                    .arm
+                    .split(" + ")
+                    .map(|part| tips.iter().find(|(a, _)| *a == part).map_or(0, |(_, n)| *n))
+                    .sum();
                 (i, t.stress * 0.7f64.powi(repeats.min(20) as i32))
             })
             .collect();
@@ -155,10 +181,19 @@ impl Evidence {
     pub fn propose(&self, space: &Space, uniform: &mut dyn FnMut() -> f64) -> Vec<Placed> {
         let elites = self.elites();
         let parent = &self.tried[pick_ranked(&elites, uniform())];
-        let r = uniform();
-        if r < COMPOUND_SHARE {
-            if let Some(compound) = self.compound(space, parent, &elites, uniform) {
-                return compound;
+        // A compound adds to a stressor that did not tip: adding a fault
+        // to a known trigger finds nothing new.
+        if uniform() < COMPOUND_SHARE {
+            let misses: Vec<(usize, f64)> = elites
+                .iter()
+                .copied()
+                .filter(|(i, _)| !self.tried[*i].tipped)
+                .collect();
+            if !misses.is_empty() {
+                let parent = &self.tried[pick_ranked(&misses, uniform())];
+                if let Some(compound) = self.compound(space, parent, &elites, uniform) {
+                    return compound;
+                }
             }
         }
         if parent.events.len() > 1 && uniform() < 0.3 {
@@ -217,11 +252,16 @@ impl Evidence {
             let cell = cells[((uniform() * cells.len() as f64) as usize).min(cells.len() - 1)];
             (template, space.sample_point(cell, uniform))
         };
-        // Start the partner near the parent's first fault, so they overlap.
-        let anchor = parent.events[0].1[0];
-        let onset = space.templates[template].dims()[0];
+        // Start the partner while the parent's first fault lasts or just
+        // after it ends: from a fifth of its length before it to its end.
+        let (first_template, first) = &parent.events[0];
+        let length = if space.templates[*first_template].duration.is_some() {
+            first[1]
+        } else {
+            5.0
+        };
         let mut point = point;
-        point[0] = anchor + (uniform() - 0.5) * 0.2 * (onset.hi - onset.lo).max(4.0);
+        point[0] = first[0] + (uniform() * 1.2 - 0.2) * length;
         let point = space.templates[template].snap(&point);
         let mut events = parent.events.clone();
         events.push((template, point));

@@ -5,6 +5,7 @@ mod axum_tower;
 mod call_chain;
 mod common;
 mod gc_pressure;
+mod hot_shard;
 mod lookaside_cache;
 mod mru_pool;
 mod retry_storm;
@@ -12,7 +13,8 @@ mod retry_storm;
 pub use axum_tower::AxumTower;
 pub use call_chain::CallChain;
 pub use gc_pressure::GcPressure;
-pub use lookaside_cache::LookasideCache;
+pub use hot_shard::HotShard;
+pub use lookaside_cache::{LookasideCache, WarmCache};
 pub use mru_pool::MruPool;
 pub use retry_storm::RetryStorm;
 
@@ -27,6 +29,8 @@ pub fn builtin() -> Vec<&'static dyn Scenario> {
         &GcPressure,
         &MruPool,
         &AxumTower,
+        &HotShard,
+        &WarmCache,
     ]
 }
 
