@@ -385,3 +385,53 @@ fn cells_are_refined_only_where_runs_disagree() {
         "3 × 48 runs of retry-storm refine at least one arm"
     );
 }
+
+/// The default strategy also runs compound schedules (near misses joined,
+/// group probes); each is a valid schedule for the scenario, labelled by
+/// its faults' arms, and counted as a distinct failure mode only when no
+/// part tipped alone. `random` runs single faults only.
+#[test]
+fn the_default_strategy_runs_valid_compound_schedules() {
+    let scenario = hormesis::scenarios::find("retry-storm").unwrap();
+    let e = explore(&config(StrategyKind::Thompson, 48, 2), &mut |_, _| {}).unwrap();
+    let compounds: Vec<_> = e.runs.iter().filter(|r| r.schedule.len() > 1).collect();
+    assert!(
+        compounds.len() >= 3,
+        "{} compounds in 48 runs",
+        compounds.len()
+    );
+    for r in &compounds {
+        let schedule = hormesis_faults::Schedule::from_specs(&r.schedule).unwrap();
+        let plan = hormesis::run::RunPlan::new(
+            scenario,
+            &[] as &[&str],
+            schedule,
+            "t",
+            None,
+            r.seed,
+            EngineKind::Turmoil,
+        );
+        assert!(plan.is_ok(), "{:?}", r.schedule);
+        assert_eq!(r.arm.split(" + ").count(), r.schedule.len(), "{r:?}");
+    }
+    let tipped_alone: Vec<&str> = e
+        .summary
+        .arms
+        .iter()
+        .filter(|a| a.metastable_runs > 0 && !a.arm.contains(" + "))
+        .map(|a| a.arm.as_str())
+        .collect();
+    let new_compounds = e
+        .summary
+        .arms
+        .iter()
+        .filter(|a| a.metastable_runs > 0 && a.arm.contains(" + "))
+        .filter(|a| !a.arm.split(" + ").any(|p| tipped_alone.contains(&p)))
+        .count();
+    assert_eq!(
+        e.summary.distinct_metastable_arms,
+        tipped_alone.len() + new_compounds
+    );
+    let r = explore(&config(StrategyKind::Random, 24, 2), &mut |_, _| {}).unwrap();
+    assert!(r.runs.iter().all(|r| r.schedule.len() == 1));
+}

@@ -34,6 +34,9 @@ pub const BATCH: usize = 8;
 pub const MAX_SEEDS: usize = 100_000;
 /// How deep cells may be split.
 const MAX_DEPTH: u32 = 8;
+/// The share of the default strategy's bandit draws that probe two or
+/// three sites at once until the first metastable run.
+const GROUP_SHARE: f64 = 0.35;
 
 /// What to explore and how.
 #[derive(Clone)]
@@ -191,6 +194,9 @@ struct Choice {
     arm: Option<usize>,
     /// The probability it was chosen with (EXP3's importance weight).
     probability: f64,
+    /// The cells of a group probe (several faults drawn by the bandit at
+    /// once): each is credited with the run's stress.
+    members: Vec<usize>,
     events: Vec<guide::Placed>,
     schedule: Schedule,
     seed_slot: usize,
@@ -315,6 +321,7 @@ pub fn explore_until(
             })
             .collect();
         let mut chosen: Vec<Choice> = Vec::with_capacity(size);
+        let found = records.iter().any(|r| r.class == Some(Class::Metastable));
         for k in 0..size {
             let seed_slot = (records.len() + k) % run_seeds.len();
             let mut uniform = || rng.random::<f64>();
@@ -336,6 +343,7 @@ pub fn explore_until(
                     Choice {
                         arm,
                         probability: 1.0,
+                        members: Vec::new(),
                         events,
                         schedule,
                         seed_slot,
@@ -361,11 +369,47 @@ pub fn explore_until(
                         Some(a) => arms[a].cell.template,
                         None => unreachable!("every point of the space lies in one cell"),
                     };
-                    let events = vec![(template, point)];
+                    let mut events = vec![(template, point)];
+                    let mut members: Vec<usize> = arm.into_iter().collect();
+                    if guided && !found && rng.random::<f64>() < GROUP_SHARE {
+                        // A group probe: up to two more cells on other
+                        // hosts in the same run, so one run tests several
+                        // sites while nothing has tipped yet; a probe that
+                        // comes close is cut back to its parts among the
+                        // near misses. Once failures are found, single
+                        // faults tell them apart.
+                        for _ in 0..2 {
+                            let (extra, _) = strategy.choose(&pending, &mut rng);
+                            let t = arms[extra].cell.template;
+                            let site = space.templates[t].site();
+                            if events.iter().any(|(u, _)| {
+                                *u == t || (site.is_some() && space.templates[*u].site() == site)
+                            }) {
+                                continue;
+                            }
+                            let point =
+                                space.sample_point(&arms[extra].cell, &mut || rng.random::<f64>());
+                            events.push((t, point));
+                            members.push(extra);
+                            pending[extra].pending += 1;
+                        }
+                    }
+                    let mut schedule = schedule_of(&space, &events);
+                    if events.len() > 1 && schedule.validate(&target).is_err() {
+                        events.truncate(1);
+                        members.truncate(1);
+                        schedule = schedule_of(&space, &events);
+                    }
+                    let (arm, members) = if events.len() > 1 {
+                        (None, members)
+                    } else {
+                        (arm, Vec::new())
+                    };
                     Choice {
                         arm,
                         probability,
-                        schedule: schedule_of(&space, &events),
+                        members,
+                        schedule,
                         events,
                         seed_slot,
                     }
@@ -373,6 +417,10 @@ pub fn explore_until(
             };
             if let Some(arm) = choice.arm {
                 pending[arm].pending += 1;
+            }
+            // A group probe's first cell (the others were counted as drawn).
+            if let Some(&first) = choice.members.first() {
+                pending[first].pending += 1;
             }
             chosen.push(choice);
         }
@@ -448,7 +496,17 @@ pub fn explore_until(
                     touched.push(arm);
                     (root_label(&a.cell), space.label(&a.cell))
                 }
-                None => compound_labels(&space, &arms, &choice.events),
+                None => {
+                    for &member in &choice.members {
+                        strategy.update(
+                            &mut arms[member].stats,
+                            stress,
+                            choice.probability,
+                            arm_count,
+                        );
+                    }
+                    compound_labels(&space, &arms, &choice.events)
+                }
             };
             evidence.record(guide::Tried {
                 events: choice.events,
