@@ -22,6 +22,9 @@
 //!   whose arm has already tipped counts for less each time it tips again,
 //!   so the budget moves on to other failure modes.
 //!
+//! The explorer adds *group probes* (several cells on different hosts in one
+//! run, until the first metastable run) from the bandit's own draws.
+//!
 //! Everything here is a pure function of the evidence and the random
 //! numbers it is given, so choices are the same for any `--jobs`.
 
