@@ -76,7 +76,11 @@ impl Template {
     /// `latency host=…` template. Evidence about one target is evidence
     /// about the same kind on the others.
     pub fn kind(&self) -> &str {
-        self.name.split(' ').next().unwrap_or(&self.name)
+        match &self.aim {
+            // A knob is a kind of its own: two knobs share nothing.
+            Aim::Knob(_) | Aim::Action(_) => &self.name,
+            _ => self.name.split(' ').next().unwrap_or(&self.name),
+        }
     }
 
     /// The host or link the template aims at (`server` for `latency
@@ -90,12 +94,13 @@ impl Template {
         }
     }
 
-    /// `point` moved onto the grid and into the template's ranges.
+    /// `point` moved onto the grid and into the template's ranges, one
+    /// value per dimension (a missing value is the dimension's lowest).
     pub fn snap(&self, point: &[f64]) -> Vec<f64> {
         self.dims()
             .iter()
-            .zip(point)
-            .map(|(d, v)| d.snap(*v))
+            .enumerate()
+            .map(|(i, d)| d.snap(point.get(i).copied().unwrap_or(d.lo)))
             .collect()
     }
 

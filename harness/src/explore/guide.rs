@@ -291,8 +291,13 @@ fn pick_ranked(ranked: &[(usize, f64)], u: f64) -> usize {
 /// chosen with `u`; the template itself when it has no sibling.
 fn same_kind_elsewhere(space: &Space, template: usize, u: f64) -> usize {
     let kind = space.templates[template].kind();
+    let dims = space.templates[template].dims().len();
     let siblings: Vec<usize> = (0..space.templates.len())
-        .filter(|&t| t != template && space.templates[t].kind() == kind)
+        .filter(|&t| {
+            t != template
+                && space.templates[t].kind() == kind
+                && space.templates[t].dims().len() == dims
+        })
         .collect();
     if siblings.is_empty() {
         return template;
@@ -309,6 +314,8 @@ fn mutate(
     uniform: &mut dyn FnMut() -> f64,
 ) -> Vec<f64> {
     let dims = space.templates[template].dims();
+    // A point of another template of the kind may have other dimensions.
+    let point = &space.templates[template].snap(point);
     let wide = uniform() < 0.25;
     let grow = uniform() < 0.25;
     let sigma = if wide { 0.3 } else { 0.1 };
@@ -325,7 +332,7 @@ fn mutate(
         })
         .collect();
     let snapped = space.templates[template].snap(&moved);
-    if snapped == point && dims.len() > 1 {
+    if &snapped == point && dims.len() > 1 {
         // Too small a step to leave the grid point: take one grid step.
         let mut p = snapped;
         let i = 1 + ((uniform() * (dims.len() - 1) as f64) as usize).min(dims.len() - 2);
@@ -457,6 +464,58 @@ mod tests {
             elites[0].0, 6,
             "the near miss outranks an arm found six times"
         );
+    }
+
+    /// Every proposal from every kind of parent (value and action knobs,
+    /// faults with and without a magnitude, compounds of them) is a point
+    /// of its own template: no parent's shape leaks into another's.
+    #[test]
+    fn proposals_fit_their_templates_whatever_the_parents() {
+        let target = Target {
+            hosts: vec!["a".into(), "b".into()],
+            clients: vec!["client-1".into()],
+            knobs: vec![
+                KnobSpec {
+                    name: "flush".into(),
+                    kind: KnobKind::Action,
+                    help: String::new(),
+                },
+                KnobSpec {
+                    name: "slow".into(),
+                    kind: KnobKind::Value {
+                        min: 1.0,
+                        max: 100.0,
+                        default: 10.0,
+                    },
+                    help: String::new(),
+                },
+            ],
+            latest_end: Duration::from_secs(3000),
+        };
+        let s = Space::new(&target, Duration::from_secs(30));
+        assert_ne!(
+            s.templates[template(&s, "knob flush")].kind(),
+            s.templates[template(&s, "knob slow")].kind()
+        );
+        let mut e = Evidence::default();
+        let mut u = uniforms(3);
+        for (i, t) in s.templates.iter().enumerate() {
+            let point: Vec<f64> = t.dims().iter().map(|d| d.hi).collect();
+            e.record(tried(&s, &t.name, point, 0.1 + 0.01 * i as f64));
+        }
+        for _ in 0..2000 {
+            let p = e.propose(&s, &mut u);
+            for (t, point) in &p {
+                assert_eq!(point.len(), s.templates[*t].dims().len(), "{p:?}");
+                assert_eq!(&s.templates[*t].snap(point), point);
+            }
+            e.record(Tried {
+                arm: "x".into(),
+                events: p,
+                stress: 0.3,
+                tipped: false,
+            });
+        }
     }
 
     #[test]
