@@ -12,8 +12,8 @@
 //!   shrinkage estimates ([`Evidence::prior`]). A template that has shown
 //!   nothing pulls its untried cells down; one that came close pulls them
 //!   up, and so does a host where another kind of fault came close.
-//! * **Near-miss proposals.** Most of a batch after the first is drawn
-//!   around the most stressed runs so far ([`Evidence::propose`]): a point
+//! * **Near-miss proposals.** Most of a batch after the first (less as
+//!   more runs tip) is drawn around the most stressed runs so far ([`Evidence::propose`]): a point
 //!   moved a little (or grown longer and larger), the same fault on
 //!   another target of its kind, or a near miss joined with a second fault
 //!   into one compound schedule, the second starting during or just after
@@ -23,7 +23,8 @@
 //!   so the budget moves on to other failure modes.
 //!
 //! The explorer adds *group probes* (several cells on different hosts in one
-//! run, until the first metastable run) from the bandit's own draws.
+//! run, from the second batch while nothing has tipped) from the bandit's
+//! own draws.
 //!
 //! Everything here is a pure function of the evidence and the random
 //! numbers it is given, so choices are the same for any `--jobs`.
@@ -141,9 +142,25 @@ impl Evidence {
     }
 
     /// Whether this slot of a batch is drawn around a near miss (else the
-    /// bandit covers the space): never before any evidence.
+    /// bandit covers the space): never before any evidence, and the less
+    /// the more runs tip. Where most of the space tips there is nothing
+    /// near a miss to find; what is left to find is other failure modes.
     pub fn wants_near_miss(&self, uniform: f64) -> bool {
-        !self.tried.is_empty() && uniform < NEAR_MISS_SHARE
+        if self.tried.is_empty() {
+            return false;
+        }
+        let tipped = self.tried.iter().filter(|t| t.tipped).count();
+        let calm = 1.0 - tipped as f64 / self.tried.len() as f64;
+        uniform < NEAR_MISS_SHARE * calm
+    }
+
+    /// How many runs of `arm` (or with it among a compound's parts) have
+    /// tipped so far.
+    pub fn tips_of(&self, arm: &str) -> u32 {
+        self.tried
+            .iter()
+            .filter(|t| t.tipped && t.arm.split(" + ").any(|part| part == arm))
+            .count() as u32
     }
 
     /// The near misses worth building on, best first, with their weight:

@@ -35,7 +35,7 @@ pub const MAX_SEEDS: usize = 100_000;
 /// How deep cells may be split.
 const MAX_DEPTH: u32 = 8;
 /// The share of the default strategy's bandit draws that probe two or
-/// three sites at once until the first metastable run.
+/// three sites at once, from the second batch until the first metastable run.
 const GROUP_SHARE: f64 = 0.35;
 
 /// What to explore and how.
@@ -194,8 +194,8 @@ struct Choice {
     arm: Option<usize>,
     /// The probability it was chosen with (EXP3's importance weight).
     probability: f64,
-    /// The cells of a group probe (several faults drawn by the bandit at
-    /// once): each is credited with the run's stress.
+    /// The initial cells of a group probe (several faults drawn by the
+    /// bandit at once): each is credited with the run's stress.
     members: Vec<usize>,
     events: Vec<guide::Placed>,
     schedule: Schedule,
@@ -276,6 +276,8 @@ pub fn explore_until(
         .map(|c| Arm::new(c.clone(), ArmStats::default()))
         .collect();
     let mut evidence = guide::Evidence::default();
+    let roots = space.cells.len();
+    let mut root_stats = vec![ArmStats::default(); roots];
     // The default strategy shares evidence between cells and proposes
     // around near misses (see `guide`); the others are plain bandits.
     let guided = config.strategy == StrategyKind::Thompson;
@@ -320,8 +322,22 @@ pub fn explore_until(
                 None => a.stats.clone(),
             })
             .collect();
+        // The default strategy covers the space over its initial cells,
+        // where distinct failure modes are told apart; splits only refine
+        // what its runs are labelled and counted as.
+        let mut pending_roots: Vec<ArmStats> = root_stats
+            .iter()
+            .zip(&space.cells)
+            .map(|(stats, cell)| match priors.get(cell.template) {
+                Some(&mean) => stats.with_prior(mean, guide::PRIOR_RUNS),
+                None => stats.clone(),
+            })
+            .collect();
         let mut chosen: Vec<Choice> = Vec::with_capacity(size);
-        let found = records.iter().any(|r| r.class == Some(Class::Metastable));
+        // Failures are rare here (a batch or more and none yet): probe
+        // several sites per run.
+        let sparse =
+            !records.is_empty() && !records.iter().any(|r| r.class == Some(Class::Metastable));
         for k in 0..size {
             let seed_slot = (records.len() + k) % run_seeds.len();
             let mut uniform = || rng.random::<f64>();
@@ -359,6 +375,13 @@ pub fn explore_until(
                         let point = space.sample_point(root, &mut || rng.random::<f64>());
                         let arm = locate(&arms, &space, root.template, &point);
                         (arm, 1.0 / n as f64, point)
+                    } else if guided {
+                        let (root, probability) = strategy.choose(&pending_roots, &mut rng);
+                        pending_roots[root].pending += 1;
+                        let cell = &space.cells[root];
+                        let point = space.sample_point(cell, &mut || rng.random::<f64>());
+                        let arm = locate(&arms, &space, cell.template, &point);
+                        (arm, probability, point)
                     } else {
                         let (arm, probability) = strategy.choose(&pending, &mut rng);
                         let point =
@@ -370,8 +393,10 @@ pub fn explore_until(
                         None => unreachable!("every point of the space lies in one cell"),
                     };
                     let mut events = vec![(template, point)];
-                    let mut members: Vec<usize> = arm.into_iter().collect();
-                    if guided && !found && rng.random::<f64>() < GROUP_SHARE {
+                    // A group probe's initial cells, credited with its stress.
+                    let mut members: Vec<usize> =
+                        arm.map(|a| arms[a].cell.root).into_iter().collect();
+                    if guided && sparse && rng.random::<f64>() < GROUP_SHARE {
                         // A group probe: up to two more cells on other
                         // hosts in the same run, so one run tests several
                         // sites while nothing has tipped yet; a probe that
@@ -379,19 +404,19 @@ pub fn explore_until(
                         // near misses. Once failures are found, single
                         // faults tell them apart.
                         for _ in 0..2 {
-                            let (extra, _) = strategy.choose(&pending, &mut rng);
-                            let t = arms[extra].cell.template;
+                            let (extra, _) = strategy.choose(&pending_roots, &mut rng);
+                            let t = space.cells[extra].template;
                             let site = space.templates[t].site();
                             if events.iter().any(|(u, _)| {
                                 *u == t || (site.is_some() && space.templates[*u].site() == site)
                             }) {
                                 continue;
                             }
-                            let point =
-                                space.sample_point(&arms[extra].cell, &mut || rng.random::<f64>());
+                            let point = space
+                                .sample_point(&space.cells[extra], &mut || rng.random::<f64>());
                             events.push((t, point));
                             members.push(extra);
-                            pending[extra].pending += 1;
+                            pending_roots[extra].pending += 1;
                         }
                     }
                     let mut schedule = schedule_of(&space, &events);
@@ -417,10 +442,6 @@ pub fn explore_until(
             };
             if let Some(arm) = choice.arm {
                 pending[arm].pending += 1;
-            }
-            // A group probe's first cell (the others were counted as drawn).
-            if let Some(&first) = choice.members.first() {
-                pending[first].pending += 1;
             }
             chosen.push(choice);
         }
@@ -480,8 +501,20 @@ pub fn explore_until(
                 Some(arm) => {
                     let a = &mut arms[arm];
                     // The reward is the graded stress, so runs that recover
-                    // still teach the strategy how close they came.
-                    strategy.update(&mut a.stats, stress, choice.probability, arm_count);
+                    // still teach the strategy how close they came. The
+                    // default strategy halves it for each earlier tip of
+                    // the same arm: a known failure mode is worth less
+                    // than a new one.
+                    let reward = if guided {
+                        stress * 0.5f64.powi(evidence.tips_of(&root_label(&a.cell)).min(30) as i32)
+                    } else {
+                        stress
+                    };
+                    strategy.update(&mut a.stats, reward, choice.probability, arm_count);
+                    if guided {
+                        let root = a.cell.root;
+                        strategy.update(&mut root_stats[root], reward, choice.probability, roots);
+                    }
                     match class {
                         Some(Class::Metastable) => a.tipped += 1,
                         Some(_) => a.held += 1,
@@ -497,13 +530,8 @@ pub fn explore_until(
                     (root_label(&a.cell), space.label(&a.cell))
                 }
                 None => {
-                    for &member in &choice.members {
-                        strategy.update(
-                            &mut arms[member].stats,
-                            stress,
-                            choice.probability,
-                            arm_count,
-                        );
+                    for &root in &choice.members {
+                        strategy.update(&mut root_stats[root], stress, choice.probability, roots);
                     }
                     compound_labels(&space, &arms, &choice.events)
                 }
