@@ -341,7 +341,7 @@ pub fn explore_until(
         for k in 0..size {
             let seed_slot = (records.len() + k) % run_seeds.len();
             let mut uniform = || rng.random::<f64>();
-            let near_miss = guided && evidence.wants_near_miss(uniform());
+            let near_miss = guided && !records.is_empty() && evidence.wants_near_miss(uniform());
             let proposal = near_miss
                 .then(|| evidence.propose(&space, &mut uniform))
                 .and_then(|events| {
@@ -366,7 +366,14 @@ pub fn explore_until(
                     }
                 }
                 None => {
-                    let (arm, probability, point) = if config.strategy == StrategyKind::Random {
+                    // Before any evidence there is nothing to learn from:
+                    // the default strategy's first batch is the uniform
+                    // draw, from the same stream as `random`'s (common
+                    // random numbers: a comparison of the two differs only
+                    // where learning starts).
+                    let uniform_draw =
+                        config.strategy == StrategyKind::Random || (guided && records.is_empty());
+                    let (arm, probability, point) = if uniform_draw {
                         // Uniform over the fault space: the initial cells,
                         // whatever has been split since.
                         let n = space.cells.len();
