@@ -44,7 +44,9 @@ fn scenarios_lists_every_builtin_as_json() {
             "call-chain",
             "gc-pressure",
             "mru-pool",
-            "axum-tower"
+            "axum-tower",
+            "hot-shard",
+            "warm-cache"
         ]
     );
     for s in v.as_array().unwrap() {
