@@ -373,7 +373,7 @@ pub fn explore_until(
                     // where learning starts).
                     let uniform_draw =
                         config.strategy == StrategyKind::Random || (guided && records.is_empty());
-                    let (arm, probability, point) = if uniform_draw {
+                    let (arm, probability, template, point) = if uniform_draw {
                         // Uniform over the fault space: the initial cells,
                         // whatever has been split since.
                         let n = space.cells.len();
@@ -381,23 +381,19 @@ pub fn explore_until(
                             &space.cells[((rng.random::<f64>() * n as f64) as usize).min(n - 1)];
                         let point = space.sample_point(root, &mut || rng.random::<f64>());
                         let arm = locate(&arms, &space, root.template, &point);
-                        (arm, 1.0 / n as f64, point)
+                        (arm, 1.0 / n as f64, root.template, point)
                     } else if guided {
                         let (root, probability) = strategy.choose(&pending_roots, &mut rng);
                         pending_roots[root].pending += 1;
                         let cell = &space.cells[root];
                         let point = space.sample_point(cell, &mut || rng.random::<f64>());
                         let arm = locate(&arms, &space, cell.template, &point);
-                        (arm, probability, point)
+                        (arm, probability, cell.template, point)
                     } else {
                         let (arm, probability) = strategy.choose(&pending, &mut rng);
-                        let point =
-                            space.sample_point(&arms[arm].cell, &mut || rng.random::<f64>());
-                        (Some(arm), probability, point)
-                    };
-                    let template = match arm {
-                        Some(a) => arms[a].cell.template,
-                        None => unreachable!("every point of the space lies in one cell"),
+                        let cell = &arms[arm].cell;
+                        let point = space.sample_point(cell, &mut || rng.random::<f64>());
+                        (Some(arm), probability, cell.template, point)
                     };
                     let mut events = vec![(template, point)];
                     // A group probe's initial cells, credited with its stress.
