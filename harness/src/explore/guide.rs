@@ -30,6 +30,7 @@
 //! numbers it is given, so choices are the same for any `--jobs`.
 
 use hormesis_faults::space::Space;
+use std::collections::BTreeMap;
 
 /// One fault of a proposal: a template and a point of its space (on the grid).
 pub type Placed = (usize, Vec<f64>);
@@ -47,7 +48,11 @@ pub struct Tried {
 /// The evidence so far.
 #[derive(Debug, Default)]
 pub struct Evidence {
-    pub tried: Vec<Tried>,
+    tried: Vec<Tried>,
+    /// Tips per arm (a compound's parts each count): kept as runs are
+    /// recorded, so long explorations do not rescan every run per choice.
+    tips: BTreeMap<String, u32>,
+    tipped: usize,
 }
 
 /// The weight of a parent level's mean in a child's shrinkage estimate,
@@ -81,6 +86,12 @@ impl Sum {
 
 impl Evidence {
     pub fn record(&mut self, tried: Tried) {
+        if tried.tipped {
+            self.tipped += 1;
+            for part in tried.arm.split(" + ") {
+                *self.tips.entry(part.to_string()).or_default() += 1;
+            }
+        }
         self.tried.push(tried);
     }
 
@@ -149,49 +160,37 @@ impl Evidence {
         if self.tried.is_empty() {
             return false;
         }
-        let tipped = self.tried.iter().filter(|t| t.tipped).count();
-        let calm = 1.0 - tipped as f64 / self.tried.len() as f64;
+        let calm = 1.0 - self.tipped as f64 / self.tried.len() as f64;
         uniform < NEAR_MISS_SHARE * calm
     }
 
     /// How many runs of `arm` (or with it among a compound's parts) have
     /// tipped so far.
     pub fn tips_of(&self, arm: &str) -> u32 {
-        self.tried
-            .iter()
-            .filter(|t| t.tipped && t.arm.split(" + ").any(|part| part == arm))
-            .count() as u32
+        self.tips.get(arm).copied().unwrap_or(0)
     }
 
     /// The near misses worth building on, best first, with their weight:
     /// stress discounted by how often their arm, or an arm among their
     /// faults' (a compound's parts), has tipped already.
     fn elites(&self) -> Vec<(usize, f64)> {
-        let mut tips: Vec<(&str, u32)> = Vec::new();
-        for t in self.tried.iter().filter(|t| t.tipped) {
-            for part in t.arm.split(" + ") {
-                match tips.iter_mut().find(|(a, _)| *a == part) {
-                    Some((_, n)) => *n += 1,
-                    None => tips.push((part, 1)),
-                }
-            }
-        }
         let mut ranked: Vec<(usize, f64)> = self
             .tried
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let repeats: u32 = t
-                    .arm
-                    .split(" + ")
-                    .map(|part| tips.iter().find(|(a, _)| *a == part).map_or(0, |(_, n)| *n))
-                    .sum();
+                let repeats: u32 = t.arm.split(" + ").map(|part| self.tips_of(part)).sum();
                 (i, t.stress * 0.7f64.powi(repeats.min(20) as i32))
             })
             .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let order = |a: &(usize, f64), b: &(usize, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         let keep = (self.tried.len() / 5).clamp(3, 12);
-        ranked.truncate(keep);
+        if ranked.len() > keep {
+            // Only the best few are kept: select them, then order them.
+            ranked.select_nth_unstable_by(keep - 1, order);
+            ranked.truncate(keep);
+        }
+        ranked.sort_by(order);
         ranked
     }
 
