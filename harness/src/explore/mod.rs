@@ -315,13 +315,8 @@ pub fn explore_until(
         } else {
             Vec::new()
         };
-        let mut pending: Vec<ArmStats> = arms
-            .iter()
-            .map(|a| match priors.get(a.cell.template) {
-                Some(&mean) => a.stats.with_prior(mean, guide::PRIOR_RUNS),
-                None => a.stats.clone(),
-            })
-            .collect();
+        // The plain bandits draw over the current cells.
+        let mut pending: Vec<ArmStats> = arms.iter().map(|a| a.stats.clone()).collect();
         // The default strategy covers the space over its initial cells,
         // where distinct failure modes are told apart; splits only refine
         // what its runs are labelled and counted as.
