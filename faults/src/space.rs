@@ -365,10 +365,17 @@ impl Space {
         if cell.template != template {
             return false;
         }
-        let dims = self.templates[template].dims();
-        point.iter().enumerate().all(|(i, &v)| {
-            v >= cell.lo[i] && (v < cell.hi[i] || (v <= cell.hi[i] && cell.hi[i] >= dims[i].hi))
-        })
+        let Some(t) = self.templates.get(template) else {
+            return false;
+        };
+        let dims = t.dims();
+        point.len() == dims.len()
+            && cell.lo.len() == dims.len()
+            && cell.hi.len() == dims.len()
+            && (0..dims.len()).all(|i| {
+                let (v, lo, hi) = (point[i], cell.lo[i], cell.hi[i]);
+                v >= lo && (v < hi || (v <= hi && hi >= dims[i].hi))
+            })
     }
 
     /// Splits `cell` in two along the dimension with the most grid steps
@@ -487,6 +494,25 @@ mod tests {
         let mut t = target();
         t.latest_end = Duration::ZERO;
         assert!(Space::new(&t, Duration::from_secs(30)).cells.is_empty());
+    }
+
+    #[test]
+    fn every_sampled_point_lies_in_one_cell_and_odd_points_in_none() {
+        let space = Space::new(&target(), Duration::from_secs(30));
+        let mut u = counter();
+        for cell in &space.cells {
+            let point = space.sample_point(cell, &mut u);
+            let holders = space
+                .cells
+                .iter()
+                .filter(|c| space.contains(c, cell.template, &point))
+                .count();
+            assert_eq!(holders, 1, "{point:?} of {}", space.label(cell));
+            let mut longer = point.clone();
+            longer.push(1.0);
+            assert!(!space.contains(cell, cell.template, &longer));
+            assert!(!space.contains(cell, usize::MAX, &point));
+        }
     }
 
     #[test]
