@@ -290,12 +290,15 @@ struct RpcClient(RetryClient);
 
 impl Client for RpcClient {
     fn call(&self, key: u64) -> LocalFuture<'_, Result<(), CallFailure>> {
-        Box::pin(async move {
-            self.0.call(key).await.map_err(|e| match e {
-                CallError::TimedOut { .. } => CallFailure::Timeout,
-                CallError::Failed { .. } => CallFailure::Error,
-            })
-        })
+        Box::pin(async move { self.0.call(key).await.map_err(call_failure) })
+    }
+}
+
+/// What the harness counts for a failed RPC call.
+pub fn call_failure(e: CallError) -> CallFailure {
+    match e {
+        CallError::TimedOut { .. } => CallFailure::Timeout,
+        CallError::Failed { .. } => CallFailure::Error,
     }
 }
 

@@ -20,9 +20,7 @@ use crate::scenario::{
 use hormesis_faults::KnobSpec;
 use hormesis_sut::hot_shard::{Routing, ShardedClient};
 use hormesis_sut::primitives::{RetryBudget, RetryBudgetPolicy};
-use hormesis_sut::rpc::{
-    CallError, ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats,
-};
+use hormesis_sut::rpc::{ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -224,11 +222,6 @@ struct Sharded(ShardedClient);
 
 impl Client for Sharded {
     fn call(&self, key: u64) -> LocalFuture<'_, Result<(), CallFailure>> {
-        Box::pin(async move {
-            self.0.call(key).await.map_err(|e| match e {
-                CallError::TimedOut { .. } => CallFailure::Timeout,
-                CallError::Failed { .. } => CallFailure::Error,
-            })
-        })
+        Box::pin(async move { self.0.call(key).await.map_err(common::call_failure) })
     }
 }
