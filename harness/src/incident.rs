@@ -8,9 +8,9 @@
 //! the same id wherever it is found.
 
 use crate::engine::EngineKind;
+use crate::registry::Registry;
 use crate::run::{RunError, RunPlan, RunReport};
 use crate::scenario::Scenario;
-use crate::scenarios;
 use crate::verdict::{Class, Verdict};
 use hormesis_faults::{format_duration, parse_duration, yaml_scalar, Schedule, ScheduleError};
 use serde::Deserialize;
@@ -531,15 +531,21 @@ impl Incident {
         }
     }
 
-    /// The scenario, checked.
-    pub fn scenario(&self) -> Result<&'static dyn Scenario, IncidentError> {
-        scenarios::find(&self.scenario).map_err(|m| self.invalid(self.line_of(None, "scenario"), m))
+    /// Its scenario, looked up in `registry`.
+    pub fn scenario(&self, registry: &Registry) -> Result<&'static dyn Scenario, IncidentError> {
+        registry
+            .find(&self.scenario)
+            .map_err(|e| self.invalid(self.line_of(None, "scenario"), e.to_string()))
     }
 
-    /// The run this incident describes, with `overrides` (`key=value`)
-    /// applied over its params.
-    pub fn plan<S: AsRef<str>>(&self, overrides: &[S]) -> Result<RunPlan<'static>, IncidentError> {
-        let scenario = self.scenario()?;
+    /// The run this incident describes, its scenario looked up in
+    /// `registry`, with `overrides` (`key=value`) applied over its params.
+    pub fn plan<S: AsRef<str>>(
+        &self,
+        registry: &Registry,
+        overrides: &[S],
+    ) -> Result<RunPlan<'static>, IncidentError> {
+        let scenario = self.scenario(registry)?;
         let specs = scenario.params();
         for (key, value) in &self.params {
             let spec = specs.iter().find(|s| s.name == key).ok_or_else(|| {

@@ -10,6 +10,7 @@
 //!
 //! * [`scenario`]: the API a system under test implements;
 //! * [`scenarios`]: the built-in ones;
+//! * [`registry`]: the scenarios a program knows by name (incidents name theirs);
 //! * [`workload`]: open-loop Poisson arrivals following the schedule's load faults;
 //! * [`engine`]: simulators, the only code that knows one;
 //! * [`timeline`]: per-window metrics;
@@ -23,7 +24,8 @@
 //! * [`map`]: the vulnerability map of one template (tipping fraction over a grid);
 //! * [`replay`], [`shrink`]: what is done with incidents;
 //! * [`import`]: production timelines (CSV) as schedules;
-//! * [`files`]: atomic, never-clobbering writes.
+//! * [`files`]: atomic, never-clobbering writes;
+//! * [`cli`]: the command line, for the built-ins or a user's own scenarios.
 //!
 //! ```no_run
 //! use hormesis::{run, scenarios, engine::EngineKind};
@@ -40,6 +42,7 @@
 // clippy.toml hold in the default build, which lints this same code.
 #![cfg_attr(madsim, allow(clippy::disallowed_methods))]
 
+pub mod cli;
 pub mod digest;
 pub mod engine;
 pub mod explore;
@@ -49,6 +52,7 @@ pub mod incident;
 pub mod log;
 pub mod map;
 mod panic_capture;
+pub mod registry;
 pub mod replay;
 pub mod report;
 pub mod run;

@@ -2,6 +2,7 @@
 //! regression verdict) and its digest (did behaviour change at all?).
 
 use crate::incident::{Incident, IncidentError};
+use crate::registry::Registry;
 use crate::run::{self, RunError, RunReport};
 use crate::verdict::Class;
 use hormesis_faults::format_duration;
@@ -37,12 +38,14 @@ impl ReplayOutcome {
     }
 }
 
-/// Replays `incident` with `overrides` (`key=value`) over its params.
+/// Replays `incident`, its scenario looked up in `registry`, with
+/// `overrides` (`key=value`) over its params.
 pub fn replay<S: AsRef<str>>(
+    registry: &Registry,
     incident: &Incident,
     overrides: &[S],
 ) -> Result<ReplayOutcome, ReplayError> {
-    let plan = incident.plan(overrides)?;
+    let plan = incident.plan(registry, overrides)?;
     let report = run::run(&plan).map_err(|error| ReplayError::Run {
         origin: incident.origin().unwrap_or(&incident.id).to_string(),
         error,
@@ -83,10 +86,11 @@ pub fn replay<S: AsRef<str>>(
 /// scenario: a policy override such as `retry_budget.ratio=0.5` applies to
 /// the incidents whose scenario has a retry budget and leaves the others.
 pub fn applicable<S: AsRef<str>>(
+    registry: &Registry,
     incident: &Incident,
     overrides: &[S],
 ) -> Result<Vec<String>, IncidentError> {
-    let params = incident.scenario()?.params();
+    let params = incident.scenario(registry)?.params();
     Ok(overrides
         .iter()
         .map(|o| o.as_ref().to_string())

@@ -3,11 +3,12 @@
 
 use crate::digest::{first_difference, Digest};
 use crate::engine::{self, Applied, EngineError, EngineKind, HostFailure, SimOutcome, SimRequest};
-use crate::scenario::{ParamError, Params, Scenario};
+use crate::scenario::{ParamError, Params, Scenario, System};
 use crate::timeline::{Timeline, Window};
 use crate::verdict::{self, Figures, Frame, Verdict};
 use hormesis_faults::{format_duration, Schedule, ScheduleError, Target};
 use serde::Serialize;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// The window length of every timeline.
@@ -232,12 +233,13 @@ fn simulate(plan: &RunPlan<'_>, schedule: &Schedule, end: Duration) -> Result<Si
         error,
     };
     // A fresh system per simulation: systems hold the state of their hosts.
-    let system = plan.scenario.build(&plan.params).map_err(param_error)?;
+    let params = plan.params.clone().with_seed(plan.seed);
+    let system: Rc<dyn System> = plan.scenario.build(&params).map_err(param_error)?.into();
     let knobs = plan.scenario.knobs();
     let outcome = engine::simulate(
         plan.engine,
         &SimRequest {
-            system: system.as_ref(),
+            system,
             knobs: &knobs,
             schedule,
             seed: plan.seed,

@@ -84,7 +84,9 @@ pub trait System {
     fn layout(&self) -> &Layout;
     /// The software of service host `host` (one of `layout().hosts`).
     fn host_software(&self, host: &str) -> HostSoftware;
-    /// The client that runs inside client host `client`.
+    /// The client that runs inside client host `client`. Called inside that
+    /// host, once per run, when the host starts: a client may open its
+    /// connection or spawn its own tasks as it is built.
     fn client(&self, client: &str) -> Rc<dyn Client>;
     /// Sets a knob: `Some(v)` for value knobs (the default when a fault ends),
     /// `None` to fire an action knob.
@@ -250,10 +252,15 @@ impl ParamSpec {
     }
 }
 
-/// A full set of parameter values for one scenario, in name order.
+/// A full set of parameter values for one scenario, in name order, and
+/// the seed of the run the system is built for.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(transparent)]
-pub struct Params(BTreeMap<String, ParamValue>);
+pub struct Params {
+    values: BTreeMap<String, ParamValue>,
+    #[serde(skip)]
+    seed: u64,
+}
 
 impl Params {
     /// The defaults, with `overrides` (`key=value` strings) applied.
@@ -279,15 +286,31 @@ impl Params {
             })?;
             values.insert(spec.name.to_string(), spec.parse(value)?);
         }
-        Ok(Params(values))
+        Ok(Params { values, seed: 0 })
+    }
+
+    /// The seed of the run this system is built for: derive the service's
+    /// own randomness from it (service-time jitter, warm-start state; e.g.
+    /// `ChaCha12Rng::seed_from_u64(params.seed())`), so it follows the run
+    /// seed like arrivals and network jitter do. A run and its control get
+    /// the same seed. 0 when a system is built outside a run (to read its
+    /// layout or list it): a layout must not depend on it.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// These values for the run with `seed`.
+    pub fn with_seed(mut self, seed: u64) -> Params {
+        self.seed = seed;
+        self
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.values.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     fn get(&self, name: &str) -> Result<&ParamValue, ParamError> {
-        self.0
+        self.values
             .get(name)
             .ok_or_else(|| ParamError::new(format!("missing parameter `{name}`")))
     }
@@ -329,6 +352,9 @@ impl Params {
 
     /// `key=value` pairs in name order: the canonical form hashed into digests.
     pub fn canonical(&self) -> Vec<String> {
-        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect()
+        self.values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
     }
 }

@@ -10,6 +10,7 @@
 //! is still a schedule that was seen to tip the system, only not the least.
 
 use crate::incident::{incident_id, Incident, IncidentError};
+use crate::registry::Registry;
 use crate::run::{self, RunPlan, RunReport};
 use crate::verdict::Class;
 use hormesis_faults::{format_duration, Event, Fault, KnobKind, Schedule};
@@ -25,7 +26,7 @@ pub enum ShrinkError {
     #[error("{origin}: the incident is {got} on this build, not metastable: there is no failure to shrink (seed {seed})")]
     NotMetastable {
         origin: String,
-        got: &'static str,
+        got: String,
         seed: u64,
     },
 }
@@ -403,14 +404,16 @@ fn round(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-/// Shrinks `incident`; `say` receives one line per step tried.
+/// Shrinks `incident`, its scenario looked up in `registry`; `say`
+/// receives one line per step tried.
 pub fn shrink(
+    registry: &Registry,
     incident: &Incident,
     command: String,
     date: String,
     say: &mut dyn FnMut(&str),
 ) -> Result<Shrunk, ShrinkError> {
-    let base = incident.plan(&[] as &[&str])?;
+    let base = incident.plan(registry, &[] as &[&str])?;
     let knob_defaults = base
         .scenario
         .knobs()
@@ -430,9 +433,21 @@ pub fn shrink(
     };
     let original = shrinker.incident.schedule.clone();
     let Some(first) = shrinker.tips(&original) else {
-        let got = run::run(&shrinker.base)
-            .map(|r| r.verdict.class.name())
-            .unwrap_or("failing to run");
+        // A run that tips only with a host failing on its own is a
+        // different finding (a crash), not a trigger to shrink.
+        let got = match run::run(&shrinker.base) {
+            Ok(r) => match r.failures.first() {
+                Some(f) => format!(
+                    "{} only with host `{}` failing on its own at {:.1}s ({})",
+                    r.verdict.class.name(),
+                    f.host,
+                    f.t_s,
+                    f.message
+                ),
+                None => r.verdict.class.name().to_string(),
+            },
+            Err(e) => format!("failing to run ({e})"),
+        };
         return Err(ShrinkError::NotMetastable {
             origin: incident.origin().unwrap_or(&incident.id).to_string(),
             got,

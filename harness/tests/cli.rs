@@ -232,7 +232,7 @@ fn bad_input_exits_2_with_what_is_allowed() {
     for (args, needle) in [
         (
             vec!["run", "--scenario", "retry-strom"],
-            "unknown scenario `retry-strom`; built-in scenarios: retry-storm",
+            "unknown scenario `retry-strom`; known scenarios: retry-storm",
         ),
         (
             vec!["run", "--scenario", "retry-storm", "--set", "retires=1"],

@@ -121,7 +121,12 @@ fn explore_finds_a_metastable_schedule_and_writes_its_incident() {
     assert!(!incidents.is_empty());
     let incident = Incident::load(&incidents[0]).unwrap();
     assert_eq!(incident.found.class, Class::Metastable);
-    let replayed = hormesis::replay::replay(&incident, &[] as &[&str]).unwrap();
+    let replayed = hormesis::replay::replay(
+        &hormesis::registry::Registry::builtin(),
+        &incident,
+        &[] as &[&str],
+    )
+    .unwrap();
     assert!(replayed.regression.is_none() && replayed.digest_same);
 }
 

@@ -3,6 +3,7 @@
 //! allowed).
 
 use hormesis::incident::Incident;
+use hormesis::registry::Registry;
 use hormesis::run;
 use hormesis::shrink;
 use hormesis::verdict::Class;
@@ -213,9 +214,13 @@ fn long_spike_incident() -> Incident {
 fn shrinking_a_long_spike_incident_ends_with_one_event_no_longer_than_needed() {
     let incident = long_spike_incident();
     let mut steps = Vec::new();
-    let shrunk = shrink::shrink(&incident, "t".into(), "today".into(), &mut |l| {
-        steps.push(l.to_string())
-    })
+    let shrunk = shrink::shrink(
+        &Registry::builtin(),
+        &incident,
+        "t".into(),
+        "today".into(),
+        &mut |l| steps.push(l.to_string()),
+    )
     .unwrap();
     let events = &shrunk.incident.schedule.events;
     assert_eq!(events.len(), 1, "{steps:#?}");
@@ -243,11 +248,18 @@ fn shrinking_a_long_spike_incident_ends_with_one_event_no_longer_than_needed() {
     )]);
     let mut probe = shrunk.incident.clone();
     probe.schedule = shorter;
-    let report = run::run(&probe.plan(&[] as &[&str]).unwrap()).unwrap();
+    let report = run::run(&probe.plan(&Registry::builtin(), &[] as &[&str]).unwrap()).unwrap();
     assert_ne!(report.verdict.class, Class::Metastable, "{steps:#?}");
 
     // Deterministic: the same incident shrinks to the same file contents.
-    let again = shrink::shrink(&incident, "t".into(), "today".into(), &mut |_| {}).unwrap();
+    let again = shrink::shrink(
+        &Registry::builtin(),
+        &incident,
+        "t".into(),
+        "today".into(),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(again.incident.to_yaml(), shrunk.incident.to_yaml());
 }
 
@@ -351,7 +363,7 @@ fn bad_incidents_exit_2_naming_file_line_and_what_is_allowed() {
             "scenario",
             good.replace("scenario: retry-storm", "scenario: retry-hurricane"),
             format!(
-                ":{}: unknown scenario `retry-hurricane`; built-in scenarios: retry-storm",
+                ":{}: unknown scenario `retry-hurricane`; known scenarios: retry-storm",
                 line_of("scenario:")
             ),
         ),

@@ -189,7 +189,8 @@ fn check_incident(text: &str) {
         }
         // What parses must also plan, or refuse with the file's name.
         Ok(incident) => {
-            if let Err(e) = incident.plan(&[] as &[&str]) {
+            if let Err(e) = incident.plan(&hormesis::registry::Registry::builtin(), &[] as &[&str])
+            {
                 let shown = e.to_string();
                 assert!(shown.starts_with("i.yaml"), "{shown}");
             }
@@ -302,7 +303,7 @@ fn the_valid_inputs_the_mutations_start_from_are_valid() {
     Schedule::from_yaml(SCHEDULE, "s.yaml").unwrap();
     Incident::parse(INCIDENT, "i.yaml")
         .unwrap()
-        .plan(&[] as &[&str])
+        .plan(&hormesis::registry::Registry::builtin(), &[] as &[&str])
         .unwrap();
     let path = shard_file(SHARD, 0);
     merge::load(&path).unwrap();

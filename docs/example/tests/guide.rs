@@ -10,10 +10,17 @@ fn the_guide_quotes_this_crate_verbatim() {
         .nth(1)
         .and_then(|s| s.split("\n## ").next())
         .expect("the guide has the section");
-    let sources: Vec<String> = ["src/service.rs", "src/scenario.rs", "tests/resilience.rs"]
-        .iter()
-        .map(|f| std::fs::read_to_string(format!("{root}/{f}")).unwrap())
-        .collect();
+    let sources: Vec<String> = [
+        "src/service.rs",
+        "src/scenario.rs",
+        "src/bin/hormesis-quotes.rs",
+        "tests/resilience.rs",
+        "tests/replays.rs",
+        "Cargo.toml",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(format!("{root}/{f}")).unwrap())
+    .collect();
     let blocks: Vec<&str> = section
         .split("```rust\n")
         .skip(1)

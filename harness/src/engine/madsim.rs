@@ -153,10 +153,10 @@ pub fn check_determinism(request: OwnedRequest) -> Result<(), String> {
         Box::pin(async move {
             let system = request
                 .scenario
-                .build(&request.params)
+                .build(&request.params.clone().with_seed(request.seed))
                 .map_err(|e| e.to_string())?;
             let req = SimRequest {
-                system: system.as_ref(),
+                system: system.into(),
                 knobs: &request.knobs,
                 schedule: &request.schedule,
                 seed: request.seed,
@@ -186,14 +186,19 @@ fn install_world(req: &SimRequest<'_>) -> WorldGuard {
         .clients
         .iter()
         .map(|client| {
-            let body: LocalFuture<'static, ()> = Box::pin(workload::drive(
-                req.system.client(client),
+            let (system, name) = (req.system.clone(), client.clone());
+            let (arrivals, keys, recorder) = (
                 Arrivals::new(req.seed, client, share, profile.clone()),
                 Keys::new(req.seed, client),
                 recorder.clone(),
-                layout.deadline,
-                req.end,
-            ));
+            );
+            let (deadline, end) = (layout.deadline, req.end);
+            // The client is built inside its node, where it may connect
+            // or spawn its own tasks.
+            let body: LocalFuture<'static, ()> = Box::pin(async move {
+                let client = system.client(&name);
+                workload::drive(client, arrivals, keys, recorder, deadline, end).await
+            });
             (client.clone(), body)
         })
         .collect();

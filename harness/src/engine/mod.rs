@@ -10,6 +10,7 @@ use crate::scenario::System;
 use crate::timeline::Timeline;
 use hormesis_faults::{KnobKind, KnobSpec, LinkTarget, Schedule};
 use serde::Serialize;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// Which simulator runs a scenario.
@@ -60,7 +61,9 @@ impl EngineKind {
 
 /// Everything one simulation needs.
 pub struct SimRequest<'a> {
-    pub system: &'a dyn System,
+    /// Shared with the client hosts, which build their clients inside
+    /// the simulation ([`System::client`]).
+    pub system: Rc<dyn System>,
     pub knobs: &'a [KnobSpec],
     pub schedule: &'a Schedule,
     pub seed: u64,

@@ -37,6 +37,12 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
         // and drop beyond; a large bound keeps such storms simulable and
         // changes nothing below it.
         .tcp_capacity(TCP_CAPACITY)
+        // A client's port is free to turmoil once its own side closes,
+        // though the server may still hold that connection (a worker
+        // finishing an abandoned request); reusing it panics the server
+        // host ("already connected"). A kernel would not hand that port
+        // out; the widest range puts such reuse 4x further off.
+        .ephemeral_ports(1024..=65535)
         .build();
 
     // Which host each tokio runtime belongs to, so a panic can be pinned on
@@ -64,18 +70,15 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
     let share = layout.rate / layout.clients.len().max(1) as f64;
     for client in &layout.clients {
         let arrivals = Arrivals::new(req.seed, client, share, profile.clone());
-        let body = workload::drive(
-            req.system.client(client),
-            arrivals,
-            Keys::new(req.seed, client),
-            recorder.clone(),
-            layout.deadline,
-            req.end,
-        );
-        let (runtimes, name) = (runtimes.clone(), client.clone());
+        let (keys, recorder) = (Keys::new(req.seed, client), recorder.clone());
+        let (deadline, end) = (layout.deadline, req.end);
+        let (runtimes, name, system) = (runtimes.clone(), client.clone(), req.system.clone());
         sim.client(client.as_str(), async move {
             register(&runtimes, &name);
-            body.await;
+            // Built inside its host, where a client may connect or spawn
+            // its own tasks as it is made.
+            let client = system.client(&name);
+            workload::drive(client, arrivals, keys, recorder, deadline, end).await;
             Ok(())
         });
     }

@@ -6,6 +6,7 @@
 
 use super::{parallel, ExploreConfig, RunRecord};
 use crate::incident::{Expect, Incident};
+use crate::registry::Registry;
 use crate::run::{self, RunPlan};
 use crate::shrink;
 use crate::verdict::Class;
@@ -84,8 +85,17 @@ fn smallest_of(config: &ExploreConfig, record: &RunRecord) -> SmallestTrigger {
             ))
         })
         .and_then(|incident| {
-            shrink::shrink(&incident, String::new(), String::new(), &mut |_| {})
-                .map_err(|e| e.to_string())
+            // The exploration's own scenario, whatever registry the
+            // caller keeps: a user's scenario shrinks like a built-in.
+            let registry = Registry::new(&[config.scenario]).map_err(|e| e.to_string())?;
+            shrink::shrink(
+                &registry,
+                &incident,
+                String::new(),
+                String::new(),
+                &mut |_| {},
+            )
+            .map_err(|e| e.to_string())
         });
     match incident {
         Ok(shrunk) => {

@@ -38,7 +38,32 @@ const MAX_DEPTH: u32 = 8;
 /// three sites at once, from the second batch until the first metastable run.
 const GROUP_SHARE: f64 = 0.35;
 
-/// What to explore and how.
+/// The size of the seed pool when none is given (`explore --seeds`).
+pub const DEFAULT_SEEDS: usize = 4;
+/// The score from which a metastable run is written as an incident
+/// (`explore --threshold`).
+pub const DEFAULT_INCIDENT_THRESHOLD: f64 = 0.5;
+
+/// One thread per core: the default of `jobs` (and `--jobs`).
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// What to explore and how. [`ExploreConfig::new`] starts from the
+/// command line's defaults:
+///
+/// ```no_run
+/// use hormesis::explore::{explore, ExploreConfig};
+/// use hormesis::explore::strategy::StrategyKind;
+/// use hormesis::scenarios::RetryStorm;
+///
+/// let config = ExploreConfig::new(&RetryStorm, 60)
+///     .set("mitigation=retry-budget")
+///     .strategy(StrategyKind::Random)
+///     .seed(7);
+/// let found = explore(&config, &mut |_, _| {}).unwrap();
+/// println!("{} metastable runs", found.summary.metastable_runs);
+/// ```
 #[derive(Clone)]
 pub struct ExploreConfig {
     pub scenario: &'static dyn Scenario,
@@ -52,6 +77,66 @@ pub struct ExploreConfig {
     pub seeds: usize,
     /// `(i, n)`: this machine explores shard i of n.
     pub shard: (usize, usize),
+}
+
+impl ExploreConfig {
+    /// `budget` runs of `scenario` with the defaults of `explore`: the
+    /// build's engine, the default strategy, seed 1, [`DEFAULT_SEEDS`] run
+    /// seeds, one thread per core, the whole exploration (shard 0/1), no
+    /// overrides.
+    pub fn new(scenario: &'static dyn Scenario, budget: usize) -> ExploreConfig {
+        ExploreConfig {
+            scenario,
+            overrides: Vec::new(),
+            engine: EngineKind::BUILT,
+            strategy: StrategyKind::Thompson,
+            seed: 1,
+            budget,
+            jobs: default_jobs(),
+            seeds: DEFAULT_SEEDS,
+            shard: (0, 1),
+        }
+    }
+
+    /// Overrides a parameter (`key=value`), as `--set` does.
+    pub fn set(mut self, key_value: &str) -> Self {
+        self.overrides.push(key_value.to_string());
+        self
+    }
+
+    pub fn engine(mut self, engine: EngineKind) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    pub fn strategy(mut self, strategy: StrategyKind) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Fixes every choice of the exploration and its run seeds.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Threads; does not change the result.
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = jobs;
+        self
+    }
+
+    /// The size of the pool of run seeds, over all shards.
+    pub fn seeds(mut self, seeds: usize) -> Self {
+        self.seeds = seeds;
+        self
+    }
+
+    /// Explore shard `i` of `n`.
+    pub fn shard(mut self, i: usize, n: usize) -> Self {
+        self.shard = (i, n);
+        self
+    }
 }
 
 /// One run of the exploration.

@@ -36,17 +36,7 @@ pub fn builtin() -> Vec<&'static dyn Scenario> {
 
 /// The built-in scenario called `name`, or an error listing the known ones.
 pub fn find(name: &str) -> Result<&'static dyn Scenario, String> {
-    builtin()
-        .into_iter()
-        .find(|s| s.name() == name)
-        .ok_or_else(|| {
-            format!(
-                "unknown scenario `{name}`; built-in scenarios: {}",
-                builtin()
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
+    crate::registry::Registry::builtin()
+        .find(name)
+        .map_err(|e| e.to_string())
 }

@@ -25,6 +25,14 @@
 //! [`stable_under`] asks the same of every schedule a proptest strategy
 //! generates (see [`schedules`]); a failure is shrunk by proptest to the
 //! smallest schedule that still tips the system before it is reported.
+//!
+//! [`replays`] turns a folder of kept incidents into named tests.
+
+mod replays;
+
+pub use replays::{
+    kept_incidents, overrides_from_env, replay_trials, replays, test_name, KeptIncident,
+};
 
 use crate::engine::EngineKind;
 use crate::files;

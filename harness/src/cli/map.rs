@@ -1,0 +1,90 @@
+//! `map`: one template's tipping fraction over a duration × magnitude grid.
+
+use super::{bad_input, emit, jobs, output, preflight, Env, Failure};
+use crate::engine::EngineKind;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub(super) struct MapArgs {
+    #[arg(long)]
+    scenario: String,
+    /// The template, as `explore` names arms (`hormesis map --scenario S
+    /// --template ?` lists them).
+    #[arg(long)]
+    template: String,
+    /// Durations × magnitudes, e.g. `8x8` (each side 1 to 64).
+    #[arg(long, default_value = "8x8", value_parser = parse_grid, value_name = "WxH")]
+    grid: (usize, usize),
+    /// Seeds per cell (1 to 100), derived from --seed.
+    #[arg(long, default_value_t = 4)]
+    seeds: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// When the fault starts [default: the warm-up's end].
+    #[arg(long, value_parser = hormesis_faults::parse_duration, value_name = "DURATION")]
+    onset: Option<std::time::Duration>,
+    /// Override a scenario parameter. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Threads [default: the number of cores], 1 to 1024. Does not change the result.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
+    /// Write the map as JSON (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// The simulator. A build runs one engine: madsim needs the madsim build
+    /// (`cargo madsim-build`, then target/madsim/release/hormesis); see docs/engines.md.
+    #[arg(long, value_enum, default_value = EngineKind::BUILT.name())]
+    engine: EngineKind,
+}
+
+fn parse_grid(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{text}`: write the grid as WxH, e.g. 8x8");
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    Ok((
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    ))
+}
+
+pub(super) fn command(env: &Env, args: MapArgs) -> Result<u8, Failure> {
+    use crate::map::{self, MapConfig, MapError};
+    preflight(&[output("--json", args.json.as_deref())], &[])?;
+    let scenario = env.find(&args.scenario)?;
+    let config = MapConfig {
+        scenario,
+        overrides: args.set.clone(),
+        engine: args.engine,
+        template: args.template.clone(),
+        grid: args.grid,
+        seeds: args.seeds,
+        seed: args.seed,
+        onset: args.onset,
+        jobs: jobs(args.jobs),
+    };
+    errln!(
+        "mapping {} `{}` over a {}x{} grid on {} seeds",
+        scenario.name(),
+        args.template,
+        args.grid.0,
+        args.grid.1,
+        args.seeds
+    );
+    let m = map::map(&config).map_err(|e| match e {
+        MapError::Run(e) => Failure::from(e),
+        MapError::Config(m) => bad_input(m),
+    })?;
+    let mut out = format!(
+        "{} `{}` from {}s: {:.1} % of {} runs tip (fraction of seeds per cell; `.` none)\n",
+        m.scenario,
+        m.template,
+        m.onset_s,
+        m.tipping_fraction * 100.0,
+        m.cells.iter().map(|c| c.runs).sum::<usize>()
+    );
+    out += &map::table(&m);
+    emit(&out, args.json.as_deref(), &m)?;
+    Ok(0)
+}

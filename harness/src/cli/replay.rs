@@ -1,0 +1,236 @@
+//! `replay`: kept incidents run again, each expectation and digest
+//! checked; a JUnit report for CI.
+
+use super::{bad_input, output, preflight, write_file, Env, Failure, OrBadInput};
+use crate::engine::EngineKind;
+use crate::files;
+use crate::incident::Incident;
+use crate::replay::{self, ReplayError};
+use crate::run;
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub(super) struct ReplayArgs {
+    /// Incident files, or directories searched recursively for *.yaml.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Also fail when an incident's digest changed (its behaviour is not identical).
+    #[arg(long)]
+    strict: bool,
+    /// Override a parameter of every incident, e.g. `--set retry_budget.ratio=0.2`. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Write a JUnit XML report (one test case per incident) for CI.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// After an intended change of behaviour: rewrite the recorded figures
+    /// (digest, score, TTR, version, date) of every incident whose
+    /// expectation still holds. Regressions are left as they are.
+    #[arg(long, conflicts_with_all = ["set", "strict"])]
+    rerecord: bool,
+    /// Also replay each incident at a fifth of turmoil's tick and fail one
+    /// whose verdict class changes there: a likely simulation artifact.
+    #[arg(long, conflicts_with = "rerecord")]
+    check_fidelity: bool,
+}
+
+pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
+    let paths = replay::collect(&args.paths).map_err(bad_input)?;
+    let inputs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+    preflight(&[output("--junit", args.junit.as_deref())], &inputs)?;
+    // Read every file before running any, so bad input fails fast and whole.
+    let mut incidents = Vec::new();
+    let mut errors = Vec::new();
+    let mut used = vec![false; args.set.len()];
+    for path in &paths {
+        let loaded = Incident::load(path).and_then(|i| {
+            let overrides = replay::applicable(&env.registry, &i, &args.set)?;
+            for (u, o) in used.iter_mut().zip(&args.set) {
+                *u |= overrides.contains(o);
+            }
+            i.plan(&env.registry, &overrides).map(|_| (i, overrides))
+        });
+        match loaded {
+            Ok((i, overrides)) => incidents.push((path.clone(), i, overrides)),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        if let Some((o, _)) = args.set.iter().zip(&used).find(|(_, u)| !**u) {
+            return Err(bad_input(format!(
+                "--set {o}: no incident's scenario has this parameter (see `hormesis scenarios`)"
+            )));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(bad_input(format!(
+            "{} of {} incident files cannot be replayed:\n  {}",
+            errors.len(),
+            paths.len(),
+            errors.join("\n  ")
+        )));
+    }
+    errln!("replaying {} incidents", incidents.len());
+    let id_width = incidents
+        .iter()
+        .map(|(_, i, _)| i.id.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let exp_width = incidents
+        .iter()
+        .map(|(_, i, _)| i.expect.describe().chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    outln!(
+        "{:<id_width$}  {:<exp_width$}  {:<22}  {:<7}  {:>6}  result",
+        "incident",
+        "expected",
+        "got",
+        "digest",
+        "time"
+    );
+    let mut cases = Vec::new();
+    let mut regressions = 0;
+    for (path, incident, overrides) in &incidents {
+        #[allow(clippy::disallowed_methods)] // reports wall time; never read by a simulation
+        let started = std::time::Instant::now();
+        let outcome = replay::replay(&env.registry, incident, overrides);
+        let elapsed = started.elapsed();
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(ReplayError::Incident(e)) => return Err(bad_input(e)),
+            Err(e @ ReplayError::Run { .. }) => {
+                return Err(Failure {
+                    code: 1,
+                    message: e.to_string(),
+                })
+            }
+        };
+        // A verdict that changes at a finer tick is an artifact of the
+        // step, not a property of the system: it fails like a regression.
+        let artifact = if args.check_fidelity && incident.engine == EngineKind::Turmoil {
+            let finer = incident
+                .plan(&env.registry, overrides)
+                .map_err(bad_input)?
+                .finer(5)?;
+            let fine = run::run(&finer)?;
+            let (was, now) = (outcome.report.verdict.class, fine.verdict.class);
+            (was != now).then(|| {
+                format!(
+                    "FIDELITY: {} at the scenario's tick, {} at {}: likely a simulation artifact",
+                    was.name(),
+                    now.name(),
+                    hormesis_faults::format_duration(finer.tick.unwrap_or_default())
+                )
+            })
+        } else {
+            None
+        };
+        let passed = outcome.passed(args.strict) && artifact.is_none();
+        regressions += usize::from(!passed);
+        let rerecord = args.rerecord && passed && !outcome.digest_same;
+        if rerecord {
+            let updated = incident.rerecorded(&outcome.report, crate::incident::today());
+            files::write_atomically(path, updated.to_yaml().as_bytes())
+                .or_bad(|| format!("cannot rewrite {}", path.display()))?;
+        }
+        let result = match (&outcome.regression, outcome.digest_same) {
+            (Some(why), _) => format!("REGRESSION: {why}"),
+            (None, _) if artifact.is_some() => artifact.clone().unwrap_or_default(),
+            (None, false) if args.strict => "CHANGED (--strict)".to_string(),
+            (None, false) if rerecord => "ok (re-recorded)".to_string(),
+            (None, _) => "ok".to_string(),
+        };
+        outln!(
+            "{:<id_width$}  {:<exp_width$}  {:<22}  {:<7}  {:>5.1}s  {result}",
+            outcome.id,
+            outcome.expected,
+            outcome.got,
+            if outcome.digest_same {
+                "same"
+            } else {
+                "changed"
+            },
+            elapsed.as_secs_f64(),
+        );
+        if !passed {
+            outln!(
+                "  seed {}; file {}; reproduce: {} replay {}{}",
+                incident.seed,
+                path.display(),
+                env.bin,
+                path.display(),
+                if artifact.is_some() {
+                    " --check-fidelity"
+                } else {
+                    ""
+                }
+            );
+        }
+        cases.push(JunitCase {
+            name: outcome.id.clone(),
+            file: path.display().to_string(),
+            seconds: elapsed.as_secs_f64(),
+            failure: (!passed).then(|| result.clone()),
+            detail: format!(
+                "expected: {}\ngot: {}\ndigest: {} (recorded {})\nseed: {}",
+                outcome.expected,
+                outcome.got,
+                outcome.report.digest,
+                incident.found.digest,
+                incident.seed
+            ),
+        });
+    }
+    outln!(
+        "{} incidents, {} passed, {} {}",
+        incidents.len(),
+        incidents.len() - regressions,
+        regressions,
+        if args.strict {
+            "failed (strict)"
+        } else {
+            "regressed"
+        }
+    );
+    if let Some(path) = &args.junit {
+        let xml = junit_xml(&cases).map_err(bad_input)?;
+        write_file(path, xml.as_bytes())?;
+    }
+    Ok(u8::from(regressions > 0))
+}
+
+struct JunitCase {
+    name: String,
+    file: String,
+    seconds: f64,
+    failure: Option<String>,
+    detail: String,
+}
+
+fn junit_xml(cases: &[JunitCase]) -> Result<String, quick_junit::SerializeError> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("hormesis replay");
+    for case in cases {
+        let status = match &case.failure {
+            None => TestCaseStatus::success(),
+            Some(why) => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(why.as_str());
+                s.set_description(case.detail.as_str());
+                s
+            }
+        };
+        let mut tc = TestCase::new(case.name.as_str(), status);
+        tc.set_classname(case.file.as_str());
+        tc.set_time(std::time::Duration::from_secs_f64(case.seconds));
+        suite.add_test_case(tc);
+    }
+    let mut report = Report::new("hormesis");
+    report.add_test_suite(suite);
+    report.to_string()
+}

@@ -1,0 +1,112 @@
+//! `report`: one self-contained HTML file for a run, an incident, a map or
+//! explorations.
+
+use super::{bad_input, output, preflight, write_file, Env, Failure, OrBadInput};
+use crate::files;
+use crate::incident::Incident;
+use crate::run;
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub(super) struct ReportArgs {
+    /// A run's JSON, an incident (YAML), explorations' JSON or a map's JSON.
+    #[arg(
+        required = true,
+        value_name = "RUN.json|INCIDENT.yaml|EXPLORE.json|MAP.json"
+    )]
+    inputs: Vec<PathBuf>,
+    /// The HTML file to write.
+    #[arg(short = 'o', long = "output", value_name = "FILE.html")]
+    output: PathBuf,
+    /// Also write the timeline plot alone as SVG (runs and incidents), e.g. for a PR.
+    #[arg(long, value_name = "FILE.svg")]
+    svg: Option<PathBuf>,
+}
+
+pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
+    use crate::report::{self, ExploreView, RunView};
+    let inputs: Vec<&Path> = args.inputs.iter().map(|p| p.as_path()).collect();
+    preflight(
+        &[
+            output("-o", Some(&args.output)),
+            output("--svg", args.svg.as_deref()),
+        ],
+        &inputs,
+    )?;
+    let mut runs: Vec<RunView> = Vec::new();
+    let mut explorations: Vec<ExploreView> = Vec::new();
+    let mut maps: Vec<report::MapView> = Vec::new();
+    for path in &args.inputs {
+        let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        let value: serde_json::Value = if is_yaml {
+            let incident = Incident::load(path).map_err(bad_input)?;
+            let plan = incident
+                .plan(&env.registry, &[] as &[&str])
+                .map_err(bad_input)?;
+            errln!("replaying {} to draw it", path.display());
+            serde_json::to_value(run::run(&plan)?).map_err(bad_input)?
+        } else {
+            let text =
+                files::read_text(path).or_bad(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&text).or_bad(|| format!("{}: not JSON", path.display()))?
+        };
+        let what = |e: serde_json::Error| {
+            bad_input(format!(
+                "{}: not a `run --json` or `explore --json` output: {e}",
+                path.display()
+            ))
+        };
+        if value.get("windows").is_some() {
+            runs.push(serde_json::from_value(value).map_err(what)?);
+        } else if value.get("template").is_some() && value.get("cells").is_some() {
+            maps.push(serde_json::from_value(value).map_err(what)?);
+        } else if value.get("runs").is_some() && value.get("summary").is_some() {
+            explorations.push(serde_json::from_value(value).map_err(what)?);
+        } else {
+            return Err(bad_input(format!(
+                "{}: not a run (`run --json`), an incident (.yaml), an exploration (`explore --json`) or a map (`map --json`)",
+                path.display()
+            )));
+        }
+    }
+    let html =
+        match (runs.as_slice(), explorations.as_slice(), maps.as_slice()) {
+            ([], [], [map]) => {
+                if let Some(svg) = &args.svg {
+                    let plot = report::map_svg(map).map_err(bad_input)?;
+                    write_file(svg, plot.as_bytes())?;
+                }
+                report::map_html(map).map_err(bad_input)?
+            }
+            ([run], [], []) => {
+                if let Some(svg) = &args.svg {
+                    let plot = report::timeline_svg(run).map_err(bad_input)?;
+                    write_file(svg, plot.as_bytes())?;
+                }
+                report::run_html(run).map_err(bad_input)?
+            }
+            ([], [first, ..], []) => {
+                if args.svg.is_some() {
+                    return Err(bad_input(
+                        "--svg writes a run's timeline; explorations have none".to_string(),
+                    ));
+                }
+                if let Some(other) = explorations.iter().find(|e| e.scenario != first.scenario) {
+                    return Err(bad_input(format!(
+                        "explorations of different scenarios ({} and {}) cannot share a report",
+                        first.scenario, other.scenario
+                    )));
+                }
+                report::explore_html(&explorations).map_err(bad_input)?
+            }
+            _ => return Err(bad_input(
+                "give one run or incident, one map, or one or more explorations of one scenario"
+                    .to_string(),
+            )),
+        };
+    write_file(&args.output, html.as_bytes())?;
+    errln!("wrote {}", args.output.display());
+    Ok(0)
+}
