@@ -10,16 +10,24 @@
 #   metastable arm to its smallest trigger; writes OUT/SCENARIO/shard-I.json
 #   and OUT/SCENARIO/incidents/.
 # finish: merges each scenario's shards (OUT/SCENARIO/explore.json) and draws
-#   them (OUT/SCENARIO/report.html), replays
-#   replays/ (OUT/replays.xml, JUnit), and triages what was found against
-#   replays/ (OUT/triage.json). Fails (exit 1) only on a replay regression or
-#   a failure mode not yet kept in replays/.
+#   them (OUT/SCENARIO/report.html), replays the kept incidents
+#   (OUT/replays.xml, JUnit), and triages what was found against them
+#   (OUT/triage.json). Fails (exit 1) only on a replay regression or a
+#   failure mode not yet kept.
 #
-# HORMESIS_BIN picks the binary (default: target/release/hormesis, built if
-# missing).
+# Inputs, for a repository of your own (copy ci/ and change these; see
+# docs/guide.md, "Nightly for your own scenarios"):
+#   HORMESIS_BIN_NAME  the cargo binary that is hormesis::cli for your
+#                      scenarios (default: hormesis, the built-ins)
+#   HORMESIS_BIN       its path (default: target/release/$HORMESIS_BIN_NAME,
+#                      built if missing)
+#   HORMESIS_REPLAYS   the folder of kept incidents (default: replays)
+# Without --scenarios, every scenario the binary lists is explored.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${HORMESIS_BIN:-$root/target/release/hormesis}
+bin_name=${HORMESIS_BIN_NAME:-hormesis}
+bin=${HORMESIS_BIN:-$root/target/release/$bin_name}
+replays=${HORMESIS_REPLAYS:-$root/replays}
 
 step=all
 case ${1:-} in explore|finish) step=$1; shift ;; esac
@@ -40,7 +48,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ ! -x $bin ]]; then
-  cargo build --release -q -p hormesis --manifest-path "$root/Cargo.toml"
+  cargo build --release -q --bin "$bin_name" --manifest-path "$root/Cargo.toml"
 fi
 
 explore_shard() { # SCENARIO I/N
@@ -66,10 +74,10 @@ finish() {
     [[ $rc -eq 0 ]] || { echo "report $s failed (exit $rc)" >&2; exit "$rc"; }
     shard_files+=("$dir"/shard-*.json)
   done
-  rc=0; "$bin" replay "$root/replays" --junit "$out/replays.xml" || rc=$?
+  rc=0; "$bin" replay "$replays" --junit "$out/replays.xml" || rc=$?
   case $rc in 0) ;; 1) echo "nightly: a replay regressed (see $out/replays.xml)" >&2; failed=1 ;; *) exit "$rc" ;; esac
   if [[ ${#shard_files[@]} -gt 0 ]]; then
-    rc=0; "$bin" triage "${shard_files[@]}" --known "$root/replays" --json "$out/triage.json" || rc=$?
+    rc=0; "$bin" triage "${shard_files[@]}" --known "$replays" --json "$out/triage.json" || rc=$?
     case $rc in 0) ;; 1) echo "nightly: new failure modes (see $out/triage.json)" >&2; failed=1 ;; *) exit "$rc" ;; esac
   fi
   return $failed

@@ -64,6 +64,9 @@ pub struct WindowView {
     pub attempts: u64,
     pub goodput: u64,
     pub p99_ms: Option<f64>,
+    /// The scenario's own gauges (queue depth, in flight, retries, ...).
+    #[serde(default)]
+    pub gauges: std::collections::BTreeMap<String, f64>,
 }
 
 /// The parts of an `explore --json` a report draws.
@@ -138,11 +141,14 @@ pub fn timeline_svg(run: &RunView) -> Result<String, ReportError> {
         .fold(1.0, f64::max)
         * 1.1;
     let faults = fault_intervals(run, end);
+    let gauges = gauge_series(&run.windows);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (960, 560)).into_drawing_area();
+        let height = if gauges.is_empty() { 560 } else { 800 };
+        let root = SVGBackend::with_string(&mut svg, (960, height)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_error)?;
-        let (upper, lower) = root.split_vertically(360);
+        let (upper, rest) = root.split_vertically(360);
+        let (lower, bottom) = rest.split_vertically(200);
         let shade = RGBColor(255, 140, 0).mix(0.18);
         let mut load = ChartBuilder::on(&upper)
             .caption(
@@ -252,9 +258,109 @@ pub fn timeline_svg(run: &RunView) -> Result<String, ReportError> {
                 .draw_series(LineSeries::new(segment, purple.stroke_width(2)))
                 .map_err(draw_error)?;
         }
+        if !gauges.is_empty() {
+            draw_gauges(&bottom, &gauges, &faults, end)?;
+        }
         root.present().map_err(draw_error)?;
     }
     Ok(svg)
+}
+
+/// Each gauge the scenario exports, as `(name, peak, points)` with the
+/// points a fraction of the peak: queue depths in thousands and hit rates
+/// in [0, 1] share one panel, and what stays high after the trigger (the
+/// loop that keeps the failure alive) shows as a line that does not fall.
+type GaugeSeries = (String, f64, Vec<(f64, f64)>);
+
+fn gauge_series(windows: &[WindowView]) -> Vec<GaugeSeries> {
+    let mut names: Vec<&String> = windows.iter().flat_map(|w| w.gauges.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let points: Vec<(f64, f64)> = windows
+                .iter()
+                .filter_map(|w| Some((w.t_s, *w.gauges.get(name)?)))
+                .filter(|(_, v)| v.is_finite())
+                .collect();
+            let peak = points.iter().map(|(_, v)| v.abs()).fold(0.0, f64::max);
+            (peak > 0.0).then(|| {
+                let scaled = points.into_iter().map(|(t, v)| (t, v / peak)).collect();
+                (name.clone(), peak, scaled)
+            })
+        })
+        .collect()
+}
+
+fn draw_gauges(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    gauges: &[GaugeSeries],
+    faults: &[(f64, f64, String)],
+    end: f64,
+) -> Result<(), ReportError> {
+    const PALETTE: [RGBColor; 8] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(23, 190, 207),
+    ];
+    let shade = RGBColor(255, 140, 0).mix(0.18);
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            "gauges the service exports, each as a fraction of its peak",
+            ("sans-serif", 14),
+        )
+        .margin(12)
+        .x_label_area_size(32)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..end, -0.05..1.1)
+        .map_err(draw_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("simulated time (s)")
+        .y_desc("of peak")
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(draw_error)?;
+    chart
+        .draw_series(
+            faults
+                .iter()
+                .map(|(a, b, _)| Rectangle::new([(*a, -0.05), (*b, 1.1)], shade.filled())),
+        )
+        .map_err(draw_error)?;
+    for (i, (name, peak, points)) in gauges.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+            .map_err(draw_error)?
+            .label(format!("{name} (peak {})", short_number(*peak)))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .position(SeriesLabelPosition::MiddleLeft)
+        .draw()
+        .map_err(draw_error)?;
+    Ok(())
+}
+
+/// `1234.5` → `1235`, `0.8123` → `0.81`.
+fn short_number(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 fn escape(text: &str) -> String {

@@ -82,6 +82,10 @@ fn a_run_report_has_the_verdict_the_shaded_faults_and_the_control() {
     // offered, attempts, goodput, the control's goodput, and p99.
     assert!(drawn_lines(&plot) >= 5, "{} lines", drawn_lines(&plot));
     assert!(plot.contains("control goodput") && plot.contains("fault"));
+    // What keeps the failure alive: the scenario's own gauges, drawn.
+    assert!(plot.contains("gauges the service exports"), "a gauge panel");
+    assert!(plot.contains("queue_depth (peak "), "retry-storm's queue");
+    assert!(drawn_lines(&plot) >= 8, "{} lines", drawn_lines(&plot));
     assert!(page.contains(&plot), "the page embeds the same plot");
 }
 

@@ -55,6 +55,13 @@ pub(super) fn command(env: &Env, args: TriageArgs) -> Result<u8, Failure> {
                 .map_or(String::new(), |p| format!("  kept in {}", p.display()))
         );
     }
+    // New incidents belong with the known ones: the first folder given.
+    let keep_in = args
+        .known
+        .iter()
+        .find(|p| p.is_dir())
+        .map_or_else(|| "replays".to_string(), |p| p.display().to_string());
+    let keep_in = keep_in.trim_end_matches('/');
     for f in findings.iter().filter(|f| f.known_in.is_none()) {
         let faults: Vec<String> = f
             .schedule
@@ -63,7 +70,7 @@ pub(super) fn command(env: &Env, args: TriageArgs) -> Result<u8, Failure> {
             .collect();
         let sets: String = f.set.iter().map(|s| format!(" --set '{s}'")).collect();
         out += &format!(
-            "keep {} {}: {} run --scenario {} --seed {}{sets} {} --record replays/{}/NAME.yaml\n",
+            "keep {} {}: {} run --scenario {} --seed {}{sets} {} --record {keep_in}/{}/NAME.yaml\n",
             f.scenario,
             f.signature,
             env.bin,
