@@ -42,6 +42,7 @@
 // clippy.toml hold in the default build, which lints this same code.
 #![cfg_attr(madsim, allow(clippy::disallowed_methods))]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod digest;
 pub mod engine;
@@ -54,6 +55,7 @@ pub mod map;
 mod panic_capture;
 pub mod registry;
 pub mod replay;
+#[cfg(feature = "report")]
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -35,6 +35,7 @@
 // clippy.toml hold in the default build, which lints this same code.
 #![cfg_attr(madsim, allow(clippy::disallowed_methods))]
 
+#[cfg(feature = "http")]
 pub mod axum_tower;
 pub mod call_chain;
 pub mod gc_pressure;

@@ -14,7 +14,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 /// Which simulator runs a scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// turmoil: real tokio per host, a simulated network stepped every tick.

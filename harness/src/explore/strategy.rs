@@ -73,9 +73,8 @@ impl ArmStats {
 }
 
 /// The strategies, as named on the command line.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum StrategyKind {
     /// Thompson sampling on a Beta posterior per arm (the default).

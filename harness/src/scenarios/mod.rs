@@ -1,6 +1,7 @@
 //! The built-in scenarios: adapters from the services in `hormesis-sut` to
 //! the scenario API. Each reads as an example of testing one's own service.
 
+#[cfg(feature = "http")]
 mod axum_tower;
 mod call_chain;
 mod common;
@@ -10,6 +11,7 @@ mod lookaside_cache;
 mod mru_pool;
 mod retry_storm;
 
+#[cfg(feature = "http")]
 pub use axum_tower::AxumTower;
 pub use call_chain::CallChain;
 pub use gc_pressure::GcPressure;
@@ -28,6 +30,7 @@ pub fn builtin() -> Vec<&'static dyn Scenario> {
         &CallChain,
         &GcPressure,
         &MruPool,
+        #[cfg(feature = "http")]
         &AxumTower,
         &HotShard,
         &WarmCache,
