@@ -269,14 +269,17 @@ fn failure(what: &str, r: &RunReport) -> String {
         v.amplification,
         if r.schedule.is_empty() { "(none)".to_string() } else { r.schedule.join(" ") },
     );
-    // The command line knows only the built-in scenarios.
-    let builtin = crate::scenarios::find(&r.scenario).is_ok();
+    // `hormesis` knows the built-ins; a user's scenario is known to the
+    // binary they build on `hormesis::cli`.
+    let binary = if crate::scenarios::find(&r.scenario).is_ok() {
+        "hormesis"
+    } else {
+        "<your hormesis::cli binary>"
+    };
     match written {
         Ok(()) => {
             m += &format!("  incident: {}\n", path.display());
-            if builtin {
-                m += &format!("  replay:   hormesis replay {}\n", path.display());
-            }
+            m += &format!("  replay:   {binary} replay {}\n", path.display());
         }
         Err(e) => {
             m += &format!(
@@ -285,15 +288,13 @@ fn failure(what: &str, r: &RunReport) -> String {
             )
         }
     }
-    m += &format!("  rerun:    HORMESIS_SEED={} cargo test", r.seed);
-    if builtin {
-        m += &format!(
-            "   (or: hormesis run --scenario {} --seed {} {})",
-            r.scenario,
-            r.seed,
-            faults.join(" ")
-        );
-    }
+    m += &format!(
+        "  rerun:    HORMESIS_SEED={} cargo test   (or: {binary} run --scenario {} --seed {} {})",
+        r.seed,
+        r.scenario,
+        r.seed,
+        faults.join(" ")
+    );
     m
 }
 
