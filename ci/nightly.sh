@@ -4,7 +4,7 @@
 #
 #   ci/nightly.sh [--time 2m] [--shards 2] [--scenarios a,b] [--seed N] [--out DIR]
 #   ci/nightly.sh explore SCENARIO I/N [--time 2m] [--seed N] [--out DIR]
-#   ci/nightly.sh finish [--out DIR]
+#   ci/nightly.sh finish [--out DIR] [--check-fidelity]
 #
 # explore: one shard of one scenario, for a wall-time budget, shrinking each
 #   metastable arm to its smallest trigger; writes OUT/SCENARIO/shard-I.json
@@ -13,7 +13,9 @@
 #   them (OUT/SCENARIO/report.html), replays the kept incidents
 #   (OUT/replays.xml, JUnit), and triages what was found against them
 #   (OUT/triage.json). Fails (exit 1) only on a replay regression or a
-#   failure mode not yet kept.
+#   failure mode not yet kept. --check-fidelity also replays each kept
+#   incident at a fifth of its scenario's step and fails one whose verdict
+#   changes there (a likely simulation artifact).
 #
 # Inputs, for a repository of your own (copy ci/ and change these; see
 # docs/guide.md, "Nightly for your own scenarios"):
@@ -35,7 +37,7 @@ scenario=""; shard=""
 if [[ $step == explore ]]; then
   scenario=${1:?ci/nightly.sh explore SCENARIO I/N}; shard=${2:?ci/nightly.sh explore SCENARIO I/N}; shift 2
 fi
-time=2m; shards=2; seed=1; out=$root/target/hormesis/nightly; only=""
+time=2m; shards=2; seed=1; out=$root/target/hormesis/nightly; only=""; fidelity=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --time) time=$2; shift 2 ;;
@@ -43,6 +45,7 @@ while [[ $# -gt 0 ]]; do
     --seed) seed=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --scenarios) only=$2; shift 2 ;;
+    --check-fidelity) fidelity=(--check-fidelity); shift ;;
     *) echo "ci/nightly.sh: unknown argument \`$1\`" >&2; exit 2 ;;
   esac
 done
@@ -74,7 +77,7 @@ finish() {
     [[ $rc -eq 0 ]] || { echo "report $s failed (exit $rc)" >&2; exit "$rc"; }
     shard_files+=("$dir"/shard-*.json)
   done
-  rc=0; "$bin" replay "$replays" --junit "$out/replays.xml" || rc=$?
+  rc=0; "$bin" replay "$replays" "${fidelity[@]}" --junit "$out/replays.xml" || rc=$?
   case $rc in 0) ;; 1) echo "nightly: a replay regressed (see $out/replays.xml)" >&2; failed=1 ;; *) exit "$rc" ;; esac
   if [[ ${#shard_files[@]} -gt 0 ]]; then
     rc=0; "$bin" triage "${shard_files[@]}" --known "$replays" --json "$out/triage.json" || rc=$?

@@ -61,6 +61,11 @@ pub struct Found {
     pub damage: f64,
     pub amplification: f64,
     pub digest: String,
+    /// turmoil's step it was found at; absent on madsim (no step) and in
+    /// files written before it was recorded. A verdict that holds only at
+    /// a coarse step is a likely simulation artifact (`--check-fidelity`).
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub tick: Option<Duration>,
     pub hormesis_version: String,
     /// When it was found (RFC 3339, UTC).
     pub date: String,
@@ -69,6 +74,13 @@ pub struct Found {
     /// The id of the incident this one was shrunk from.
     #[serde(default)]
     pub shrunk_from: Option<String>,
+}
+
+/// The step a report's run was simulated at, to the microsecond.
+fn report_tick(report: &RunReport) -> Option<Duration> {
+    report
+        .tick_ms
+        .map(|ms| Duration::from_micros((ms * 1000.0).round() as u64))
 }
 
 /// What a replay must show. Every condition given must hold; at least one
@@ -376,6 +388,7 @@ impl Incident {
                 damage: v.damage,
                 amplification: v.amplification,
                 digest: report.digest.clone(),
+                tick: report_tick(report),
                 hormesis_version: report.hormesis_version.to_string(),
                 date,
                 command,
@@ -620,6 +633,9 @@ impl Incident {
         let _ = writeln!(out, "  damage: {:.4}", f.damage);
         let _ = writeln!(out, "  amplification: {:.3}", f.amplification);
         let _ = writeln!(out, "  digest: {}", f.digest);
+        if let Some(tick) = f.tick {
+            let _ = writeln!(out, "  tick: {}", format_duration(tick));
+        }
         let _ = writeln!(
             out,
             "  hormesis-version: {}",

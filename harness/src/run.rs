@@ -102,6 +102,25 @@ impl<'s> RunPlan<'s> {
         })
     }
 
+    /// The step turmoil simulates this plan at: the override, else the
+    /// scenario's; `None` on madsim, which has no step.
+    pub fn turmoil_tick(&self) -> Result<Option<Duration>, RunError> {
+        if self.engine != EngineKind::Turmoil {
+            return Ok(None);
+        }
+        if let Some(tick) = self.tick {
+            return Ok(Some(tick));
+        }
+        let layout = self
+            .scenario
+            .build(&self.params)
+            .map_err(|error| RunError::Param {
+                scenario: self.scenario.name().to_string(),
+                error,
+            })?;
+        Ok(Some(layout.layout().tick))
+    }
+
     /// Resolves parameters (`key=value` overrides) and checks the schedule
     /// against the built system; `origin`/`source` locate schedule errors.
     pub fn new<S: AsRef<str>>(
@@ -200,6 +219,9 @@ pub struct RunReport {
     pub failures: Vec<HostFailure>,
     pub applied: Vec<Applied>,
     pub in_flight_at_end: u64,
+    /// turmoil's step this run simulated at, in milliseconds (the
+    /// scenario's, or a finer one); null on madsim, which has no step.
+    pub tick_ms: Option<f64>,
     pub window_s: f64,
     pub windows: Vec<Window>,
 }
@@ -403,6 +425,7 @@ pub fn run_with_control(
         failures,
         applied,
         in_flight_at_end: in_flight,
+        tick_ms: plan.turmoil_tick()?.map(|t| t.as_secs_f64() * 1000.0),
         window_s: timeline.window_s,
         windows: timeline.windows,
         stress: 0.0,

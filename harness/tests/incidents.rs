@@ -493,3 +493,37 @@ fn a_compound_incident_shrinks_keeping_both_faults_and_replays() {
     let o = hormesis(&["replay", s(&shrunk), "--strict"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+/// Incidents record turmoil's step they were found at; a replay at another
+/// step says so.
+#[test]
+fn incidents_record_the_tick_they_were_found_at() {
+    let incident = long_spike_incident();
+    assert_eq!(incident.found.tick, Some(Duration::from_millis(10)));
+    let yaml = incident.to_yaml();
+    assert!(yaml.contains("\n  tick: 10ms\n"), "{yaml}");
+    let back = Incident::parse(&yaml, "t.yaml").unwrap();
+    assert_eq!(back.found.tick, incident.found.tick);
+    assert_eq!(back.to_yaml(), yaml);
+
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("incident-tick");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let coarser = dir.join("coarser.yaml");
+    std::fs::write(
+        &coarser,
+        yaml.replace("\n  tick: 10ms\n", "\n  tick: 20ms\n"),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .arg("replay")
+        .arg(&coarser)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("note: found at a 20ms step, replayed at 10ms"),
+        "{out}"
+    );
+}

@@ -149,3 +149,37 @@ fn the_nightly_pipeline_runs_on_one_machine() {
     let junit = std::fs::read_to_string(out.join("replays.xml")).unwrap();
     assert!(junit.contains("<testcase") && !junit.contains("<failure"));
 }
+
+/// `finish --check-fidelity` fails on a kept incident whose verdict holds
+/// only at its scenario's coarse step: mru-pool's trap (docs/engines.md).
+#[test]
+fn the_finish_step_can_check_fidelity() {
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("nightly-fidelity");
+    let _ = std::fs::remove_dir_all(&base);
+    let (kept, out) = (base.join("kept"), base.join("out"));
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(
+        root().join("replays/mru-pool/trigger.yaml"),
+        kept.join("mru-trap.yaml"),
+    )
+    .unwrap();
+    let finish = |extra: &[&str]| {
+        Command::new(root().join("ci/nightly.sh"))
+            .arg("finish")
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .env("HORMESIS_BIN", env!("CARGO_BIN_EXE_hormesis"))
+            .env("HORMESIS_REPLAYS", &kept)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let plain = finish(&[]);
+    assert_eq!(plain.status.code(), Some(0), "{plain:?}");
+    let checked = finish(&["--check-fidelity"]);
+    assert_eq!(checked.status.code(), Some(1), "{checked:?}");
+    let junit = std::fs::read_to_string(out.join("replays.xml")).unwrap();
+    assert!(junit.contains("FIDELITY"), "{junit}");
+}

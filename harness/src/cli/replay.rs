@@ -157,6 +157,16 @@ pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
             },
             elapsed.as_secs_f64(),
         );
+        let replayed_at = outcome.report.tick_ms.map(|ms| ms / 1000.0);
+        if let (Some(found), Some(now)) = (incident.found.tick, replayed_at) {
+            if (found.as_secs_f64() - now).abs() > 1e-9 {
+                outln!(
+                    "  note: found at a {} step, replayed at {}: the scenario's tick changed since",
+                    hormesis_faults::format_duration(found),
+                    hormesis_faults::format_duration(std::time::Duration::from_secs_f64(now))
+                );
+            }
+        }
         if !passed {
             outln!(
                 "  seed {}; file {}; reproduce: {} replay {}{}",
