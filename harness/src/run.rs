@@ -80,18 +80,22 @@ pub struct RunPlan<'s> {
 }
 
 impl<'s> RunPlan<'s> {
-    /// The same plan at a finer turmoil step, `1/divisor` of the
-    /// scenario's (never under 1 µs).
+    /// The same plan at a finer turmoil step, `1/divisor` of its own (the
+    /// override, else the scenario's; never under 1 µs).
     pub fn finer(&self, divisor: u32) -> Result<RunPlan<'s>, RunError> {
-        let layout_tick = self
-            .scenario
-            .build(&self.params)
-            .map_err(|error| RunError::Param {
-                scenario: self.scenario.name().to_string(),
-                error,
-            })?
-            .layout()
-            .tick;
+        let layout_tick = match self.tick {
+            Some(tick) => tick,
+            None => {
+                self.scenario
+                    .build(&self.params)
+                    .map_err(|error| RunError::Param {
+                        scenario: self.scenario.name().to_string(),
+                        error,
+                    })?
+                    .layout()
+                    .tick
+            }
+        };
         Ok(RunPlan {
             scenario: self.scenario,
             params: self.params.clone(),

@@ -424,3 +424,35 @@ fn replay_check_fidelity_fails_an_incident_that_is_a_tick_artifact() {
     assert!(out.contains("reproduce: hormesis replay") && out.contains("--check-fidelity"));
     assert!(out.contains("2 incidents, 1 passed, 1 regressed"), "{out}");
 }
+
+/// `run --tick` sets turmoil's step (recorded in the JSON); out of range,
+/// on madsim, or with --record it is refused.
+#[test]
+fn run_takes_a_finer_tick() {
+    let json = scratch("tick-fine.json");
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "gc-pressure",
+        "--tick",
+        "2ms",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["tick_ms"], 2.0);
+    for (args, needle) in [
+        (vec!["--tick", "0ms"], "from 10us to 1s"),
+        (vec!["--tick", "2ms", "--engine", "madsim"], "madsim"),
+        (
+            vec!["--tick", "2ms", "--record", "x.yaml"],
+            "cannot be used with",
+        ),
+    ] {
+        let o = hormesis(&[&["run", "--scenario", "gc-pressure"][..], &args].concat());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {:?}", text(&o));
+        assert!(text(&o).1.contains(needle), "{args:?}: {:?}", text(&o));
+    }
+}

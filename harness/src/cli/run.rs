@@ -49,6 +49,11 @@ pub(super) struct RunArgs {
     /// verdict that changes as a likely simulation artifact (exit 1).
     #[arg(long)]
     check_fidelity: bool,
+    /// turmoil's step [default: the scenario's, `hormesis scenarios` shows
+    /// it]: finer resolves finer timing and runs slower. Not with --record
+    /// (an incident replays at its scenario's step); madsim has no step.
+    #[arg(long, value_parser = hormesis_faults::parse_duration, value_name = "DURATION", conflicts_with = "record")]
+    tick: Option<std::time::Duration>,
     /// Write the run as an incident file (never overwrites an existing file).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
@@ -100,7 +105,7 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
             None,
         ),
     };
-    let plan = RunPlan::new(
+    let mut plan = RunPlan::new(
         scenario,
         &args.set,
         schedule,
@@ -109,6 +114,18 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
         args.seed,
         args.engine,
     )?;
+    if let Some(tick) = args.tick {
+        if args.engine != EngineKind::Turmoil {
+            return Err(bad_input(format!(
+                "--tick sets turmoil's step; {} has none",
+                args.engine.name()
+            )));
+        }
+        if tick < std::time::Duration::from_micros(10) || tick > std::time::Duration::from_secs(1) {
+            return Err(bad_input("--tick takes a step from 10us to 1s"));
+        }
+        plan.tick = Some(tick);
+    }
     errln!(
         "running {} with seed {} on {} ({})",
         scenario.name(),
