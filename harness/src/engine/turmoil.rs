@@ -239,7 +239,18 @@ fn apply(
         Fault::Latency { target, delay } => {
             for (a, b) in link_pairs(target, nodes) {
                 if on {
-                    sim.set_link_latency(a.as_str(), b.as_str(), *delay);
+                    // Added to the link's own latency, as on madsim: one
+                    // schedule means the same delays on both engines.
+                    sim.set_link_latency(
+                        a.as_str(),
+                        b.as_str(),
+                        layout.min_latency.saturating_add(*delay),
+                    );
+                    sim.set_link_max_message_latency(
+                        a.as_str(),
+                        b.as_str(),
+                        layout.max_latency.saturating_add(*delay),
+                    );
                 } else {
                     sim.set_link_latency(a.as_str(), b.as_str(), layout.min_latency);
                     sim.set_link_max_message_latency(a.as_str(), b.as_str(), layout.max_latency);
