@@ -51,7 +51,7 @@ fn every_builtin_trigger_keeps_its_verdict_at_a_fifth_of_the_step() {
 fn every_kept_replay_keeps_its_verdict_at_a_fifth_of_the_step() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../replays");
     let registry = Registry::builtin();
-    let files = hormesis::replay::collect(&[root.clone()]).unwrap();
+    let files = hormesis::replay::collect(std::slice::from_ref(&root)).unwrap();
     assert!(files.len() >= 14);
     for file in files {
         let incident = Incident::load(&file).unwrap();
