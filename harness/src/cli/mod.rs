@@ -127,6 +127,9 @@ fn interrupted() -> bool {
 pub(crate) struct Env {
     registry: Registry,
     bin: String,
+    /// The command as typed (quoted for a shell), for an incident's
+    /// `found.command`.
+    typed: String,
 }
 
 impl Env {
@@ -208,7 +211,12 @@ pub fn main_from(
             return ExitCode::from(2);
         }
     };
-    let env = Env { registry, bin };
+    let typed = typed(&bin, &args);
+    let env = Env {
+        registry,
+        bin,
+        typed,
+    };
     if let Err(e) = ctrlc::set_handler(on_signal) {
         errln!("warning: Ctrl-C and SIGTERM will abort without cleaning up: {e}");
     }
@@ -275,17 +283,21 @@ fn clap_command(bin: &str) -> clap::Command {
 
 /// The command as typed, for an incident's `found.command`.
 fn command_line(env: &Env) -> String {
-    std::env::args()
-        .enumerate()
-        .map(|(i, a)| {
-            if i == 0 {
-                env.bin.clone()
-            } else if a.contains([' ', '\'', '|', ',', '"']) {
+    env.typed.clone()
+}
+
+/// `args` as a shell line, the binary named `bin`; an argument that is
+/// not UTF-8 (a path) is shown lossily rather than refused.
+fn typed(bin: &str, args: &[OsString]) -> String {
+    std::iter::once(bin.to_string())
+        .chain(args.iter().skip(1).map(|a| {
+            let a = a.to_string_lossy();
+            if a.contains([' ', '\'', '|', ',', '"']) {
                 format!("'{}'", a.replace('\'', "'\\''"))
             } else {
-                a
+                a.into_owned()
             }
-        })
+        }))
         .collect::<Vec<_>>()
         .join(" ")
 }
