@@ -456,3 +456,29 @@ fn run_takes_a_finer_tick() {
         assert!(text(&o).1.contains(needle), "{args:?}: {:?}", text(&o));
     }
 }
+
+/// A path that is not UTF-8 is a path like any other: recorded, and shown
+/// lossily in the incident's command (reading the arguments as strings
+/// used to panic).
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_path_is_recorded_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scratch("non-utf8");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(std::ffi::OsStr::from_bytes(b"odd-\xff.yaml"));
+    let o = Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .args(["run", "--scenario", "gc-pressure", "--record"])
+        .arg(&path)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let incident = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        incident.contains("command: \"hormesis run --scenario gc-pressure --record"),
+        "{incident}"
+    );
+    assert!(incident.contains("odd-\u{fffd}.yaml"), "{incident}");
+}
