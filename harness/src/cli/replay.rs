@@ -60,7 +60,8 @@ pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
     if errors.is_empty() {
         if let Some((o, _)) = args.set.iter().zip(&used).find(|(_, u)| !**u) {
             return Err(bad_input(format!(
-                "--set {o}: no incident's scenario has this parameter (see `hormesis scenarios`)"
+                "--set {o}: no incident's scenario has this parameter (see `{} scenarios`)",
+                env.bin
             )));
         }
     }
