@@ -97,12 +97,12 @@ pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<u8, Failure> {
     use crate::explore::{self, ExploreError};
     let scenario = env.find(&args.scenario)?;
     if args.budget == Some(0) {
-        return Err(bad_input("--budget must be at least 1".to_string()));
+        return Err(bad_input("--budget must be at least 1"));
     }
     let budget = args.budget.unwrap_or(usize::MAX);
     let budget_text = args.budget.map_or("?".to_string(), |b| b.to_string());
     if !(0.0..=1.0).contains(&args.threshold) {
-        return Err(bad_input("--threshold is a score in [0, 1]".to_string()));
+        return Err(bad_input("--threshold is a score in [0, 1]"));
     }
     let jobs = jobs(args.jobs);
     // The incidents folder is made now, not at the first finding, so an

@@ -90,7 +90,7 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
             ([], [first, ..], []) => {
                 if args.svg.is_some() {
                     return Err(bad_input(
-                        "--svg writes a run's timeline; explorations have none".to_string(),
+                        "--svg writes a run's timeline; explorations have none",
                     ));
                 }
                 if let Some(other) = explorations.iter().find(|e| e.scenario != first.scenario) {
@@ -102,8 +102,7 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
                 report::explore_html(&explorations).map_err(bad_input)?
             }
             _ => return Err(bad_input(
-                "give one run or incident, one map, or one or more explorations of one scenario"
-                    .to_string(),
+                "give one run or incident, one map, or one or more explorations of one scenario",
             )),
         };
     write_file(&args.output, html.as_bytes())?;
