@@ -25,6 +25,7 @@
 //! * [`replay`], [`shrink`]: what is done with incidents;
 //! * [`import`]: production timelines (CSV) as schedules;
 //! * [`files`]: atomic, never-clobbering writes;
+//! * [`policy`]: policy files, a mitigation's parameters kept for `--policy`;
 //! * [`cli`]: the command line, for the built-ins or a user's own scenarios.
 //!
 //! ```no_run
@@ -53,6 +54,7 @@ pub mod incident;
 pub mod log;
 pub mod map;
 mod panic_capture;
+pub mod policy;
 pub mod registry;
 pub mod replay;
 #[cfg(feature = "report")]

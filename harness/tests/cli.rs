@@ -482,3 +482,108 @@ fn a_non_utf8_path_is_recorded_not_a_panic() {
     );
     assert!(incident.contains("odd-\u{fffd}.yaml"), "{incident}");
 }
+
+/// `--policy FILE` applies a policy's values (before any --set) on run,
+/// replay and explore; what the scenario does not allow is refused with
+/// the file's line.
+#[test]
+fn a_policy_file_is_applied_by_run_replay_and_explore() {
+    let policy = scratch("retry-budget-policy.yaml");
+    std::fs::write(
+        &policy,
+        "# the retry budget, tuned\nmitigation: retry-budget\nretry_budget.ratio: 0.1\n",
+    )
+    .unwrap();
+    let policy = policy.to_str().unwrap();
+    let spike = "load-spike:at=60s,for=10s,factor=3";
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--seed",
+        "7",
+        "--fault",
+        spike,
+        "--policy",
+        policy,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "the budget holds: {:?}", text(&o));
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--seed",
+        "7",
+        "--fault",
+        spike,
+        "--policy",
+        policy,
+        "--set",
+        "mitigation=none",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a --set wins over the policy: {:?}",
+        text(&o)
+    );
+    assert!(text(&o).0.contains(
+        "--set mitigation=retry-budget --set retry_budget.ratio=0.1 --set mitigation=none"
+    ));
+
+    let kept = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../replays/retry-storm/spike.yaml"
+    );
+    let o = hormesis(&["replay", kept, "--policy", policy]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the kept storm no longer tips: {:?}",
+        text(&o)
+    );
+    assert!(text(&o).0.contains("REGRESSION"), "{:?}", text(&o));
+
+    let json = scratch("policy-explore.json");
+    let incidents = scratch("policy-incidents");
+    let o = hormesis(&[
+        "explore",
+        "--scenario",
+        "retry-storm",
+        "--budget",
+        "8",
+        "--jobs",
+        "2",
+        "--policy",
+        policy,
+        "--json",
+        json.to_str().unwrap(),
+        "--incidents",
+        incidents.to_str().unwrap(),
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{:?}", text(&o));
+    let explored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        explored["set"],
+        serde_json::json!(["mitigation=retry-budget", "retry_budget.ratio=0.1"])
+    );
+
+    let bad = scratch("bad-policy.yaml");
+    std::fs::write(&bad, "mitigation: retry-budget\nbudget.ratio: 0.1\n").unwrap();
+    let o = hormesis(&[
+        "run",
+        "--scenario",
+        "retry-storm",
+        "--policy",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o)
+            .1
+            .contains("bad-policy.yaml:2: `retry-storm` has no parameter `budget.ratio`"),
+        "{:?}",
+        text(&o)
+    );
+}

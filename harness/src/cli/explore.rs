@@ -2,8 +2,8 @@
 //! as runs tip, progress while it runs, the arm table at the end.
 
 use super::{
-    bad_input, command_line, emit, interrupted, jobs, output, preflight, write_incident, Env,
-    Failure, STOPS_CLEANLY,
+    bad_input, command_line, emit, interrupted, jobs, output, policy_sets, preflight,
+    write_incident, Env, Failure, STOPS_CLEANLY,
 };
 use crate::engine::EngineKind;
 use crate::explore::ExploreConfig;
@@ -43,6 +43,10 @@ pub(super) struct ExploreArgs {
     /// Write every run and the summary as JSON; `-` for stdout.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// A policy file (YAML: parameter names to values, e.g. a tuned
+    /// mitigation): explore against it. Applied before any --set.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
     /// Override a scenario parameter. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -115,8 +119,10 @@ pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<u8, Failure> {
                 .map_err(|e| format!("{}: cannot create: {e}", args.incidents.display()))
         })
         .map_err(|m| bad_input(format!("--incidents {m}")))?;
-    preflight(&[output("--json", args.json.as_deref())], &[])?;
-    let config = config(scenario, &args, budget);
+    let policy: Vec<&std::path::Path> = args.policy.iter().map(|p| p.as_path()).collect();
+    preflight(&[output("--json", args.json.as_deref())], &policy)?;
+    let mut config = config(scenario, &args, budget);
+    config.overrides = policy_sets(args.policy.as_deref(), &[scenario], &args.set)?;
     errln!(
         "exploring {} with {} for {} runs{} (seed {}, shard {}/{}, {} jobs)",
         scenario.name(),

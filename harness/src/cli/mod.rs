@@ -281,6 +281,21 @@ fn clap_command(bin: &str) -> clap::Command {
     cmd
 }
 
+/// `sets` with the values of a `--policy` file before them (so a `--set`
+/// wins), the file checked against `scenarios` with its lines.
+fn policy_sets(
+    policy: Option<&Path>,
+    scenarios: &[&dyn Scenario],
+    sets: &[String],
+) -> Result<Vec<String>, Failure> {
+    let Some(path) = policy else {
+        return Ok(sets.to_vec());
+    };
+    let policy = crate::policy::Policy::load(path).map_err(bad_input)?;
+    policy.check(scenarios).map_err(bad_input)?;
+    Ok(policy.then(sets))
+}
+
 /// The command as typed, for an incident's `found.command`.
 fn command_line(env: &Env) -> String {
     env.typed.clone()

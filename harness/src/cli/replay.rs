@@ -1,7 +1,7 @@
 //! `replay`: kept incidents run again, each expectation and digest
 //! checked; a JUnit report for CI.
 
-use super::{bad_input, output, preflight, write_file, Env, Failure, OrBadInput};
+use super::{bad_input, output, policy_sets, preflight, write_file, Env, Failure, OrBadInput};
 use crate::engine::EngineKind;
 use crate::files;
 use crate::incident::Incident;
@@ -22,13 +22,18 @@ pub(super) struct ReplayArgs {
     /// Override a parameter of every incident, e.g. `--set retry_budget.ratio=0.2`. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// A policy file (YAML: parameter names to values, e.g. a tuned
+    /// mitigation): replay every incident whose scenario has its
+    /// parameters under it. Applied before any --set.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
     /// Write a JUnit XML report (one test case per incident) for CI.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// After an intended change of behaviour: rewrite the recorded figures
     /// (digest, score, TTR, version, date) of every incident whose
     /// expectation still holds. Regressions are left as they are.
-    #[arg(long, conflicts_with_all = ["set", "strict"])]
+    #[arg(long, conflicts_with_all = ["set", "strict", "policy"])]
     rerecord: bool,
     /// Also replay each incident at a fifth of turmoil's tick and fail one
     /// whose verdict class changes there: a likely simulation artifact.
@@ -38,16 +43,32 @@ pub(super) struct ReplayArgs {
 
 pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
     let paths = replay::collect(&args.paths).map_err(bad_input)?;
-    let inputs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+    let inputs: Vec<&Path> = paths
+        .iter()
+        .chain(&args.policy)
+        .map(|p| p.as_path())
+        .collect();
     preflight(&[output("--junit", args.junit.as_deref())], &inputs)?;
+    // A policy is checked against the scenarios of the incidents it meets.
+    let mut scenarios: Vec<&dyn crate::scenario::Scenario> = Vec::new();
+    if args.policy.is_some() {
+        for path in &paths {
+            if let Ok(s) = Incident::load(path).and_then(|i| i.scenario(&env.registry)) {
+                if !scenarios.iter().any(|k| k.name() == s.name()) {
+                    scenarios.push(s);
+                }
+            }
+        }
+    }
+    let sets = policy_sets(args.policy.as_deref(), &scenarios, &args.set)?;
     // Read every file before running any, so bad input fails fast and whole.
     let mut incidents = Vec::new();
     let mut errors = Vec::new();
-    let mut used = vec![false; args.set.len()];
+    let mut used = vec![false; sets.len()];
     for path in &paths {
         let loaded = Incident::load(path).and_then(|i| {
-            let overrides = replay::applicable(&env.registry, &i, &args.set)?;
-            for (u, o) in used.iter_mut().zip(&args.set) {
+            let overrides = replay::applicable(&env.registry, &i, &sets)?;
+            for (u, o) in used.iter_mut().zip(&sets) {
                 *u |= overrides.contains(o);
             }
             i.plan(&env.registry, &overrides).map(|_| (i, overrides))
@@ -58,7 +79,7 @@ pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
         }
     }
     if errors.is_empty() {
-        if let Some((o, _)) = args.set.iter().zip(&used).find(|(_, u)| !**u) {
+        if let Some((o, _)) = sets.iter().zip(&used).find(|(_, u)| !**u) {
             return Err(bad_input(format!(
                 "--set {o}: no incident's scenario has this parameter (see `{} scenarios`)",
                 env.bin

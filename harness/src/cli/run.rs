@@ -2,8 +2,8 @@
 //! determinism and fidelity, and recorded as an incident.
 
 use super::{
-    bad_input, command_line, incident_output, output, preflight, write_file, write_incident, Env,
-    Failure, OrBadInput,
+    bad_input, command_line, incident_output, output, policy_sets, preflight, write_file,
+    write_incident, Env, Failure, OrBadInput,
 };
 use crate::engine::EngineKind;
 use crate::files;
@@ -35,6 +35,10 @@ pub(super) struct RunArgs {
     /// (`cargo madsim-build`, then target/madsim/release/hormesis); see docs/engines.md.
     #[arg(long, value_enum, default_value = EngineKind::BUILT.name())]
     engine: EngineKind,
+    /// A policy file (YAML: parameter names to values, e.g. a tuned
+    /// mitigation), applied before any --set.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
     /// Override a scenario parameter, e.g. `--set retries=0`. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -82,7 +86,12 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
             path.display()
         )));
     }
-    let inputs: Vec<&Path> = args.schedule.iter().map(|p| p.as_path()).collect();
+    let inputs: Vec<&Path> = args
+        .schedule
+        .iter()
+        .chain(&args.policy)
+        .map(|p| p.as_path())
+        .collect();
     preflight(
         &[
             output("--json", args.json.as_deref()),
@@ -105,9 +114,10 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
             None,
         ),
     };
+    let sets = policy_sets(args.policy.as_deref(), &[scenario], &args.set)?;
     let mut plan = RunPlan::new(
         scenario,
-        &args.set,
+        &sets,
         schedule,
         &origin,
         source.as_deref(),
@@ -195,7 +205,7 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
         for spec in &report.schedule {
             replay += &format!(" --fault '{spec}'");
         }
-        for s in &args.set {
+        for s in &sets {
             replay += &format!(" --set {s}");
         }
         say(&format!("  reproduce: {replay}\n"));
