@@ -198,6 +198,19 @@ fn check_incident(text: &str) {
     }
 }
 
+fn check_policy(text: &str) {
+    let scenario = scenarios::find("retry-storm").unwrap();
+    let checked =
+        hormesis::policy::Policy::parse(text, "p.yaml").and_then(|p| p.check(&[scenario]));
+    if let Err(e) = checked {
+        let shown = e.to_string();
+        assert!(shown.starts_with("p.yaml"), "{shown}");
+    }
+}
+
+const POLICY: &str =
+    "mitigation: retry-budget\nretry_budget.ratio: 0.1\nretry_budget.max_tokens: 40\n";
+
 fn shard_file(text: &str, case: u64) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parsers");
     std::fs::create_dir_all(&dir).unwrap();
@@ -238,6 +251,7 @@ proptest! {
         check_schedule(&text);
         check_incident(&text);
         check_csv(&text);
+        check_policy(&text);
         let _ = Schedule::from_specs(&[text.as_ref()]);
     }
 
@@ -246,12 +260,14 @@ proptest! {
         let text = serde_yaml::to_string(&tree).unwrap_or_default();
         check_schedule(&text);
         check_incident(&text);
+        check_policy(&text);
     }
 
     #[test]
     fn valid_files_with_one_hostile_value_never_panic(pick in any::<usize>(), value in hostile_scalar()) {
         check_schedule(&replace_value(SCHEDULE, pick, &value));
         check_incident(&replace_value(INCIDENT, pick, &value));
+        check_policy(&replace_value(POLICY, pick, &value));
         let csv: Vec<String> = CSV
             .lines()
             .enumerate()
@@ -304,6 +320,10 @@ fn the_valid_inputs_the_mutations_start_from_are_valid() {
     Incident::parse(INCIDENT, "i.yaml")
         .unwrap()
         .plan(&hormesis::registry::Registry::builtin(), &[] as &[&str])
+        .unwrap();
+    hormesis::policy::Policy::parse(POLICY, "p.yaml")
+        .unwrap()
+        .check(&[scenarios::find("retry-storm").unwrap()])
         .unwrap();
     let path = shard_file(SHARD, 0);
     merge::load(&path).unwrap();
