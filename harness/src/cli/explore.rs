@@ -84,8 +84,14 @@ fn parse_shard(text: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// The exploration `args` ask for, `budget` runs of `scenario`.
-fn config(scenario: &'static dyn Scenario, args: &ExploreArgs, budget: usize) -> ExploreConfig {
+/// The exploration `args` ask for, `budget` runs of `scenario` with the
+/// overrides `sets` (`--set`s after any policy's values).
+fn config(
+    scenario: &'static dyn Scenario,
+    args: &ExploreArgs,
+    budget: usize,
+    sets: Vec<String>,
+) -> ExploreConfig {
     let mut config = ExploreConfig::new(scenario, budget)
         .engine(args.engine)
         .strategy(args.strategy)
@@ -93,7 +99,7 @@ fn config(scenario: &'static dyn Scenario, args: &ExploreArgs, budget: usize) ->
         .jobs(jobs(args.jobs))
         .seeds(args.seeds as usize)
         .shard(args.shard.0, args.shard.1);
-    config.overrides.clone_from(&args.set);
+    config.overrides = sets;
     config
 }
 
@@ -121,8 +127,8 @@ pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<u8, Failure> {
         .map_err(|m| bad_input(format!("--incidents {m}")))?;
     let policy: Vec<&std::path::Path> = args.policy.iter().map(|p| p.as_path()).collect();
     preflight(&[output("--json", args.json.as_deref())], &policy)?;
-    let mut config = config(scenario, &args, budget);
-    config.overrides = policy_sets(args.policy.as_deref(), &[scenario], &args.set)?;
+    let sets = policy_sets(args.policy.as_deref(), &[scenario], &args.set)?;
+    let config = config(scenario, &args, budget, sets);
     errln!(
         "exploring {} with {} for {} runs{} (seed {}, shard {}/{}, {} jobs)",
         scenario.name(),
@@ -351,7 +357,7 @@ mod tests {
     fn the_builder_has_the_command_lines_defaults() {
         let parsed = Explore::parse_from(["explore", "--scenario", "retry-storm", "--budget", "9"]);
         let scenario: &'static dyn Scenario = &crate::scenarios::RetryStorm;
-        let cli = config(scenario, &parsed.args, 9);
+        let cli = config(scenario, &parsed.args, 9, parsed.args.set.clone());
         let built = ExploreConfig::new(scenario, 9);
         assert_eq!(cli.scenario.name(), built.scenario.name());
         assert_eq!(

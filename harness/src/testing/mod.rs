@@ -269,13 +269,7 @@ fn failure(what: &str, r: &RunReport) -> String {
         v.amplification,
         if r.schedule.is_empty() { "(none)".to_string() } else { r.schedule.join(" ") },
     );
-    // `hormesis` knows the built-ins; a user's scenario is known to the
-    // binary they build on `hormesis::cli`.
-    let binary = if crate::scenarios::find(&r.scenario).is_ok() {
-        "hormesis"
-    } else {
-        "<your hormesis::cli binary>"
-    };
+    let binary = cli_binary(&r.scenario);
     match written {
         Ok(()) => {
             m += &format!("  incident: {}\n", path.display());
@@ -296,6 +290,16 @@ fn failure(what: &str, r: &RunReport) -> String {
         faults.join(" ")
     );
     m
+}
+
+/// The command line that runs `scenario`: `hormesis` for a built-in, the
+/// user's own binary on `hormesis::cli` for theirs.
+fn cli_binary(scenario: &str) -> &'static str {
+    if crate::scenarios::find(scenario).is_ok() {
+        "hormesis"
+    } else {
+        "<your hormesis::cli binary>"
+    }
 }
 
 /// Schedules of up to `max_events` events for `scenario`, all within

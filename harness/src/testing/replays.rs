@@ -82,13 +82,7 @@ impl KeptIncident {
         } else {
             format!("HORMESIS_REPLAY_SET={} ", overrides.join(","))
         };
-        // The command line that replays it is the user's own binary for
-        // their scenarios (hormesis::cli); the built-ins have `hormesis`.
-        let binary = if crate::scenarios::find(&incident.scenario).is_ok() {
-            "hormesis"
-        } else {
-            "<your hormesis::cli binary>"
-        };
+        let binary = super::cli_binary(&incident.scenario);
         Err(format!(
             "{}: {why}\n  expected: {}\n  got: {}\n  seed: {}\n  file: {}\n  rerun: {env}cargo test -- --exact {}\n  or: {binary} replay {}{sets}",
             incident.id,
