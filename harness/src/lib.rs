@@ -68,6 +68,7 @@ pub mod summary;
 pub mod testing;
 pub mod timeline;
 pub mod triage;
+pub mod tune;
 pub mod verdict;
 pub mod workload;
 

@@ -715,3 +715,194 @@ pub fn explore_html(explorations: &[ExploreView]) -> Result<String, ReportError>
     }
     Ok(page(&format!("exploration of {}", first.scenario), &body))
 }
+
+/// The parts of a `tune --json` a report draws.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TuneView {
+    pub scenario: String,
+    pub mitigation: String,
+    pub max_cost: f64,
+    pub rounds: Vec<TuneRoundView>,
+    pub start: Option<TuneEvaluationView>,
+    pub best: Option<TuneEvaluationView>,
+    #[serde(default)]
+    pub stopped_early: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TuneRoundView {
+    pub round: usize,
+    pub attacks: usize,
+    pub evaluations: Vec<TuneEvaluationView>,
+    pub best: Option<usize>,
+    pub exploration: Option<TuneExplorationView>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TuneEvaluationView {
+    pub how: String,
+    pub policy: std::collections::BTreeMap<String, String>,
+    pub objective: f64,
+    pub worst: f64,
+    pub mean: f64,
+    pub recovered: usize,
+    pub attacks: usize,
+    pub cost: f64,
+    pub feasible: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TuneExplorationView {
+    pub runs: usize,
+    pub metastable_runs: usize,
+}
+
+/// Convergence: every evaluation's objective in order (hollow when over
+/// the cost bound), the best so far within each round as a line, rounds
+/// separated and labelled with their attack count.
+pub fn tune_svg(t: &TuneView) -> Result<String, ReportError> {
+    let total: usize = t.rounds.iter().map(|r| r.evaluations.len()).sum();
+    let top = t
+        .rounds
+        .iter()
+        .flat_map(|r| r.evaluations.iter().map(|e| e.objective))
+        .fold(1.1f64, f64::max)
+        .min(3.2);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{} · {}: objective per policy", t.scenario, t.mitigation),
+                ("sans-serif", 16),
+            )
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0.0..(total.max(1) as f64 + 1.0), 0.0..top)
+            .map_err(draw_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("policies evaluated")
+            .y_desc("objective (lower is better)")
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(draw_error)?;
+        let mut x = 0usize;
+        for (i, r) in t.rounds.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let first = x + 1;
+            let mut best = f64::INFINITY;
+            let mut line = Vec::new();
+            for e in &r.evaluations {
+                x += 1;
+                best = best.min(e.objective);
+                line.push((x as f64, best.min(top)));
+                let point = (x as f64, e.objective.min(top));
+                let style = if e.feasible {
+                    color.filled()
+                } else {
+                    color.stroke_width(1)
+                };
+                chart
+                    .draw_series(std::iter::once(Circle::new(point, 3, style)))
+                    .map_err(draw_error)?;
+            }
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))
+                .map_err(draw_error)?
+                .label(format!(
+                    "round {} ({} attacks{})",
+                    r.round,
+                    r.attacks,
+                    r.exploration.as_ref().map_or(String::new(), |e| format!(
+                        "; then explored: {}/{} metastable",
+                        e.metastable_runs, e.runs
+                    ))
+                ))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2))
+                });
+            if i > 0 {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        [(first as f64 - 0.5, 0.0), (first as f64 - 0.5, top)],
+                        BLACK.mix(0.3),
+                    )))
+                    .map_err(draw_error)?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(draw_error)?;
+        root.present().map_err(draw_error)?;
+    }
+    Ok(svg)
+}
+
+/// A self-contained HTML report of one tuning run.
+pub fn tune_html(t: &TuneView) -> Result<String, ReportError> {
+    let policy = |e: &TuneEvaluationView| {
+        e.policy
+            .iter()
+            .map(|(k, v)| format!("<code>{}={}</code>", escape(k), escape(v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut body = format!(
+        "<h1>Tuning {} on {}</h1>\n<p>Objective: the mean of the worst and the mean metastability score over the attacks, plus 0.1 × the mean recovery time as a fraction of H; over the cost bound ({:.1} % of no-fault goodput) a policy scores 2.1 and up (hollow points).{}</p>\n",
+        escape(&t.mitigation),
+        escape(&t.scenario),
+        t.max_cost * 100.0,
+        if t.stopped_early {
+            " Stopped by a signal: the best so far."
+        } else {
+            ""
+        }
+    );
+    body += "<table>\n<tr><th>policy</th><th>objective</th><th>worst</th><th>mean</th><th>recovered</th><th>cost</th><th>values</th></tr>\n";
+    for (name, e) in [("start", &t.start), ("best", &t.best)] {
+        if let Some(e) = e {
+            let _ = writeln!(
+                body,
+                "<tr><td>{name}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}/{}</td><td>{:+.1} %</td><td>{}</td></tr>",
+                e.objective,
+                e.worst,
+                e.mean,
+                e.recovered,
+                e.attacks,
+                e.cost * 100.0,
+                policy(e)
+            );
+        }
+    }
+    body += "</table>\n<h2>Convergence</h2>\n";
+    body += &tune_svg(t)?;
+    body += "<h2>Rounds</h2>\n<table>\n<tr><th>round</th><th>attacks</th><th>policies</th><th>best objective</th><th>recovered</th><th>explored after</th></tr>\n";
+    for r in &t.rounds {
+        let best = r.best.and_then(|b| r.evaluations.get(b));
+        let _ = writeln!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.round,
+            r.attacks,
+            r.evaluations.len(),
+            best.map_or("-".into(), |b| format!("{:.3}", b.objective)),
+            best.map_or("-".into(), |b| format!("{}/{}", b.recovered, b.attacks)),
+            r.exploration.as_ref().map_or("-".into(), |e| format!(
+                "{}/{} metastable",
+                e.metastable_runs, e.runs
+            ))
+        );
+    }
+    body += "</table>\n";
+    Ok(page(
+        &format!("tuning {} on {}", t.mitigation, t.scenario),
+        &body,
+    ))
+}

@@ -112,6 +112,37 @@ pub trait Scenario: Send + Sync {
         let _ = engine;
         None
     }
+    /// The parameters `hormesis tune` searches for `mitigation` (a value of
+    /// the `mitigation` parameter). By default those named `PREFIX.NAME`
+    /// whose PREFIX, `_` read as `-`, is one or more whole words of the
+    /// mitigation's name: `retry_budget.*` for `retry-budget`,
+    /// `concurrency.*` for `adaptive-concurrency`. Override to leave out a
+    /// parameter that describes the environment rather than the policy
+    /// (how long a new worker takes to boot).
+    fn policy_params(&self, mitigation: &str) -> Vec<&'static str> {
+        policy_params_by_prefix(&self.params(), mitigation)
+    }
+}
+
+/// The default of [`Scenario::policy_params`]: numeric parameters named
+/// `PREFIX.NAME` where PREFIX is a run of the mitigation's words.
+pub fn policy_params_by_prefix(params: &[ParamSpec], mitigation: &str) -> Vec<&'static str> {
+    let words: Vec<&str> = mitigation.split('-').collect();
+    params
+        .iter()
+        .filter(|p| !matches!(p.kind, ParamKind::Choice { .. }))
+        .filter(|p| {
+            let Some((prefix, _)) = p.name.split_once('.') else {
+                return false;
+            };
+            let prefix: Vec<&str> = prefix.split('_').collect();
+            !prefix.is_empty()
+                && words
+                    .windows(prefix.len())
+                    .any(|run| run == prefix.as_slice())
+        })
+        .map(|p| p.name)
+        .collect()
 }
 
 /// The type and range of a parameter.

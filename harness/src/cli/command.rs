@@ -10,6 +10,7 @@ use super::report::ReportArgs;
 use super::run::RunArgs;
 use super::shrink::ShrinkArgs;
 use super::triage::TriageArgs;
+use super::tune::TuneArgs;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -133,4 +134,26 @@ Exit codes: 0 mapped, 2 bad input.",
         after_help = "Example:\n  hormesis map --scenario retry-storm --template load-spike --grid 6x6 --seeds 4 --json map.json"
     )]
     Map(MapArgs),
+    /// Tune a mitigation's policy parameters against the incidents it meets (Bayesian optimisation).
+    #[command(
+        long_about = "Search the policy parameters of one mitigation (the scenario's `M.*` parameters, \
+within their declared ranges; `--set` holds one fixed) for the policy that keeps the system out of \
+metastable failure. A policy is scored against every attack (each incident of the scenario given \
+with --against, and the explorer's finds): the mean of the worst and the mean metastability score, \
+plus 0.1 x the mean recovery time as a fraction of H. A policy that costs more than --max-cost of \
+the unmitigated system's goodput without faults ranks after every one that does not. Proposals come \
+from a Gaussian process with expected improvement, after the starting policy and a Latin-hypercube \
+design.\n\n\
+Each round tunes, then (with --explore-budget) explores against the round's best policy and adds \
+what tips it to the attacks; the next round starts from the best three policies so far. The best \
+policy of the last round is written with -o as a policy file for `run`, `replay` and `explore \
+--policy`.\n\n\
+The result depends on --seed, --budget, --rounds, --explore-budget, --keep, --max-cost, \
+--cost-seeds, --policy, --set and the incidents; never on --jobs. A first Ctrl-C stops after the \
+evaluation in flight and writes the best so far.\n\n\
+Exit codes: 0 the best policy recovers from every attack, 1 it still tips on one, 2 bad input, \
+130 stopped by a signal.",
+        after_help = "Examples:\n  hormesis tune --scenario retry-storm --mitigation retry-budget --against replays/retry-storm --budget 12 -o tuned.yaml\n  hormesis tune --scenario retry-storm --mitigation autoscaler --set workers=4 --set autoscaler.boot_delay=30s --rounds 2 --explore-budget 24 --json tune.json\n  hormesis replay replays/retry-storm --policy tuned.yaml"
+    )]
+    Tune(TuneArgs),
 }

@@ -75,6 +75,7 @@ mod run;
 mod scenarios;
 mod shrink;
 mod triage;
+mod tune;
 
 use command::{Cli, Command};
 use outputs::{emit, incident_output, output, preflight, write_file, write_incident};
@@ -235,6 +236,7 @@ pub fn main_from(
         Command::Shrink(args) => shrink::command(&env, args),
         Command::Import(args) => import::command(&env, args),
         Command::Map(args) => map::command(&env, args),
+        Command::Tune(args) => tune::command(&env, args),
     };
     let result = result.and_then(|code| {
         note_stdout(std::io::stdout().flush());

@@ -11,16 +11,18 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub(super) struct ReportArgs {
-    /// A run's JSON, an incident (YAML), explorations' JSON or a map's JSON.
+    /// A run's JSON, an incident (YAML), explorations' JSON, a map's JSON
+    /// or a tuning's JSON.
     #[arg(
         required = true,
-        value_name = "RUN.json|INCIDENT.yaml|EXPLORE.json|MAP.json"
+        value_name = "RUN.json|INCIDENT.yaml|EXPLORE.json|MAP.json|TUNE.json"
     )]
     inputs: Vec<PathBuf>,
     /// The HTML file to write.
     #[arg(short = 'o', long = "output", value_name = "FILE.html")]
     output: PathBuf,
-    /// Also write the timeline plot alone as SVG (runs and incidents), e.g. for a PR.
+    /// Also write the plot alone as SVG (a run's or incident's timeline, a
+    /// map, a tuning's convergence), e.g. for a PR.
     #[arg(long, value_name = "FILE.svg")]
     svg: Option<PathBuf>,
 }
@@ -38,6 +40,7 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
     let mut runs: Vec<RunView> = Vec::new();
     let mut explorations: Vec<ExploreView> = Vec::new();
     let mut maps: Vec<report::MapView> = Vec::new();
+    let mut tunings: Vec<report::TuneView> = Vec::new();
     for path in &args.inputs {
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
         let value: serde_json::Value = if is_yaml {
@@ -54,22 +57,43 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
         };
         let what = |e: serde_json::Error| {
             bad_input(format!(
-                "{}: not a `run --json` or `explore --json` output: {e}",
+                "{}: not a `run`, `explore`, `map` or `tune` JSON output: {e}",
                 path.display()
             ))
         };
         if value.get("windows").is_some() {
             runs.push(serde_json::from_value(value).map_err(what)?);
+        } else if value.get("mitigation").is_some() && value.get("rounds").is_some() {
+            tunings.push(serde_json::from_value(value).map_err(what)?);
         } else if value.get("template").is_some() && value.get("cells").is_some() {
             maps.push(serde_json::from_value(value).map_err(what)?);
         } else if value.get("runs").is_some() && value.get("summary").is_some() {
             explorations.push(serde_json::from_value(value).map_err(what)?);
         } else {
             return Err(bad_input(format!(
-                "{}: not a run (`run --json`), an incident (.yaml), an exploration (`explore --json`) or a map (`map --json`)",
+                "{}: not a run (`run --json`), an incident (.yaml), an exploration (`explore --json`), a map (`map --json`) or a tuning (`tune --json`)",
                 path.display()
             )));
         }
+    }
+    if let [tuning] = tunings.as_slice() {
+        if !runs.is_empty() || !explorations.is_empty() || !maps.is_empty() {
+            return Err(bad_input(
+                "a tuning's report stands alone: give its JSON only",
+            ));
+        }
+        if let Some(svg) = &args.svg {
+            write_file(svg, report::tune_svg(tuning).map_err(bad_input)?.as_bytes())?;
+        }
+        write_file(
+            &args.output,
+            report::tune_html(tuning).map_err(bad_input)?.as_bytes(),
+        )?;
+        errln!("wrote {}", args.output.display());
+        return Ok(0);
+    }
+    if tunings.len() > 1 {
+        return Err(bad_input("give one tuning's JSON per report"));
     }
     let html =
         match (runs.as_slice(), explorations.as_slice(), maps.as_slice()) {
@@ -102,7 +126,7 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
                 report::explore_html(&explorations).map_err(bad_input)?
             }
             _ => return Err(bad_input(
-                "give one run or incident, one map, or one or more explorations of one scenario",
+                "give one run or incident, one map, one tuning, or one or more explorations of one scenario",
             )),
         };
     write_file(&args.output, html.as_bytes())?;

@@ -36,6 +36,15 @@ impl Scenario for RetryStorm {
         "retry-storm"
     }
 
+    /// A worker's boot delay is the machine's, not the controller's: tune
+    /// leaves it where `--set` puts it.
+    fn policy_params(&self, mitigation: &str) -> Vec<&'static str> {
+        crate::scenario::policy_params_by_prefix(&self.params(), mitigation)
+            .into_iter()
+            .filter(|p| *p != "autoscaler.boot_delay")
+            .collect()
+    }
+
     fn description(&self) -> &'static str {
         "a FIFO server at a fixed rate and clients that retry on timeout: a spike leaves a backlog that retries keep alive"
     }

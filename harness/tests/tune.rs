@@ -1,0 +1,200 @@
+//! `tune`: from a deliberately bad policy, a small budget finds a better
+//! one, the same for any number of threads; the command line writes a
+//! policy file that `run --policy` takes and a JSON `report` draws.
+
+use hormesis::incident::Incident;
+use hormesis::scenarios::RetryStorm;
+use hormesis::tune::{tune, TuneConfig, TuneError};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn kept(name: &str) -> Incident {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../replays/retry-storm")
+        .join(name);
+    Incident::load(&path).unwrap()
+}
+
+/// A retry budget of 100 % lets retries double the load: the kept storm
+/// tips again (docs/scenarios.md). Six policies must find one that holds.
+fn bad_start(jobs: usize) -> TuneConfig {
+    let mut config = TuneConfig::new(&RetryStorm, "retry-budget", vec![kept("spike.yaml")], 6);
+    config.start = vec!["retry_budget.ratio=1".into()];
+    config.cost_seeds = 2;
+    config.seed = 3;
+    config.jobs = jobs;
+    config
+}
+
+#[test]
+fn tune_improves_on_a_bad_starting_policy_the_same_for_any_jobs() {
+    let one = tune(&bad_start(1), &mut |_| {}, &|| false).unwrap();
+    let start = one.start.as_ref().expect("the start is evaluated first");
+    assert_eq!(start.how, "start");
+    assert_eq!(start.policy["retry_budget.ratio"], "1");
+    assert_eq!(
+        (start.recovered, start.attacks),
+        (0, 1),
+        "the bad start tips: {start:?}"
+    );
+    let best = one.best.as_ref().unwrap();
+    assert!(
+        best.objective < start.objective - 0.3,
+        "best {} vs start {}",
+        best.objective,
+        start.objective
+    );
+    assert_eq!(best.recovered, 1, "{best:?}");
+    assert!(best.feasible && best.cost <= 0.05, "{best:?}");
+    assert_eq!(one.rounds[0].evaluations.len(), 6);
+
+    let two = tune(&bad_start(2), &mut |_| {}, &|| false).unwrap();
+    assert_eq!(
+        serde_json::to_string(&one).unwrap(),
+        serde_json::to_string(&two).unwrap(),
+        "the result does not depend on --jobs"
+    );
+}
+
+#[test]
+fn a_stop_keeps_the_best_so_far() {
+    let asked = std::cell::Cell::new(0);
+    let stop = || {
+        asked.set(asked.get() + 1);
+        asked.get() > 3
+    };
+    let t = tune(&bad_start(2), &mut |_| {}, &stop).unwrap();
+    assert!(t.stopped_early);
+    assert_eq!(t.rounds[0].evaluations.len(), 3);
+    assert!(t.best.is_some());
+}
+
+#[test]
+fn nothing_to_tune_against_is_said() {
+    let config = TuneConfig::new(&RetryStorm, "retry-budget", vec![], 4);
+    match tune(&config, &mut |_| {}, &|| false) {
+        Err(TuneError::Config(m)) => assert!(m.contains("nothing to tune against"), "{m}"),
+        other => panic!("{:?}", other.map(|t| t.best)),
+    }
+    let mut fixed = bad_start(1);
+    fixed.overrides = vec!["mitigation=autoscaler".into()];
+    assert!(matches!(
+        tune(&fixed, &mut |_| {}, &|| false),
+        Err(TuneError::Config(_))
+    ));
+}
+
+#[test]
+fn the_command_writes_a_policy_that_run_takes_and_a_json_report_draws() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tune-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (policy, json, html) = (
+        dir.join("tuned.yaml"),
+        dir.join("tune.json"),
+        dir.join("tune.html"),
+    );
+    let start = dir.join("bad.yaml");
+    std::fs::write(&start, "retry_budget.ratio: 1\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_hormesis");
+    let kept = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../replays/retry-storm/spike.yaml"
+    );
+    let o = Command::new(bin)
+        .args([
+            "tune",
+            "--scenario",
+            "retry-storm",
+            "--mitigation",
+            "retry-budget",
+        ])
+        .args([
+            "--against",
+            kept,
+            "--budget",
+            "5",
+            "--cost-seeds",
+            "1",
+            "--seed",
+            "3",
+        ])
+        .arg("--policy")
+        .arg(&start)
+        .arg("-o")
+        .arg(&policy)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("best   objective"), "{out}");
+    let written = std::fs::read_to_string(&policy).unwrap();
+    assert!(
+        written.starts_with("# tuned by: hormesis tune"),
+        "{written}"
+    );
+    assert!(written.contains("mitigation: retry-budget\n"), "{written}");
+    let o = Command::new(bin)
+        .args(["replay", kept, "--policy"])
+        .arg(&policy)
+        .output()
+        .unwrap();
+    // The kept storm expects to tip; under the tuned policy it recovers.
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("REGRESSION"));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    for field in [
+        "scenario",
+        "mitigation",
+        "dimensions",
+        "attacks",
+        "rounds",
+        "start",
+        "best",
+    ] {
+        assert!(v.get(field).is_some(), "--json has `{field}`");
+    }
+    assert_eq!(v["rounds"][0]["evaluations"].as_array().unwrap().len(), 5);
+    let o = Command::new(bin)
+        .arg("report")
+        .arg(&json)
+        .arg("-o")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h1>Tuning retry-budget on retry-storm</h1>"));
+    assert!(page.contains("<svg"), "the convergence plot");
+
+    // What is wrong is said before any run.
+    for (args, needle) in [
+        (vec!["--mitigation", "degrader"], "no mitigation `degrader`"),
+        (
+            vec!["--mitigation", "retry-budget", "--max-cost", "150%"],
+            "from 0 % to 100 %",
+        ),
+        (
+            vec!["--mitigation", "retry-budget", "--budget", "0"],
+            "--budget 0",
+        ),
+    ] {
+        let o = Command::new(bin)
+            .args(["tune", "--scenario", "retry-storm", "--against", kept])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
