@@ -230,8 +230,14 @@ fn summary(t: &Tuning) -> String {
     );
     if let Some(e) = &t.initial_exploration {
         out += &format!(
-            "  {:>5}  {:>7}  {:>8}  {:>14}  {:>9}  {:>7}  {}/{} with the starting policy\n",
-            0, "-", "-", "-", "-", "-", e.metastable_runs, e.runs
+            "  {:>5}  {:>7}  {:>8}  {:>14}  {:>9}  {:>7}  {} with the starting policy\n",
+            0,
+            "-",
+            "-",
+            "-",
+            "-",
+            "-",
+            explored(e)
         );
     }
     for r in &t.rounds {
@@ -244,16 +250,7 @@ fn summary(t: &Tuning) -> String {
             best.map_or("-".into(), |b| format!("{:.3}", b.objective)),
             best.map_or("-".into(), |b| format!("{}/{}", b.recovered, b.attacks)),
             best.map_or("-".into(), |b| format!("{:+.1} %", b.cost * 100.0)),
-            r.exploration.as_ref().map_or("-".into(), |e| format!(
-                "{}/{}{}",
-                e.metastable_runs,
-                e.runs,
-                if e.added.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({} added)", e.added.len())
-                }
-            ))
+            r.exploration.as_ref().map_or("-".into(), explored)
         );
     }
     let policy = |e: &tune::Evaluation| {
@@ -282,6 +279,18 @@ fn summary(t: &Tuning) -> String {
             b.cost * 100.0,
             policy(b)
         );
+    }
+    out
+}
+
+/// What an exploration against a policy found.
+fn explored(e: &tune::RoundExploration) -> String {
+    let mut out = format!("{}/{}", e.metastable_runs, e.runs);
+    if e.unhealthy_runs > 0 {
+        out += &format!(", {} unhealthy before the fault", e.unhealthy_runs);
+    }
+    if !e.added.is_empty() {
+        out += &format!(" ({} added)", e.added.len());
     }
     out
 }

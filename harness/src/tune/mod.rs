@@ -179,6 +179,9 @@ pub struct Evaluation {
 pub struct RoundExploration {
     pub runs: usize,
     pub metastable_runs: usize,
+    /// Runs whose baseline was unhealthy under the policy: it failed
+    /// before any fault.
+    pub unhealthy_runs: usize,
     pub runs_to_first_metastable: Option<usize>,
     /// Labels of the finds added to the attack set.
     pub added: Vec<String>,
@@ -392,6 +395,9 @@ pub fn tune(
     }
     // Points carried into the next round: the best few of this one.
     let mut carried: Vec<Vec<f64>> = vec![start.clone()];
+    // Every point of the earlier rounds with its latest objective: the
+    // surrogate's prior knowledge once shifted to the new attack set.
+    let mut earlier: Vec<(Vec<f64>, f64)> = Vec::new();
     'rounds: for round in 1..=c.rounds {
         let mut points: Vec<Vec<f64>> = Vec::new();
         let mut evaluations: Vec<Evaluation> = Vec::new();
@@ -427,7 +433,14 @@ pub fn tune(
             let (point, how) = match planned.next() {
                 Some(p) => p,
                 None => (
-                    propose(&mut rng, &space, &points, &evaluations, &seen),
+                    propose(
+                        &mut rng,
+                        &space,
+                        &with_earlier(&points, &evaluations, &earlier),
+                        &points,
+                        &evaluations,
+                        &seen,
+                    ),
                     "expected-improvement",
                 ),
             };
@@ -456,6 +469,13 @@ pub fn tune(
         let order = ranked(&evaluations);
         let best = order.first().copied();
         carried = order.iter().take(3).map(|&i| points[i].clone()).collect();
+        earlier.retain(|(p, _)| !points.contains(p));
+        earlier.extend(
+            points
+                .iter()
+                .cloned()
+                .zip(evaluations.iter().map(|e| e.objective)),
+        );
         let mut exploration = None;
         if c.explore_budget > 0 {
             if stop() {
@@ -535,19 +555,50 @@ fn latin_hypercube(rng: &mut ChaCha12Rng, n: usize, d: usize) -> impl Iterator<I
     (0..n).map(move |i| columns.iter().map(|col| col[i]).collect())
 }
 
+/// The surrogate's data: this round's evaluations, and every point of the
+/// earlier rounds not rescored in this one, its objective moved by how much
+/// the rescored points moved on average (the attack set grew, so the same
+/// policy scores worse; the landscape's shape is what carries over).
+fn with_earlier(
+    points: &[Vec<f64>],
+    evaluations: &[Evaluation],
+    earlier: &[(Vec<f64>, f64)],
+) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let moved: Vec<f64> = points
+        .iter()
+        .zip(evaluations)
+        .filter_map(|(p, e)| {
+            let (_, before) = earlier.iter().find(|(q, _)| q == p)?;
+            Some(e.objective - before)
+        })
+        .collect();
+    let shift = if moved.is_empty() {
+        0.0
+    } else {
+        moved.iter().sum::<f64>() / moved.len() as f64
+    };
+    let mut xs = points.to_vec();
+    let mut ys: Vec<f64> = evaluations.iter().map(|e| e.objective).collect();
+    for (p, y) in earlier.iter().filter(|(p, _)| !points.contains(p)) {
+        xs.push(p.clone());
+        ys.push(y + shift);
+    }
+    (xs, ys)
+}
+
 /// The next policy: the candidate with the largest expected improvement
-/// under a GP fitted to the round's evaluations, among random points and
-/// points near the best few; never a policy already evaluated when another
-/// candidate is new.
+/// under a GP fitted to `data` (this round's evaluations and the earlier
+/// rounds', shifted), among random points and points near this round's best
+/// few; never a policy already evaluated when another candidate is new.
 fn propose(
     rng: &mut ChaCha12Rng,
     space: &Space,
+    (xs, ys): &(Vec<Vec<f64>>, Vec<f64>),
     points: &[Vec<f64>],
     evaluations: &[Evaluation],
     seen: &[Vec<String>],
 ) -> Vec<f64> {
     let d = space.len();
-    let ys: Vec<f64> = evaluations.iter().map(|e| e.objective).collect();
     let mut candidates: Vec<Vec<f64>> = (0..CANDIDATES)
         .map(|_| (0..d).map(|_| rng.random::<f64>()).collect())
         .collect();
@@ -561,10 +612,14 @@ fn propose(
             );
         }
     }
-    let Some(gp) = gp::Gp::fit(points, &ys) else {
+    let Some(gp) = gp::Gp::fit(xs, ys) else {
         return candidates.swap_remove(0);
     };
-    let best = ys.iter().copied().fold(f64::INFINITY, f64::min);
+    // Improvement is over what this round has measured, not a shifted guess.
+    let best = evaluations
+        .iter()
+        .map(|e| e.objective)
+        .fold(f64::INFINITY, f64::min);
     let mut scored: Vec<(f64, usize)> = candidates
         .iter()
         .enumerate()
@@ -633,10 +688,8 @@ fn evaluate(
             // A policy that unsettles the system without any fault (an
             // unhealthy baseline, a control that collapses) has failed,
             // whatever score the verdict gives a fault it cannot blame.
-            let failed = v.class == Class::Metastable
-                || v.class == Class::UnhealthyBaseline
-                || v.control_collapsed;
-            let recovery = if failed {
+            let unsettled = v.class == Class::UnhealthyBaseline || v.control_collapsed;
+            let recovery = if unsettled || v.class == Class::Metastable {
                 1.0
             } else {
                 v.ttr_s
@@ -645,7 +698,7 @@ fn evaluate(
             Ok(Outcome::Attack(
                 AttackResult {
                     class: v.class,
-                    score: if failed { 1.0 } else { v.score },
+                    score: if unsettled { 1.0 } else { v.score },
                     ttr_s: v.ttr_s,
                     control_collapsed: v.control_collapsed,
                 },
@@ -735,17 +788,32 @@ fn explore_against(
         },
         stop,
     )?;
+    // A policy under which the system is unhealthy before the fault has
+    // failed too (an autoscaler that oscillates on its own): its runs are
+    // attacks, after the metastable ones.
     let mut finds: Vec<explore::RunRecord> = exploration
         .runs
         .iter()
-        .filter(|r| r.class == Some(Class::Metastable))
+        .filter(|r| matches!(r.class, Some(Class::Metastable | Class::UnhealthyBaseline)))
         .cloned()
         .collect();
-    finds.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    let rank = |r: &explore::RunRecord| (r.class != Some(Class::Metastable), -r.score, -r.stress);
+    finds.sort_by(|a, b| {
+        let (x, y) = (rank(a), rank(b));
+        x.0.cmp(&y.0)
+            .then(x.1.total_cmp(&y.1))
+            .then(x.2.total_cmp(&y.2))
+            .then(a.index.cmp(&b.index))
+    });
     Ok((
         RoundExploration {
             runs: exploration.summary.runs,
             metastable_runs: exploration.summary.metastable_runs,
+            unhealthy_runs: exploration
+                .runs
+                .iter()
+                .filter(|r| r.class == Some(Class::UnhealthyBaseline))
+                .count(),
             runs_to_first_metastable: exploration.summary.runs_to_first_metastable,
             added: Vec::new(),
         },
@@ -794,4 +862,52 @@ fn add_attack(attacks: &mut Vec<Attack>, attack: Attack) -> bool {
     }
     attacks.push(attack);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evaluation(objective: f64) -> Evaluation {
+        Evaluation {
+            round: 2,
+            how: "carried",
+            policy: BTreeMap::new(),
+            objective,
+            worst: 0.0,
+            mean: 0.0,
+            recovered: 0,
+            attacks: 0,
+            cost: 0.0,
+            feasible: true,
+            results: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn earlier_rounds_inform_the_surrogate_moved_as_the_rescored_points_moved() {
+        let earlier = vec![(vec![0.1], 0.2), (vec![0.5], 0.4), (vec![0.9], 0.8)];
+        // Rescored against more attacks, the first point scores 0.3 higher.
+        let (xs, ys) = with_earlier(&[vec![0.1]], &[evaluation(0.5)], &earlier);
+        assert_eq!(xs, [vec![0.1], vec![0.5], vec![0.9]]);
+        let expected = [0.5, 0.7, 1.1];
+        for (y, e) in ys.iter().zip(expected) {
+            assert!((y - e).abs() < 1e-12, "{ys:?}");
+        }
+        // Nothing rescored: earlier values as they were.
+        let (_, ys) = with_earlier(&[vec![0.3]], &[evaluation(0.1)], &earlier);
+        assert_eq!(ys, [0.1, 0.2, 0.4, 0.8]);
+    }
+
+    #[test]
+    fn a_latin_hypercube_has_one_point_in_every_stratum_of_every_axis() {
+        let mut rng = ChaCha12Rng::seed_from_u64(7);
+        let points: Vec<Vec<f64>> = latin_hypercube(&mut rng, 5, 3).collect();
+        assert_eq!(points.len(), 5);
+        for axis in 0..3 {
+            let mut strata: Vec<usize> = points.iter().map(|p| (p[axis] * 5.0) as usize).collect();
+            strata.sort_unstable();
+            assert_eq!(strata, [0, 1, 2, 3, 4], "axis {axis}");
+        }
+    }
 }
