@@ -190,6 +190,7 @@ pub struct RoundExploration {
 #[derive(Debug, Clone, Serialize)]
 pub struct Round {
     pub round: usize,
+    /// The attacks its policies were scored against.
     pub attacks: usize,
     pub evaluations: Vec<Evaluation>,
     /// Index into `evaluations` of the round's best.
@@ -477,6 +478,7 @@ pub fn tune(
                 .zip(evaluations.iter().map(|e| e.objective)),
         );
         let mut exploration = None;
+        let attacked = attacks.len();
         if c.explore_budget > 0 {
             if stop() {
                 tuning.stopped_early = true;
@@ -494,7 +496,7 @@ pub fn tune(
             };
             exploration = Some(RoundExploration { added, ..found.0 });
         }
-        let mut finished = finish_round(round, &attacks, evaluations, best);
+        let mut finished = finish_round(round, &attacks[..attacked], evaluations, best);
         finished.exploration = exploration;
         tuning.rounds.push(finished);
     }
