@@ -199,7 +199,12 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
     let out = summary(&tuning);
     if let (Some(path), Some(yaml)) = (&args.output, tuning.policy_yaml(&command_line(env))) {
         write_file(path, yaml.as_bytes())?;
-        errln!("wrote the best policy to {}", path.display());
+        errln!(
+            "wrote the best policy to {}; try it with: {} replay DIR --policy {}",
+            path.display(),
+            env.bin,
+            path.display()
+        );
     }
     emit(&out, args.json.as_deref(), &tuning)?;
     let tips = tuning

@@ -640,20 +640,28 @@ fn propose(
 
 /// Logical requests that succeeded over whole no-fault runs on `seeds`.
 fn no_fault_goodput(c: &TuneConfig, overrides: &[String], seeds: &[u64]) -> Result<u64, TuneError> {
-    let totals = parallel(c.jobs, seeds.len(), |i| -> Result<u64, RunError> {
-        let plan = RunPlan::new(
-            c.scenario,
-            overrides,
-            Schedule::default(),
-            "--set",
-            None,
-            seeds[i],
-            c.engine,
-        )?;
-        let report = run::run(&plan)?;
-        Ok(report.windows.iter().map(|w| w.goodput).sum())
+    let totals = parallel(c.jobs, seeds.len(), |i| {
+        goodput_without_faults(c, overrides, seeds[i])
     })?;
     Ok(totals.iter().sum())
+}
+
+/// Logical requests that succeeded over one whole run without faults.
+fn goodput_without_faults(
+    c: &TuneConfig,
+    overrides: &[String],
+    seed: u64,
+) -> Result<u64, RunError> {
+    let plan = RunPlan::new(
+        c.scenario,
+        overrides,
+        Schedule::default(),
+        "--set",
+        None,
+        seed,
+        c.engine,
+    )?;
+    Ok(run::run(&plan)?.windows.iter().map(|w| w.goodput).sum())
 }
 
 /// Runs every attack and the cost seeds under one policy.
@@ -708,19 +716,7 @@ fn evaluate(
             ))
         } else {
             let seed = cost_seeds[i - attacks.len()];
-            let plan = RunPlan::new(
-                c.scenario,
-                overrides,
-                Schedule::default(),
-                "--set",
-                None,
-                seed,
-                c.engine,
-            )?;
-            let report = run::run(&plan)?;
-            Ok(Outcome::Goodput(
-                report.windows.iter().map(|w| w.goodput).sum(),
-            ))
+            goodput_without_faults(c, overrides, seed).map(Outcome::Goodput)
         }
     })?;
     let mut results = Vec::new();
