@@ -76,12 +76,27 @@ fn nothing_to_tune_against_is_said() {
         Err(TuneError::Config(m)) => assert!(m.contains("nothing to tune against"), "{m}"),
         other => panic!("{:?}", other.map(|t| t.best)),
     }
-    let mut fixed = bad_start(1);
-    fixed.overrides = vec!["mitigation=autoscaler".into()];
-    assert!(matches!(
-        tune(&fixed, &mut |_| {}, &|| false),
-        Err(TuneError::Config(_))
-    ));
+    for (overrides, start, needle) in [
+        (
+            vec!["mitigation=autoscaler"],
+            vec![],
+            "leave it out of --set",
+        ),
+        (vec![], vec!["mitigation=autoscaler"], "is for `autoscaler`"),
+        (
+            vec![],
+            vec!["rate=50"],
+            "sets `rate`, which is not searched",
+        ),
+    ] {
+        let mut config = bad_start(1);
+        config.overrides = overrides.into_iter().map(String::from).collect();
+        config.start = start.into_iter().map(String::from).collect();
+        match tune(&config, &mut |_| {}, &|| false) {
+            Err(TuneError::Config(m)) => assert!(m.contains(needle), "{m}"),
+            other => panic!("{needle}: {:?}", other.map(|t| t.best)),
+        }
+    }
 }
 
 #[test]
