@@ -114,8 +114,9 @@ fn the_replays_folder_passes_and_a_bad_policy_fails_by_name() {
     ]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    // Exactly the two incidents whose recovery rests on the budget regress:
-    // retry-storm's and call-chain's (whose front retries too).
+    // Exactly the incidents whose recovery rests on the budget regress:
+    // retry-storm's two (the default budget's and the tuned one's) and
+    // call-chain's (whose front retries too).
     let mut failing: Vec<&str> = out
         .lines()
         .filter(|l| l.contains("REGRESSION"))
@@ -124,16 +125,21 @@ fn the_replays_folder_passes_and_a_bad_policy_fails_by_name() {
     failing.sort();
     assert_eq!(
         failing,
-        ["call-chain-86cf657553", "retry-storm-f02e1494cc"],
+        [
+            "call-chain-86cf657553",
+            "retry-storm-cd170d468e",
+            "retry-storm-f02e1494cc"
+        ],
         "{out}"
     );
     assert!(out.contains("spike-retry-budget.yaml"), "{out}");
+    assert!(out.contains("slowdown-tuned-retry-budget.yaml"), "{out}");
     assert!(
         out.contains("call-chain/trigger-retry-budget.yaml"),
         "{out}"
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert_eq!(xml.matches("<failure").count(), 2, "{xml}");
+    assert_eq!(xml.matches("<failure").count(), 3, "{xml}");
 }
 
 #[test]
