@@ -387,6 +387,8 @@ pub fn explore_until(
     let mut rng = ChaCha12Rng::from_seed(*key.finalize().as_bytes());
 
     let mut records: Vec<RunRecord> = Vec::with_capacity(config.budget.min(4096));
+    // Templates the default strategy has run at full strength.
+    let mut probed: Vec<usize> = Vec::new();
     let mut stopped_early = false;
     while records.len() < config.budget {
         if stop() {
@@ -414,6 +416,7 @@ pub fn explore_until(
             })
             .collect();
         let mut chosen: Vec<Choice> = Vec::with_capacity(size);
+
         // Failures are rare here (a batch or more and none yet): probe
         // several sites per run.
         let sparse =
@@ -446,14 +449,40 @@ pub fn explore_until(
                     }
                 }
                 None => {
-                    // Before any evidence there is nothing to learn from:
-                    // the default strategy's first batch is the uniform
-                    // draw, from the same stream as `random`'s (common
-                    // random numbers: a comparison of the two differs only
-                    // where learning starts).
-                    let uniform_draw =
-                        config.strategy == StrategyKind::Random || (guided && records.is_empty());
-                    let (arm, probability, template, point) = if uniform_draw {
+                    let uniform_draw = config.strategy == StrategyKind::Random;
+                    // Templates not yet run at full strength, while nothing
+                    // has tipped: the whole first batch, then half of the
+                    // bandit's share of each batch.
+                    let fresh: Vec<usize> = (0..space.templates.len())
+                        .filter(|t| !probed.contains(t))
+                        .collect();
+                    let full_strength = guided
+                        && (records.is_empty()
+                            || (sparse && !fresh.is_empty() && rng.random::<f64>() < 0.5));
+                    let (arm, probability, template, point) = if full_strength {
+                        // A probe of a whole template at full strength (the
+                        // longest, largest fault it allows, onset drawn),
+                        // templates without repeats: most vulnerabilities
+                        // grow with the dose, so a template that does not
+                        // tip at its strongest rarely tips elsewhere, and
+                        // its stress says how close it came.
+                        let pool: Vec<usize> = if fresh.is_empty() {
+                            (0..space.templates.len()).collect()
+                        } else {
+                            fresh
+                        };
+                        let template = pool[((rng.random::<f64>() * pool.len() as f64) as usize)
+                            .min(pool.len() - 1)];
+                        probed.push(template);
+                        let t = &space.templates[template];
+                        let mut point =
+                            vec![t.onset.lo + rng.random::<f64>() * (t.onset.hi - t.onset.lo)];
+                        point.extend(t.duration.map(|d| d.hi));
+                        point.extend(t.magnitude.map(|m| m.hi));
+                        let point = t.snap(&point);
+                        let arm = locate(&arms, &space, template, &point);
+                        (arm, 1.0 / pool.len() as f64, template, point)
+                    } else if uniform_draw {
                         // Uniform over the fault space: the initial cells,
                         // whatever has been split since.
                         let n = space.cells.len();
