@@ -311,8 +311,11 @@ pub fn tune(
         let found = explore_against(c, &mitigated(&space.decode(&start)), 0, on_progress, stop)?;
         let added = keep_finds(c, &mut attacks, found.1, 0);
         tuning.initial_exploration = Some(RoundExploration { added, ..found.0 });
+        if attacks.is_empty() && stop() {
+            tuning.stopped_early = true;
+            return Ok(tuning);
+        }
         if attacks.is_empty() {
-            tuning.attacks = attacks;
             return Err(TuneError::Config(format!(
                 "the exploration ({} runs) found nothing that tips `{}` with the starting policy: nothing to tune against (give --against DIR, or a larger --explore-budget)",
                 c.explore_budget,
