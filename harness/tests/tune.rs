@@ -97,6 +97,13 @@ fn nothing_to_tune_against_is_said() {
             other => panic!("{needle}: {:?}", other.map(|t| t.best)),
         }
     }
+    let mut keep_none = bad_start(1);
+    keep_none.explore_budget = 8;
+    keep_none.keep = 0;
+    match tune(&keep_none, &mut |_| {}, &|| false) {
+        Err(TuneError::Config(m)) => assert!(m.contains("--keep 0"), "{m}"),
+        other => panic!("{:?}", other.map(|t| t.best)),
+    }
 }
 
 #[test]

@@ -121,6 +121,11 @@ impl TuneConfig {
                 explore::MAX_SEEDS
             )));
         }
+        if c.explore_budget > 0 && c.keep == 0 {
+            return Err(TuneError::Config(
+                "--keep 0 with --explore-budget: the explorations' finds would never join the attacks; keep at least 1".into(),
+            ));
+        }
         if !(c.max_cost >= 0.0 && c.max_cost <= 1.0) {
             return Err(TuneError::Config(format!(
                 "--max-cost {}: a fraction from 0 to 1 (e.g. 5%)",
