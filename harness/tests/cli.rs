@@ -46,7 +46,9 @@ fn scenarios_lists_every_builtin_as_json() {
             "mru-pool",
             "axum-tower",
             "hot-shard",
-            "warm-cache"
+            "warm-cache",
+            "latency-window",
+            "gc-headroom"
         ]
     );
     for s in v.as_array().unwrap() {

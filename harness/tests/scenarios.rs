@@ -23,6 +23,8 @@ fn best_mitigation(scenario: &str) -> (&'static str, f64) {
         "axum-tower" => ("mitigation=adaptive-concurrency", 30.0),
         "hot-shard" => ("mitigation=retry-budget", 30.0),
         "warm-cache" => ("mitigation=adaptive-concurrency", 30.0),
+        "latency-window" => ("mitigation=retry-budget", 30.0),
+        "gc-headroom" => ("mitigation=degrader", 30.0),
         other => panic!(
             "no best mitigation recorded for `{other}`: add it here and to docs/scenarios.md"
         ),
@@ -128,6 +130,8 @@ acceptance!(mru_pool, "mru-pool");
 acceptance!(axum_tower, "axum-tower");
 acceptance!(hot_shard, "hot-shard");
 acceptance!(warm_cache, "warm-cache");
+acceptance!(latency_window, "latency-window");
+acceptance!(gc_headroom, "gc-headroom");
 
 /// retry-storm's own rates (19 of 20 seeds) are in `retry_storm.rs`; this
 /// checks that every built-in scenario is covered above or there.
@@ -142,6 +146,8 @@ fn every_builtin_scenario_has_acceptance_tests() {
         "axum-tower",
         "hot-shard",
         "warm-cache",
+        "latency-window",
+        "gc-headroom",
     ];
     for s in scenarios::builtin() {
         assert!(

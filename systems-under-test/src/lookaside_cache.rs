@@ -159,6 +159,7 @@ pub async fn serve_cache(
         retries: 0,
         backoff: Duration::ZERO,
         budget: None,
+        liveness: None,
     };
     let database = RetryClient::new(config.database.clone(), policy, stats.database.clone());
     let port = config.port;

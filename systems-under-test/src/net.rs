@@ -143,8 +143,17 @@ mod engine {
     }
 
     impl TcpStream {
+        /// Connects, then waits out the handshake on the links' conditions
+        /// (SYN out, SYN-ACK back), as turmoil's handshake does: a client
+        /// that bounds its connect by a timeout sees the same slow links.
         pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
-            TcpStream::new(tokio::net::TcpStream::connect(addr).await?)
+            let stream = TcpStream::new(tokio::net::TcpStream::connect(addr).await?)?;
+            let (local, peer) = (stream.local.ip(), stream.peer.ip());
+            let handshake = hold(local, peer) + hold(peer, local);
+            if !handshake.is_zero() {
+                tokio::time::sleep(handshake).await;
+            }
+            Ok(stream)
         }
 
         fn new(stream: tokio::net::TcpStream) -> io::Result<TcpStream> {

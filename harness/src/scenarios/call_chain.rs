@@ -114,6 +114,7 @@ impl Scenario for CallChain {
                 retries: p.int("front_retries")? as u32,
                 backoff: Duration::ZERO,
                 budget: None,
+                liveness: None,
             },
             front_stats: Arc::new(ClientStats::default()),
             back_controls: Arc::new(PoolControls::new(&back)),

@@ -168,6 +168,7 @@ impl Workload {
                 retries: p.int("retries")? as u32,
                 backoff: p.duration("backoff")?,
                 budget: None,
+                liveness: None,
             },
             deadline,
             warmup: p.duration("warmup")?,

@@ -39,71 +39,7 @@ impl Scenario for GcPressure {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        let mut params = common::workload_params(WorkloadDefaults {
-            rate: 120.0,
-            clients: 2,
-            timeout: ms(2000),
-            retries: 0,
-            deadline: ms(5000),
-            horizon: ms(60_000),
-        });
-        let d = DegraderPolicy::default();
-        params.extend([
-            common::int(
-                "workers",
-                8,
-                1,
-                256,
-                "requests the server serves in parallel",
-            ),
-            common::duration(
-                "service_time",
-                ms(40),
-                ms(1),
-                ms(10_000),
-                "time one worker spends on one request with an empty queue",
-            ),
-            common::float(
-                "pressure",
-                0.002,
-                0.0,
-                1.0,
-                "slowdown per queued request: service time × (1 + pressure × queue length)",
-            ),
-            common::float(
-                "optional_work",
-                0.5,
-                0.0,
-                1.0,
-                "the share of each request's work that degradation may skip",
-            ),
-            common::mitigation(
-                MITIGATIONS,
-                "the adaptive primitive wired in: none, or a Defcon-style degrader driven by the queue length",
-            ),
-            common::float(
-                "degrader.raise_above",
-                d.raise_above,
-                0.0,
-                1_000_000.0,
-                "degrader: raise the level while the queue is longer than this",
-            ),
-            common::float(
-                "degrader.lower_below",
-                d.lower_below,
-                0.0,
-                1_000_000.0,
-                "degrader: lower it once the queue has stayed shorter than this for `degrader.hold`",
-            ),
-            common::duration(
-                "degrader.hold",
-                d.hold,
-                ms(0),
-                ms(600_000),
-                "degrader: how long the queue must stay short before a level is lowered",
-            ),
-        ]);
-        params
+        gc_params(120.0)
     }
 
     fn knobs(&self) -> Vec<KnobSpec> {
@@ -119,35 +55,142 @@ impl Scenario for GcPressure {
     }
 
     fn build(&self, p: &Params) -> Result<Box<dyn System>, ParamError> {
-        let workload = Workload::from_params(p)?;
-        let pool = PoolConfig {
-            workers: p.int("workers")? as usize,
-            service_time: p.duration("service_time")?,
-            pressure: p.float("pressure")?,
-        };
-        Ok(Box::new(GcSystem {
-            layout: workload.layout(&[SERVER], Duration::from_secs(30)),
-            controls: Arc::new(PoolControls::new(&pool)),
-            pool_stats: Arc::new(PoolStats::default()),
-            stats: Arc::new(GcServerStats::default()),
-            client_stats: common::client_stats(workload.clients.len()),
-            degrader: match p.choice("mitigation")? {
-                "degrader" => Some(DegraderPolicy {
-                    raise_above: p.float("degrader.raise_above")?,
-                    lower_below: p.float("degrader.lower_below")?,
-                    hold: p.duration("degrader.hold")?,
-                    ..DegraderPolicy::default()
-                }),
-                _ => None,
-            },
-            config: GcServerConfig {
-                port: PORT,
-                pool,
-                optional_work: p.float("optional_work")?,
-            },
-            workload,
-        }))
+        build(p)
     }
+}
+
+/// `gc-headroom`: the same server sized the way a careful team sizes it,
+/// offered a quarter of its capacity (issue 15, target c).
+///
+/// At 47 req/s against 200 the queue's critical length is about 1600:
+/// only a load spike of 4.5× or more for 13 s or more builds that backlog
+/// (`hormesis map --scenario gc-headroom --template load-spike`); no other
+/// fault the explorer draws tips it.
+pub struct GcHeadroom;
+
+impl Scenario for GcHeadroom {
+    fn name(&self) -> &'static str {
+        "gc-headroom"
+    }
+
+    fn description(&self) -> &'static str {
+        "the gc-pressure server at a quarter of its capacity: only a long spike of 4.5x or more tips it"
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        gc_params(47.0)
+    }
+
+    fn knobs(&self) -> Vec<KnobSpec> {
+        GcPressure.knobs()
+    }
+
+    fn trigger(&self) -> Vec<String> {
+        vec!["load-spike:at=60s,for=25s,factor=5".into()]
+    }
+
+    fn build(&self, p: &Params) -> Result<Box<dyn System>, ParamError> {
+        build(p)
+    }
+}
+
+fn gc_params(rate: f64) -> Vec<ParamSpec> {
+    let mut params = common::workload_params(WorkloadDefaults {
+        rate,
+        clients: 2,
+        timeout: ms(2000),
+        retries: 0,
+        deadline: ms(5000),
+        horizon: ms(60_000),
+    });
+    let d = DegraderPolicy::default();
+    params.extend([
+        common::int(
+            "workers",
+            8,
+            1,
+            256,
+            "requests the server serves in parallel",
+        ),
+        common::duration(
+            "service_time",
+            ms(40),
+            ms(1),
+            ms(10_000),
+            "time one worker spends on one request with an empty queue",
+        ),
+        common::float(
+            "pressure",
+            0.002,
+            0.0,
+            1.0,
+            "slowdown per queued request: service time × (1 + pressure × queue length)",
+        ),
+        common::float(
+            "optional_work",
+            0.5,
+            0.0,
+            1.0,
+            "the share of each request's work that degradation may skip",
+        ),
+        common::mitigation(
+            MITIGATIONS,
+            "the adaptive primitive wired in: none, or a Defcon-style degrader driven by the queue length",
+        ),
+        common::float(
+            "degrader.raise_above",
+            d.raise_above,
+            0.0,
+            1_000_000.0,
+            "degrader: raise the level while the queue is longer than this",
+        ),
+        common::float(
+            "degrader.lower_below",
+            d.lower_below,
+            0.0,
+            1_000_000.0,
+            "degrader: lower it once the queue has stayed shorter than this for `degrader.hold`",
+        ),
+        common::duration(
+            "degrader.hold",
+            d.hold,
+            ms(0),
+            ms(600_000),
+            "degrader: how long the queue must stay short before a level is lowered",
+        ),
+    ]);
+    params
+}
+
+fn build(p: &Params) -> Result<Box<dyn System>, ParamError> {
+    let workload = Workload::from_params(p)?;
+    let pool = PoolConfig {
+        workers: p.int("workers")? as usize,
+        service_time: p.duration("service_time")?,
+        pressure: p.float("pressure")?,
+    };
+    Ok(Box::new(GcSystem {
+        layout: workload.layout(&[SERVER], Duration::from_secs(30)),
+        controls: Arc::new(PoolControls::new(&pool)),
+        pool_stats: Arc::new(PoolStats::default()),
+        stats: Arc::new(GcServerStats::default()),
+        client_stats: common::client_stats(workload.clients.len()),
+        degrader: match p.choice("mitigation")? {
+            "degrader" => Some(DegraderPolicy {
+                raise_above: p.float("degrader.raise_above")?,
+                lower_below: p.float("degrader.lower_below")?,
+                hold: p.duration("degrader.hold")?,
+                ..DegraderPolicy::default()
+            }),
+            _ => None,
+        },
+        config: GcServerConfig {
+            port: PORT,
+            pool,
+            optional_work: p.float("optional_work")?,
+        },
+        workload,
+    }))
 }
 
 struct GcSystem {

@@ -7,6 +7,7 @@ mod call_chain;
 mod common;
 mod gc_pressure;
 mod hot_shard;
+mod latency_window;
 mod lookaside_cache;
 mod mru_pool;
 mod retry_storm;
@@ -14,8 +15,9 @@ mod retry_storm;
 #[cfg(feature = "http")]
 pub use axum_tower::AxumTower;
 pub use call_chain::CallChain;
-pub use gc_pressure::GcPressure;
+pub use gc_pressure::{GcHeadroom, GcPressure};
 pub use hot_shard::HotShard;
+pub use latency_window::LatencyWindow;
 pub use lookaside_cache::{LookasideCache, WarmCache};
 pub use mru_pool::MruPool;
 pub use retry_storm::RetryStorm;
@@ -34,6 +36,8 @@ pub fn builtin() -> Vec<&'static dyn Scenario> {
         &AxumTower,
         &HotShard,
         &WarmCache,
+        &LatencyWindow,
+        &GcHeadroom,
     ]
 }
 

@@ -19,6 +19,10 @@ pub struct ClientPolicy {
     pub backoff: Duration,
     /// When set, a retry goes out only if the budget pays for it.
     pub budget: Option<Arc<RetryBudget>>,
+    /// How long a connection may carry no response while requests wait on
+    /// it before it is presumed dead and replaced (a keepalive timeout);
+    /// `None`: the attempt timeout.
+    pub liveness: Option<Duration>,
 }
 
 /// What the client exports to a metrics scraper.
@@ -62,13 +66,28 @@ struct Connection {
     /// connection was sent; any response clears it (the peer is alive).
     unanswered_since: Arc<Mutex<Option<Instant>>>,
     broken: Arc<AtomicBool>,
+    /// The task reading responses; aborted when the connection is given up,
+    /// which closes it (the writer closes its half once no attempt holds it).
+    reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Connection {
+    /// Stops reading: a connection presumed dead is closed, as an HTTP/2
+    /// client closes its transport after a keepalive timeout, so the server
+    /// sees the disconnect.
+    fn close(&self) {
+        if let Some(reader) = self.reader.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            reader.abort();
+        }
+    }
 }
 
 /// A client that retries on timeout, as most RPC clients do by default.
 ///
-/// A connection that has carried no response for a whole attempt timeout is
-/// presumed dead and replaced (an HTTP/2-style liveness rule), so the client
-/// heals after a partition instead of waiting on a stalled stream forever.
+/// A connection that has carried no response for a whole attempt timeout
+/// (or the policy's `liveness`) is presumed dead, closed and replaced (an
+/// HTTP/2-style keepalive rule), so the client heals after a partition
+/// instead of waiting on a stalled stream forever.
 pub struct RetryClient {
     server: String,
     policy: ClientPolicy,
@@ -153,13 +172,14 @@ impl RetryClient {
                 .unanswered_since
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            let silent =
-                unanswered.is_some_and(|since| Instant::now() - since > self.policy.timeout);
+            let liveness = self.policy.liveness.unwrap_or(self.policy.timeout);
+            let silent = unanswered.is_some_and(|since| Instant::now() - since > liveness);
             let dead = conn.broken.load(Ordering::Relaxed) || silent;
             if !dead {
                 return Ok(conn.clone());
             }
             tracing::debug!(server = %self.server, "replacing a dead connection");
+            conn.close();
             *slot = None;
         }
         let stream = TcpStream::connect(self.server.as_str())
@@ -173,6 +193,7 @@ impl RetryClient {
             waiting: Arc::new(Mutex::new(BTreeMap::new())),
             unanswered_since: Arc::new(Mutex::new(None)),
             broken: Arc::new(AtomicBool::new(false)),
+            reader: Mutex::new(None),
         });
         let broken = conn.broken.clone();
         tokio::spawn(async move {
@@ -189,7 +210,7 @@ impl RetryClient {
             conn.broken.clone(),
             self.stats.clone(),
         );
-        tokio::spawn(async move {
+        let reading = tokio::spawn(async move {
             while let Ok((id, status)) = read_response(&mut reader).await {
                 *last.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 let waiter = waiting
@@ -209,6 +230,7 @@ impl RetryClient {
             // Wake every waiting attempt: their responses will never come.
             waiting.lock().unwrap_or_else(|e| e.into_inner()).clear();
         });
+        *conn.reader.lock().unwrap_or_else(|e| e.into_inner()) = Some(reading);
         *slot = Some(conn.clone());
         Ok(conn)
     }

@@ -12,4 +12,4 @@ pub use client::{CallError, ClientPolicy, ClientStats, RetryClient};
 pub use pool::{PoolConfig, PoolControls, PoolStats, WorkerPool};
 pub(crate) use protocol::{read_response, write_request};
 pub use protocol::{Request, Status};
-pub use server::{serve, Handler, Reply};
+pub use server::{serve, serve_with, Handler, OnDisconnect, Reply};

@@ -78,6 +78,9 @@ pub struct PoolStats {
     pub workers: AtomicU64,
     /// Jobs being served right now (gauge).
     pub in_service: AtomicU64,
+    /// Jobs dropped unserved because their caller had gone, e.g. a
+    /// cancelled request (counter).
+    pub abandoned: AtomicU64,
 }
 
 struct Job {
@@ -218,6 +221,10 @@ async fn worker(pool: Arc<Shared>, slot: usize) {
             pool.ready.notified().await;
             continue;
         };
+        if job.done.is_closed() {
+            pool.stats.abandoned.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         let slowdown = 1.0 + pool.config.pressure * queued as f64;
         let time = pool
             .controls

@@ -1,0 +1,211 @@
+//! `latency-window`: a retrying client over one multiplexed connection with
+//! a keepalive rule, in front of a server that cancels the queued requests
+//! of a connection that closes. Added latency on the server's links tips it
+//! only in a middle band (issue 15, target a).
+//!
+//! With the defaults the server has capacity 200 req/s (8 workers × 40 ms)
+//! and is offered 38 req/s: utilisation 0.19, so no load fault the explorer
+//! draws (up to 5× for 30 s) overloads it. Each request may be tried six
+//! times (timeout 800 ms, 5 retries, all within the 5 s deadline), and
+//! 6 × 38 = 228 req/s is more than the server serves: once every attempt
+//! times out, the retries keep a backlog longer than the timeout alive and
+//! goodput never comes back.
+//!
+//! - Latency that keeps the round trip under the timeout changes nothing.
+//! - A round trip between the timeout (800 ms) and the keepalive (1.6 s)
+//!   makes every attempt time out while responses keep arriving, so the
+//!   connection stays up, the server works through every timed-out
+//!   attempt, and the retries build the backlog that outlives the fault.
+//! - A round trip past the keepalive leaves the connection silent that
+//!   long: the client closes it and opens another, whose handshake (one
+//!   round trip) takes longer than the attempt timeout that bounds it, so
+//!   no attempt gets a connection, little reaches the server, and the
+//!   server drops the closed connection's queue. The system recovers when
+//!   the fault ends.
+//!
+//! A hold or a partition of the server is the last case too: without the
+//! cancelling server, a held connection's requests arrive at once and tip
+//! it (`hormesis map --template 'hold server|rest'`: 28 of 32 runs).
+//! `mitigation=retry-budget` caps the attempts at about 1.2 × the offered
+//! load, far under the server's capacity.
+
+use super::common::{self, ms, Workload, WorkloadDefaults};
+use crate::scenario::{
+    Client, HostSoftware, Layout, ParamError, ParamSpec, Params, Scenario, Scrape, System,
+};
+use hormesis_faults::{KnobKind, KnobSpec};
+use hormesis_sut::primitives::{RetryBudget, RetryBudgetPolicy};
+use hormesis_sut::rpc::{
+    self, ClientPolicy, ClientStats, OnDisconnect, PoolConfig, PoolControls, PoolStats, WorkerPool,
+};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct LatencyWindow;
+
+pub const MITIGATIONS: &[&str] = &["none", "retry-budget"];
+
+const SERVER: &str = "server";
+const PORT: u16 = 7000;
+
+impl Scenario for LatencyWindow {
+    fn name(&self) -> &'static str {
+        "latency-window"
+    }
+
+    fn description(&self) -> &'static str {
+        "clients that retry 5 times over a connection they drop when silent, a server that cancels a dropped connection's queue: latency tips it only in a middle band"
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        let mut params = common::workload_params(WorkloadDefaults {
+            rate: 38.0,
+            clients: 2,
+            timeout: ms(800),
+            retries: 5,
+            deadline: ms(5000),
+            horizon: ms(60_000),
+        });
+        params.extend([
+            common::int(
+                "workers",
+                8,
+                1,
+                256,
+                "requests the server serves in parallel",
+            ),
+            common::duration(
+                "service_time",
+                ms(40),
+                ms(1),
+                ms(10_000),
+                "time one worker spends on one request",
+            ),
+            common::duration(
+                "liveness",
+                ms(1600),
+                ms(10),
+                ms(600_000),
+                "how long a connection may carry no response while requests wait on it before the client closes it and opens another (a keepalive timeout)",
+            ),
+            common::mitigation(
+                MITIGATIONS,
+                "the adaptive primitive wired in: none, or a per-client retry budget",
+            ),
+        ]);
+        params.extend(common::retry_budget_params());
+        params
+    }
+
+    fn knobs(&self) -> Vec<KnobSpec> {
+        vec![KnobSpec {
+            name: "service-time".into(),
+            kind: KnobKind::Value {
+                min: 1.0,
+                max: 120.0,
+                default: 40.0,
+            },
+            help:
+                "milliseconds per request on the server (a slow dependency), at most 3× the default"
+                    .into(),
+        }]
+    }
+
+    fn trigger(&self) -> Vec<String> {
+        vec!["latency:at=60s,for=20s,host=server,delay=600ms".into()]
+    }
+
+    fn build(&self, p: &Params) -> Result<Box<dyn System>, ParamError> {
+        let workload = Workload::from_params(p)?;
+        let server = PoolConfig {
+            workers: p.int("workers")? as usize,
+            service_time: p.duration("service_time")?,
+            pressure: 0.0,
+        };
+        Ok(Box::new(WindowSystem {
+            layout: workload.layout(&[SERVER], Duration::from_secs(30)),
+            controls: Arc::new(PoolControls::new(&server)),
+            server_stats: Arc::new(PoolStats::default()),
+            client_stats: common::client_stats(workload.clients.len()),
+            liveness: p.duration("liveness")?,
+            budget: match p.choice("mitigation")? {
+                "retry-budget" => Some(common::retry_budget_policy(p)?),
+                _ => None,
+            },
+            server,
+            workload,
+        }))
+    }
+}
+
+struct WindowSystem {
+    layout: Layout,
+    workload: Workload,
+    server: PoolConfig,
+    controls: Arc<PoolControls>,
+    server_stats: Arc<PoolStats>,
+    client_stats: Vec<Arc<ClientStats>>,
+    liveness: Duration,
+    budget: Option<RetryBudgetPolicy>,
+}
+
+impl System for WindowSystem {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn host_software(&self, _host: &str) -> HostSoftware {
+        let (config, controls, stats) = (
+            self.server.clone(),
+            self.controls.clone(),
+            self.server_stats.clone(),
+        );
+        Rc::new(move || {
+            let (config, controls, stats) = (config.clone(), controls.clone(), stats.clone());
+            Box::pin(async move {
+                // The queue is process memory: a restart starts it empty.
+                let pool = WorkerPool::start(config, controls, stats);
+                Ok(rpc::serve_with(PORT, Arc::new(pool), OnDisconnect::Cancel).await?)
+            })
+        })
+    }
+
+    fn client(&self, client: &str) -> Rc<dyn Client> {
+        let policy = ClientPolicy {
+            budget: self.budget.map(|b| Arc::new(RetryBudget::new(b))),
+            liveness: Some(self.liveness),
+            ..self.workload.policy.clone()
+        };
+        common::rpc_client(
+            format!("{SERVER}:{PORT}"),
+            policy,
+            self.client_stats[self.workload.index_of(client)].clone(),
+        )
+    }
+
+    fn set_knob(&self, knob: &str, value: Option<f64>) {
+        match (knob, value) {
+            ("service-time", Some(v)) => common::set_service_time_ms(&self.controls, v),
+            _ => common::ignore_unknown_knob(knob, value),
+        }
+    }
+
+    fn scrape(&self) -> Scrape {
+        let load = common::gauge;
+        let sum = |f: fn(&ClientStats) -> &std::sync::atomic::AtomicU64| {
+            self.client_stats.iter().map(|s| load(f(s))).sum::<f64>()
+        };
+        Scrape {
+            attempts: common::attempts(&self.client_stats),
+            gauges: vec![
+                ("queue_depth", load(&self.server_stats.queue_depth)),
+                ("served", load(&self.server_stats.served)),
+                ("abandoned", load(&self.server_stats.abandoned)),
+                ("late_responses", sum(|s| &s.late_responses)),
+                ("connects", sum(|s| &s.connects)),
+                ("retries_refused", sum(|s| &s.retries_refused)),
+            ],
+        }
+    }
+}
