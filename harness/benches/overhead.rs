@@ -49,7 +49,8 @@ fn bare(seed: u64, schedule: &Schedule, end: Duration) -> u64 {
         retries: p.int("retries").unwrap() as u32,
         backoff: p.duration("backoff").unwrap(),
         budget: None,
-        liveness: None,
+        keepalive: None,
+        connect: None,
     };
     let deadline = p.duration("deadline").unwrap();
     let clients = p.int("clients").unwrap();

@@ -11,7 +11,8 @@
 //! * the time to recover, over H;
 //! * the goodput deficit D beyond the control's, over its largest value 0.8;
 //! * excess attempts per offered request after the trigger;
-//! * how long each exported gauge (queue depth, in-flight, retries, …), the
+//! * how long each exported gauge (queue depth, in-flight, retries, …; a
+//!   counter, which never falls, by its rate per window), the
 //!   p99 latency and the fraction of requests that fail stay above the
 //!   control's peak after the trigger: the excess of each window
 //!   ((x − peak)⁺ / (x + peak) for gauges and latency, (x − peak)⁺ for the
@@ -44,6 +45,11 @@ pub fn stress(report: &RunReport) -> f64 {
         Class::Stable | Class::SlowRecovery => {}
     }
     let control = report.control.as_ref();
+    // Counters (late responses, connects, requests served) read as their
+    // rate per window: a total that stays where the fault left it is not a
+    // backlog that lingers.
+    let (run_windows, control_all) =
+        counters_as_rates(&report.windows, control.map_or(&[][..], |c| &c.windows[..]));
     // What the system does after the trigger, over H; what the control
     // does anywhere from the first fault on sets "normal".
     let end = v.trigger_end_s + v.horizon_s;
@@ -54,8 +60,8 @@ pub fn stress(report: &RunReport) -> f64 {
             .cloned()
             .collect()
     };
-    let run_after = after(&report.windows);
-    let control_windows = control.map_or(&[][..], |c| from(&c.windows, v.first_fault_s));
+    let run_after = after(&run_windows);
+    let control_windows = from(&control_all, v.first_fault_s);
 
     let recovery = unit(v.ttr_s.unwrap_or(0.0) / v.horizon_s.max(1e-9));
     let deficit =
@@ -106,7 +112,7 @@ pub fn stress(report: &RunReport) -> f64 {
     // nothing lingers (a spike that drains at once), but it also rises for
     // harmless faults that hurt while they last, so it counts for at most
     // PRESSURE_WEIGHT of the range.
-    let run_from_fault = from(&report.windows, v.first_fault_s);
+    let run_from_fault = from(&run_windows, v.first_fault_s);
     let peak_above = |metric: &dyn Fn(&Window) -> Option<f64>| {
         above(peak(run_from_fault, metric), peak(control_windows, metric))
     };
@@ -131,6 +137,44 @@ pub const PRESSURE_WEIGHT: f64 = 0.3;
 /// Independent evidence combined: 1 − Π(1 − part).
 fn noisy_or(parts: &[f64]) -> f64 {
     unit(1.0 - parts.iter().map(|p| 1.0 - unit(*p)).product::<f64>())
+}
+
+/// The run's and the control's windows with every gauge that never
+/// decreases in either (a counter: it only says how much has happened so
+/// far) replaced by its increase over the window before. A scenario's
+/// scrape does not say which gauges are counters; a level that never falls
+/// over a whole run and its control measures accumulation all the same.
+fn counters_as_rates(run: &[Window], control: &[Window]) -> (Vec<Window>, Vec<Window>) {
+    let names: Vec<String> = run
+        .first()
+        .map(|w| w.gauges.keys().cloned().collect())
+        .unwrap_or_default();
+    let never_falls = |ws: &[Window], name: &str| {
+        let series: Vec<f64> = ws
+            .iter()
+            .filter_map(|w| w.gauges.get(name).copied())
+            .collect();
+        series.windows(2).all(|p| p[1] >= p[0])
+    };
+    let counters: Vec<&String> = names
+        .iter()
+        .filter(|name| never_falls(run, name) && never_falls(control, name))
+        .collect();
+    let rates = |ws: &[Window]| -> Vec<Window> {
+        let mut out = ws.to_vec();
+        for name in &counters {
+            let mut before = 0.0;
+            for w in &mut out {
+                if let Some(total) = w.gauges.get_mut(name.as_str()) {
+                    let now = *total;
+                    *total = (now - before).max(0.0);
+                    before = now;
+                }
+            }
+        }
+        out
+    };
+    (rates(run), rates(control))
 }
 
 /// The windows from `t_s` on: a tail, since windows are in time order.

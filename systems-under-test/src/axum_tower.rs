@@ -87,7 +87,8 @@ pub async fn serve_api(
         retries: 0,
         backoff: Duration::ZERO,
         budget: None,
-        liveness: None,
+        keepalive: None,
+        connect: None,
     };
     let database = RetryClient::new(config.database.clone(), policy, stats.database.clone());
     let (port, request_timeout) = (config.port, config.request_timeout);

@@ -159,7 +159,8 @@ pub async fn serve_cache(
         retries: 0,
         backoff: Duration::ZERO,
         budget: None,
-        liveness: None,
+        keepalive: None,
+        connect: None,
     };
     let database = RetryClient::new(config.database.clone(), policy, stats.database.clone());
     let port = config.port;

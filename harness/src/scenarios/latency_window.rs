@@ -36,7 +36,8 @@ use crate::scenario::{
 use hormesis_faults::{KnobKind, KnobSpec};
 use hormesis_sut::primitives::{RetryBudget, RetryBudgetPolicy};
 use hormesis_sut::rpc::{
-    self, ClientPolicy, ClientStats, OnDisconnect, PoolConfig, PoolControls, PoolStats, WorkerPool,
+    self, ClientPolicy, ClientStats, ConnectPolicy, Keepalive, OnDisconnect, PoolConfig,
+    PoolControls, PoolStats, WorkerPool,
 };
 use std::rc::Rc;
 use std::sync::Arc;
@@ -60,7 +61,7 @@ impl Scenario for LatencyWindow {
 
     fn params(&self) -> Vec<ParamSpec> {
         let mut params = common::workload_params(WorkloadDefaults {
-            rate: 38.0,
+            rate: 36.0,
             clients: 2,
             timeout: ms(800),
             retries: 5,
@@ -83,11 +84,32 @@ impl Scenario for LatencyWindow {
                 "time one worker spends on one request",
             ),
             common::duration(
-                "liveness",
+                "keepalive.interval",
+                ms(1000),
+                ms(10),
+                ms(600_000),
+                "how often each client pings its connection (gRPC's keepalive time)",
+            ),
+            common::duration(
+                "keepalive.timeout",
                 ms(1600),
                 ms(10),
                 ms(600_000),
-                "how long a connection may carry no response while requests wait on it before the client closes it and opens another (a keepalive timeout)",
+                "a connection whose ping is not answered within this is closed and replaced",
+            ),
+            common::duration(
+                "connect.timeout",
+                ms(250),
+                ms(1),
+                ms(600_000),
+                "how long a connect may take before it fails",
+            ),
+            common::duration(
+                "connect.backoff",
+                ms(1000),
+                ms(0),
+                ms(600_000),
+                "after a failed connect, attempts fail at once for this long (gRPC's fail-fast while reconnecting)",
             ),
             common::mitigation(
                 MITIGATIONS,
@@ -128,7 +150,14 @@ impl Scenario for LatencyWindow {
             controls: Arc::new(PoolControls::new(&server)),
             server_stats: Arc::new(PoolStats::default()),
             client_stats: common::client_stats(workload.clients.len()),
-            liveness: p.duration("liveness")?,
+            connect: ConnectPolicy {
+                timeout: p.duration("connect.timeout")?,
+                backoff: p.duration("connect.backoff")?,
+            },
+            keepalive: Keepalive {
+                interval: p.duration("keepalive.interval")?,
+                timeout: p.duration("keepalive.timeout")?,
+            },
             budget: match p.choice("mitigation")? {
                 "retry-budget" => Some(common::retry_budget_policy(p)?),
                 _ => None,
@@ -146,7 +175,8 @@ struct WindowSystem {
     controls: Arc<PoolControls>,
     server_stats: Arc<PoolStats>,
     client_stats: Vec<Arc<ClientStats>>,
-    liveness: Duration,
+    keepalive: Keepalive,
+    connect: ConnectPolicy,
     budget: Option<RetryBudgetPolicy>,
 }
 
@@ -174,7 +204,8 @@ impl System for WindowSystem {
     fn client(&self, client: &str) -> Rc<dyn Client> {
         let policy = ClientPolicy {
             budget: self.budget.map(|b| Arc::new(RetryBudget::new(b))),
-            liveness: Some(self.liveness),
+            keepalive: Some(self.keepalive),
+            connect: Some(self.connect),
             ..self.workload.policy.clone()
         };
         common::rpc_client(

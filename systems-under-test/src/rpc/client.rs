@@ -1,10 +1,10 @@
-use super::protocol::{read_response, write_request, Request, Status};
+use super::protocol::{read_response, write_request, Request, Status, PING};
 use crate::net::TcpStream;
 use crate::primitives::RetryBudget;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 // tokio's Instant: simulated time under every engine, never the wall clock.
@@ -19,10 +19,32 @@ pub struct ClientPolicy {
     pub backoff: Duration,
     /// When set, a retry goes out only if the budget pays for it.
     pub budget: Option<Arc<RetryBudget>>,
-    /// How long a connection may carry no response while requests wait on
-    /// it before it is presumed dead and replaced (a keepalive timeout);
-    /// `None`: the attempt timeout.
-    pub liveness: Option<Duration>,
+    /// How a connection is judged alive. `None`: by its traffic, dead once
+    /// it has carried no response for a whole attempt timeout while
+    /// requests wait on it.
+    pub keepalive: Option<Keepalive>,
+    /// Bounded connects that fail fast while reconnecting; `None`: only the
+    /// attempt timeout bounds a connect.
+    pub connect: Option<ConnectPolicy>,
+}
+
+/// How a client connects: a connect taking longer than `timeout` fails,
+/// and for `backoff` after a failed connect every attempt fails at once
+/// instead of waiting (gRPC's fail-fast calls while a channel is in
+/// transient failure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectPolicy {
+    pub timeout: Duration,
+    pub backoff: Duration,
+}
+
+/// gRPC-style keepalive: a ping every `interval`; a connection whose ping
+/// is not answered within `timeout` is dead. It replaces the traffic rule,
+/// so a slow but live server keeps its connection however long it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    pub interval: Duration,
+    pub timeout: Duration,
 }
 
 /// What the client exports to a metrics scraper.
@@ -71,11 +93,37 @@ struct Connection {
     reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
+/// Pings `conn` per `keepalive` until it is gone or found dead. Holds it
+/// only while a ping is out, so an abandoned connection still closes.
+async fn ping(conn: Weak<Connection>, keepalive: Keepalive) {
+    loop {
+        tokio::time::sleep(keepalive.interval).await;
+        let Some(conn) = conn.upgrade() else { return };
+        if conn.broken.load(Ordering::Relaxed) {
+            return;
+        }
+        let (tx, rx) = oneshot::channel();
+        conn.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(PING, tx);
+        let sent = conn.outbox.send(Request { id: PING, key: 0 }).is_ok();
+        let answered =
+            sent && matches!(tokio::time::timeout(keepalive.timeout, rx).await, Ok(Ok(_)));
+        if !answered {
+            tracing::debug!("keepalive ping unanswered: connection presumed dead");
+            conn.broken.store(true, Ordering::Relaxed);
+            return;
+        }
+    }
+}
+
 impl Connection {
     /// Stops reading: a connection presumed dead is closed, as an HTTP/2
     /// client closes its transport after a keepalive timeout, so the server
     /// sees the disconnect.
     fn close(&self) {
+        self.broken.store(true, Ordering::Relaxed);
         if let Some(reader) = self.reader.lock().unwrap_or_else(|e| e.into_inner()).take() {
             reader.abort();
         }
@@ -85,15 +133,17 @@ impl Connection {
 /// A client that retries on timeout, as most RPC clients do by default.
 ///
 /// A connection that has carried no response for a whole attempt timeout
-/// (or the policy's `liveness`) is presumed dead, closed and replaced (an
-/// HTTP/2-style keepalive rule), so the client heals after a partition
-/// instead of waiting on a stalled stream forever.
+/// (or, with a [`Keepalive`], whose ping went unanswered) is presumed dead,
+/// closed and replaced, so the client heals after a partition instead of
+/// waiting on a stalled stream forever.
 pub struct RetryClient {
     server: String,
     policy: ClientPolicy,
     stats: Arc<ClientStats>,
     next_id: AtomicU64,
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
+    /// When the last connect failed, if it did (see [`ConnectPolicy`]).
+    failed_connect: Mutex<Option<Instant>>,
 }
 
 impl RetryClient {
@@ -105,6 +155,7 @@ impl RetryClient {
             stats,
             next_id: AtomicU64::new(1),
             connection: tokio::sync::Mutex::new(None),
+            failed_connect: Mutex::new(None),
         }
     }
 
@@ -172,8 +223,8 @@ impl RetryClient {
                 .unanswered_since
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            let liveness = self.policy.liveness.unwrap_or(self.policy.timeout);
-            let silent = unanswered.is_some_and(|since| Instant::now() - since > liveness);
+            let silent = self.policy.keepalive.is_none()
+                && unanswered.is_some_and(|since| Instant::now() - since > self.policy.timeout);
             let dead = conn.broken.load(Ordering::Relaxed) || silent;
             if !dead {
                 return Ok(conn.clone());
@@ -182,9 +233,28 @@ impl RetryClient {
             conn.close();
             *slot = None;
         }
-        let stream = TcpStream::connect(self.server.as_str())
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
+        let connect = TcpStream::connect(self.server.as_str());
+        let stream = match self.policy.connect {
+            None => connect.await,
+            Some(policy) => {
+                let last_failed = *self
+                    .failed_connect
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if last_failed.is_some_and(|at| Instant::now() - at < policy.backoff) {
+                    return Err("unavailable: reconnecting".into());
+                }
+                let outcome = tokio::time::timeout(policy.timeout, connect)
+                    .await
+                    .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()));
+                *self
+                    .failed_connect
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = outcome.is_err().then(Instant::now);
+                outcome
+            }
+        }
+        .map_err(|e| format!("connect: {e}"))?;
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
         let (mut reader, mut writer) = crate::net::into_split(stream);
         let (outbox, mut pending) = mpsc::unbounded_channel::<Request>();
@@ -231,6 +301,9 @@ impl RetryClient {
             waiting.lock().unwrap_or_else(|e| e.into_inner()).clear();
         });
         *conn.reader.lock().unwrap_or_else(|e| e.into_inner()) = Some(reading);
+        if let Some(keepalive) = self.policy.keepalive {
+            tokio::spawn(ping(Arc::downgrade(&conn), keepalive));
+        }
         *slot = Some(conn.clone());
         Ok(conn)
     }

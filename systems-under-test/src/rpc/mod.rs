@@ -8,7 +8,7 @@ mod pool;
 mod protocol;
 mod server;
 
-pub use client::{CallError, ClientPolicy, ClientStats, RetryClient};
+pub use client::{CallError, ClientPolicy, ClientStats, ConnectPolicy, Keepalive, RetryClient};
 pub use pool::{PoolConfig, PoolControls, PoolStats, WorkerPool};
 pub(crate) use protocol::{read_response, write_request};
 pub use protocol::{Request, Status};

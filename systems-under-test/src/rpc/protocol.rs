@@ -1,10 +1,14 @@
 //! The wire protocol, deliberately tiny: a request is an 8-byte id and an
-//! 8-byte key, a response the same id followed by a status byte.
+//! 8-byte key, a response the same id followed by a status byte. Id
+//! [`PING`] is a keepalive ping, which the accept loop answers itself, as
+//! an HTTP/2 transport answers a PING frame; requests count from 1.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 pub const REQUEST_LEN: usize = 16;
 pub const RESPONSE_LEN: usize = 9;
+/// The id of a keepalive ping.
+pub const PING: u64 = 0;
 
 /// One request as the server sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 //! drop the answer; hyper drops the handler's future, which cancels the work
 //! not yet started.
 
-use super::protocol::{read_request, write_response, Request, Status};
+use super::protocol::{read_request, write_response, Request, Status, PING};
 use crate::net::TcpListener;
 use std::future::Future;
 use std::pin::Pin;
@@ -66,6 +66,10 @@ pub async fn serve_with(
             // waiting then sees its `changed()` fail.
             let (open, closed) = watch::channel(());
             while let Ok(request) = read_request(&mut reader).await {
+                if request.id == PING {
+                    let _ = reply_tx.send((PING, Status::Ok));
+                    continue;
+                }
                 let answer = handler.clone().handle(request);
                 let reply_tx = reply_tx.clone();
                 let mut closed = (on_disconnect == OnDisconnect::Cancel).then(|| closed.clone());
