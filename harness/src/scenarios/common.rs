@@ -61,6 +61,26 @@ pub fn duration(
     }
 }
 
+/// `workers` (8) and `service_time` (40 ms): a FIFO server's capacity.
+pub fn server_pool_params() -> [ParamSpec; 2] {
+    [
+        int(
+            "workers",
+            8,
+            1,
+            256,
+            "requests the server serves in parallel",
+        ),
+        duration(
+            "service_time",
+            ms(40),
+            ms(1),
+            ms(10_000),
+            "time one worker spends on one request",
+        ),
+    ]
+}
+
 pub fn mitigation(options: &'static [&'static str], help: &'static str) -> ParamSpec {
     ParamSpec {
         name: "mitigation",

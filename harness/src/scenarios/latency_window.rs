@@ -56,7 +56,7 @@ impl Scenario for LatencyWindow {
     }
 
     fn description(&self) -> &'static str {
-        "clients that retry 5 times over a connection they drop when silent, a server that cancels a dropped connection's queue: latency tips it only in a middle band"
+        "clients that retry 5 times and drop a connection whose keepalive ping goes unanswered, a server that cancels a dropped connection's queue: latency tips it only in a middle band"
     }
 
     fn params(&self) -> Vec<ParamSpec> {
@@ -68,21 +68,8 @@ impl Scenario for LatencyWindow {
             deadline: ms(5000),
             horizon: ms(60_000),
         });
+        params.extend(common::server_pool_params());
         params.extend([
-            common::int(
-                "workers",
-                8,
-                1,
-                256,
-                "requests the server serves in parallel",
-            ),
-            common::duration(
-                "service_time",
-                ms(40),
-                ms(1),
-                ms(10_000),
-                "time one worker spends on one request",
-            ),
             common::duration(
                 "keepalive.interval",
                 ms(1000),

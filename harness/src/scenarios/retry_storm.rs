@@ -58,21 +58,8 @@ impl Scenario for RetryStorm {
             deadline: ms(5000),
             horizon: ms(60_000),
         });
+        params.extend(common::server_pool_params());
         params.extend([
-            common::int(
-                "workers",
-                8,
-                1,
-                256,
-                "requests the server serves in parallel",
-            ),
-            common::duration(
-                "service_time",
-                ms(40),
-                ms(1),
-                ms(10_000),
-                "time one worker spends on one request",
-            ),
             common::mitigation(
                 MITIGATIONS,
                 "the adaptive primitive wired in: none, a per-client retry budget, or a worker autoscaler",
