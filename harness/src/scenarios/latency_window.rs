@@ -1,33 +1,30 @@
-//! `latency-window`: a retrying client over one multiplexed connection with
-//! a keepalive rule, in front of a server that cancels the queued requests
-//! of a connection that closes. Added latency on the server's links tips it
-//! only in a middle band (issue 15, target a).
+//! `latency-window`: clients and a server as a gRPC deployment has them,
+//! where added latency on the server's links tips the system only in a
+//! middle band (issue 15, target a).
 //!
-//! With the defaults the server has capacity 200 req/s (8 workers × 40 ms)
-//! and is offered 38 req/s: utilisation 0.19, so no load fault the explorer
-//! draws (up to 5× for 30 s) overloads it. Each request may be tried six
-//! times (timeout 800 ms, 5 retries, all within the 5 s deadline), and
-//! 6 × 38 = 228 req/s is more than the server serves: once every attempt
-//! times out, the retries keep a backlog longer than the timeout alive and
-//! goodput never comes back.
+//! The server has capacity 200 req/s (8 workers × 40 ms) and is offered
+//! 36 req/s: utilisation 0.18, so no load fault the explorer draws (up to
+//! 5× for 30 s) overloads it. Each request may be tried six times (timeout
+//! 800 ms, 5 retries, all within the 5 s deadline), and 6 × 36 = 216 req/s
+//! is more than the server serves: once every attempt times out, the
+//! retries keep a backlog longer than the timeout alive and goodput never
+//! comes back. Each client pings its connection every second and drops it
+//! when a ping goes unanswered for 1.6 s; a connect may take 250 ms, and
+//! for a second after one fails, calls fail at once.
 //!
 //! - Latency that keeps the round trip under the timeout changes nothing.
-//! - A round trip between the timeout (800 ms) and the keepalive (1.6 s)
-//!   makes every attempt time out while responses keep arriving, so the
+//! - A round trip between the timeout (800 ms) and the ping timeout (1.6 s)
+//!   makes every attempt time out while the pings still come back, so the
 //!   connection stays up, the server works through every timed-out
 //!   attempt, and the retries build the backlog that outlives the fault.
-//! - A round trip past the keepalive leaves the connection silent that
-//!   long: the client closes it and opens another, whose handshake (one
-//!   round trip) takes longer than the attempt timeout that bounds it, so
-//!   no attempt gets a connection, little reaches the server, and the
-//!   server drops the closed connection's queue. The system recovers when
-//!   the fault ends.
+//! - A round trip past the ping timeout drops the connection; reconnects
+//!   time out and calls fail fast, so little reaches the server and no
+//!   backlog builds. The system recovers when the fault ends.
 //!
-//! A hold or a partition of the server is the last case too: without the
-//! cancelling server, a held connection's requests arrive at once and tip
-//! it (`hormesis map --template 'hold server|rest'`: 28 of 32 runs).
-//! `mitigation=retry-budget` caps the attempts at about 1.2 × the offered
-//! load, far under the server's capacity.
+//! The server also drops a closed connection's queued requests, as hyper
+//! drops a closed connection's handlers; measured, no map cell depends on
+//! it here. `mitigation=retry-budget` caps the attempts at about 1.2 × the
+//! offered load, far under the server's capacity.
 
 use super::common::{self, ms, Workload, WorkloadDefaults};
 use crate::scenario::{
