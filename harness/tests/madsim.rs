@@ -76,6 +76,13 @@ fn every_trigger_gives_the_turmoil_verdict_on_at_least_9_of_10_seeds() {
     );
 }
 
+/// The same band as on turmoil (tests/scenarios.rs): the keepalive pings
+/// and the handshake that waits out the link's latency behave alike.
+#[test]
+fn latency_window_tips_only_in_the_same_band_as_on_turmoil() {
+    common::assert_latency_window_band();
+}
+
 #[test]
 fn no_fault_runs_are_stable() {
     for scenario in madsim_scenarios() {

@@ -163,3 +163,9 @@ fn every_builtin_scenario_has_acceptance_tests() {
         );
     }
 }
+
+/// Target a of issue 15: latency tips `latency-window` only in a band.
+#[test]
+fn latency_window_tips_only_in_a_middle_band_of_latency() {
+    common::assert_latency_window_band();
+}
