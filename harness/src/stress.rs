@@ -208,6 +208,47 @@ fn above(run: f64, control: f64) -> f64 {
 mod tests {
     use super::*;
 
+    fn windows(series: &[(&str, &[f64])]) -> Vec<Window> {
+        let n = series.first().map_or(0, |(_, v)| v.len());
+        (0..n)
+            .map(|i| Window {
+                t_s: i as f64,
+                offered: 0,
+                attempts: 0,
+                goodput: 0,
+                errors: 0,
+                timeouts: 0,
+                p50_ms: None,
+                p99_ms: None,
+                gauges: series
+                    .iter()
+                    .map(|(name, v)| (name.to_string(), v[i]))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_gauge_that_never_falls_reads_as_its_rate_and_a_level_as_itself() {
+        let run = windows(&[
+            ("late", &[0.0, 0.0, 40.0, 90.0, 90.0, 90.0]),
+            ("queue", &[0.0, 5.0, 60.0, 30.0, 0.0, 0.0]),
+        ]);
+        let control = windows(&[
+            ("late", &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
+            ("queue", &[0.0, 1.0, 0.0, 2.0, 0.0, 1.0]),
+        ]);
+        let (r, c) = counters_as_rates(&run, &control);
+        let of =
+            |ws: &[Window], name: &str| -> Vec<f64> { ws.iter().map(|w| w.gauges[name]).collect() };
+        // The counter's total stays at 90 after the fault: nothing lingers.
+        assert_eq!(of(&r, "late"), [0.0, 0.0, 40.0, 50.0, 0.0, 0.0]);
+        assert_eq!(of(&c, "late"), [0.0; 6]);
+        // A queue that falls is a level, whatever the control does.
+        assert_eq!(of(&r, "queue"), [0.0, 5.0, 60.0, 30.0, 0.0, 0.0]);
+        assert_eq!(of(&c, "queue"), [0.0, 1.0, 0.0, 2.0, 0.0, 1.0]);
+    }
+
     #[test]
     fn peaks_and_squashes_stay_in_the_unit_interval() {
         assert_eq!(above(0.0, 0.0), 0.0);
