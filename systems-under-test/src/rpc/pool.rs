@@ -244,3 +244,35 @@ impl super::Handler for WorkerPool {
         Box::pin(async move { self.submit(1.0).await })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_whose_caller_has_gone_is_skipped_unserved() {
+        let config = PoolConfig {
+            workers: 1,
+            service_time: Duration::from_millis(10),
+            pressure: 0.0,
+        };
+        let stats = Arc::new(PoolStats::default());
+        let pool = WorkerPool::start(
+            config.clone(),
+            Arc::new(PoolControls::new(&config)),
+            stats.clone(),
+        );
+        let (first, gone, last) = (pool.clone(), pool.clone(), pool.clone());
+        let first = tokio::spawn(async move { first.submit(1.0).await });
+        tokio::task::yield_now().await;
+        // Queued behind the first job, then its caller gives up.
+        let gone = tokio::spawn(async move { gone.submit(1.0).await });
+        tokio::task::yield_now().await;
+        gone.abort();
+        let last = tokio::spawn(async move { last.submit(1.0).await });
+        assert_eq!(first.await.unwrap(), Status::Ok);
+        assert_eq!(last.await.unwrap(), Status::Ok);
+        assert_eq!(stats.served.load(Ordering::Relaxed), 2);
+        assert_eq!(stats.abandoned.load(Ordering::Relaxed), 1);
+    }
+}
