@@ -368,6 +368,17 @@ pub fn gauge(a: &AtomicU64) -> f64 {
     a.load(Ordering::Relaxed) as f64
 }
 
+/// What retrying clients export, summed over the client hosts:
+/// `late_responses`, `connects` and `retries_refused` (counters).
+pub fn client_gauges(stats: &[Arc<ClientStats>]) -> [(&'static str, f64); 3] {
+    let sum = |f: fn(&ClientStats) -> &AtomicU64| stats.iter().map(|s| gauge(f(s))).sum::<f64>();
+    [
+        ("late_responses", sum(|s| &s.late_responses)),
+        ("connects", sum(|s| &s.connects)),
+        ("retries_refused", sum(|s| &s.retries_refused)),
+    ]
+}
+
 /// A host that serves `port` with a FIFO worker pool, sized by `autoscaler`
 /// when one is given. Every (re)start begins with an empty queue and the
 /// configured workers: an autoscaler's additions die with the process.

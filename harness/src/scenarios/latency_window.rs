@@ -208,19 +208,15 @@ impl System for WindowSystem {
 
     fn scrape(&self) -> Scrape {
         let load = common::gauge;
-        let sum = |f: fn(&ClientStats) -> &std::sync::atomic::AtomicU64| {
-            self.client_stats.iter().map(|s| load(f(s))).sum::<f64>()
-        };
+        let mut gauges = vec![
+            ("queue_depth", load(&self.server_stats.queue_depth)),
+            ("served", load(&self.server_stats.served)),
+            ("abandoned", load(&self.server_stats.abandoned)),
+        ];
+        gauges.extend(common::client_gauges(&self.client_stats));
         Scrape {
             attempts: common::attempts(&self.client_stats),
-            gauges: vec![
-                ("queue_depth", load(&self.server_stats.queue_depth)),
-                ("served", load(&self.server_stats.served)),
-                ("abandoned", load(&self.server_stats.abandoned)),
-                ("late_responses", sum(|s| &s.late_responses)),
-                ("connects", sum(|s| &s.connects)),
-                ("retries_refused", sum(|s| &s.retries_refused)),
-            ],
+            gauges,
         }
     }
 }

@@ -19,7 +19,6 @@ use hormesis_faults::{KnobKind, KnobSpec};
 use hormesis_sut::primitives::{AutoscalerPolicy, RetryBudget, RetryBudgetPolicy};
 use hormesis_sut::retry_storm::{ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats};
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -210,31 +209,13 @@ impl System for RetryStormSystem {
     }
 
     fn scrape(&self) -> Scrape {
-        let sum = |f: fn(&ClientStats) -> u64| self.client_stats.iter().map(|s| f(s)).sum::<u64>();
+        let load = common::gauge;
+        let mut gauges = vec![("queue_depth", load(&self.server_stats.queue_depth))];
+        gauges.extend(common::client_gauges(&self.client_stats));
+        gauges.push(("workers", load(&self.server_stats.workers)));
         Scrape {
-            attempts: sum(|s| s.attempts.load(Ordering::Relaxed)),
-            gauges: vec![
-                (
-                    "queue_depth",
-                    self.server_stats.queue_depth.load(Ordering::Relaxed) as f64,
-                ),
-                (
-                    "late_responses",
-                    sum(|s| s.late_responses.load(Ordering::Relaxed)) as f64,
-                ),
-                (
-                    "connects",
-                    sum(|s| s.connects.load(Ordering::Relaxed)) as f64,
-                ),
-                (
-                    "retries_refused",
-                    sum(|s| s.retries_refused.load(Ordering::Relaxed)) as f64,
-                ),
-                (
-                    "workers",
-                    self.server_stats.workers.load(Ordering::Relaxed) as f64,
-                ),
-            ],
+            attempts: common::attempts(&self.client_stats),
+            gauges,
         }
     }
 }
