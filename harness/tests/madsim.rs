@@ -330,3 +330,67 @@ fn the_cli_runs_madsim_by_default_and_checks_determinism() {
         "{stdout}"
     );
 }
+
+/// The seam's two paths: a stream writes straight to madsim until its link
+/// has a condition, then through the forwarder; a segment sent after the
+/// condition is lifted must still arrive after the one it held.
+#[test]
+fn a_held_segment_is_never_overtaken_when_the_link_clears() {
+    use hormesis_sut::net::{links, LinkCondition, TcpListener, TcpStream};
+    use std::net::{IpAddr, Ipv4Addr};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    let client_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(7, madsim::Config::default());
+    let arrivals = runtime.block_on(async move {
+        let handle = madsim::runtime::Handle::current();
+        let server = handle.create_node().name("server").ip(server_ip).build();
+        let client = handle.create_node().name("client").ip(client_ip).build();
+        let received = server.spawn(async move {
+            let listener = TcpListener::bind("0.0.0.0:9000").await.unwrap();
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut arrivals = Vec::new();
+            let mut byte = [0u8; 1];
+            while stream.read_exact(&mut byte).await.is_ok() {
+                arrivals.push((byte[0], tokio::time::Instant::now()));
+            }
+            arrivals
+        });
+        client
+            .spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let mut stream = TcpStream::connect("10.0.0.1:9000").await.unwrap();
+                // Straight through: no condition yet.
+                stream.write_all(b"a").await.unwrap();
+                stream.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Held for a second on the way out...
+                links::set(
+                    client_ip,
+                    server_ip,
+                    LinkCondition {
+                        delay: Duration::from_secs(1),
+                        loss: 0.0,
+                    },
+                );
+                stream.write_all(b"b").await.unwrap();
+                stream.flush().await.unwrap();
+                // ...and the next segment, sent once the link is clear,
+                // waits for it.
+                links::set(client_ip, server_ip, LinkCondition::default());
+                stream.write_all(b"c").await.unwrap();
+                stream.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                drop(stream);
+            })
+            .await
+            .unwrap();
+        received.await.unwrap()
+    });
+    let order: Vec<u8> = arrivals.iter().map(|(b, _)| *b).collect();
+    assert_eq!(order, b"abc");
+    let gap = arrivals[1].1 - arrivals[0].1;
+    assert!(gap >= Duration::from_millis(1000), "b was held: {gap:?}");
+    assert!(arrivals[2].1 >= arrivals[1].1, "c came after b");
+}

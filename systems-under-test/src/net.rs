@@ -22,9 +22,13 @@ mod engine {
 mod engine {
     //! madsim's sockets, with what madsim's network lacks: latency and loss
     //! per link. madsim has one latency range and one loss rate for the
-    //! whole network; hormesis faults target links and hosts. So each
-    //! stream sends through a small forwarder task that holds every flushed
-    //! segment until the link's conditions let it go, in order.
+    //! whole network; hormesis faults target links and hosts. So a stream
+    //! whose link has a condition sends through a small forwarder task that
+    //! holds every flushed segment until the link's conditions let it go, in
+    //! order. A stream that has never met a condition writes straight to
+    //! madsim's stream: most streams never do, and the forwarder's task wake
+    //! and channel hop per segment was a sixth of madsim's time on
+    //! retry-storm (docs/benchmarks.md).
 
     use std::cell::RefCell;
     use std::collections::BTreeMap;
@@ -130,11 +134,22 @@ mod engine {
         }
     }
 
+    /// Where a stream's flushed segments go.
+    enum Sender {
+        /// No segment has been held yet: straight to madsim.
+        Direct(WriteHalf<tokio::net::TcpStream>),
+        /// A segment was held once: this and every later segment go through
+        /// the forwarder (with the time each may leave), so none overtakes
+        /// a held one.
+        Forwarded(mpsc::UnboundedSender<(Instant, Vec<u8>)>),
+        /// Only while switching from one to the other.
+        Switching,
+    }
+
     /// A madsim stream whose segments obey the link's conditions.
     pub struct TcpStream {
         reader: ReadHalf<tokio::net::TcpStream>,
-        /// Segments with the time each may leave, for the forwarder.
-        outbox: mpsc::UnboundedSender<(Instant, Vec<u8>)>,
+        sender: Sender,
         unflushed: Vec<u8>,
         /// No segment leaves before the one flushed before it.
         last_release: Instant,
@@ -159,11 +174,9 @@ mod engine {
         fn new(stream: tokio::net::TcpStream) -> io::Result<TcpStream> {
             let (local, peer) = (stream.local_addr()?, stream.peer_addr()?);
             let (reader, writer) = tokio::io::split(stream);
-            let (outbox, segments) = mpsc::unbounded_channel();
-            tokio::spawn(forward(segments, writer));
             Ok(TcpStream {
                 reader,
-                outbox,
+                sender: Sender::Direct(writer),
                 unflushed: Vec::new(),
                 last_release: Instant::now(),
                 local,
@@ -199,6 +212,26 @@ mod engine {
         }
     }
 
+    /// Writes and flushes `unflushed` to madsim's stream now, keeping what
+    /// it could not take for the next flush.
+    fn write_through(
+        writer: &mut WriteHalf<tokio::net::TcpStream>,
+        unflushed: &mut Vec<u8>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        while !unflushed.is_empty() {
+            match Pin::new(&mut *writer).poll_write(cx, unflushed) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    unflushed.drain(..n);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Pin::new(writer).poll_flush(cx)
+    }
+
     impl AsyncRead for TcpStream {
         fn poll_read(
             mut self: Pin<&mut Self>,
@@ -219,16 +252,32 @@ mod engine {
             Poll::Ready(Ok(buf.len()))
         }
 
-        fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            if self.unflushed.is_empty() {
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let this = &mut *self;
+            if this.unflushed.is_empty() {
                 return Poll::Ready(Ok(()));
             }
-            let release =
-                (Instant::now() + hold(self.local.ip(), self.peer.ip())).max(self.last_release);
-            self.last_release = release;
-            let segment = std::mem::take(&mut self.unflushed);
+            let held = hold(this.local.ip(), this.peer.ip());
+            if let Sender::Direct(writer) = &mut this.sender {
+                if held.is_zero() {
+                    return write_through(writer, &mut this.unflushed, cx);
+                }
+                let Sender::Direct(writer) = std::mem::replace(&mut this.sender, Sender::Switching)
+                else {
+                    unreachable!("matched Direct above")
+                };
+                let (outbox, segments) = mpsc::unbounded_channel();
+                tokio::spawn(forward(segments, writer));
+                this.sender = Sender::Forwarded(outbox);
+            }
+            let Sender::Forwarded(outbox) = &this.sender else {
+                unreachable!("a stream leaves Direct only for Forwarded")
+            };
+            let release = (Instant::now() + held).max(this.last_release);
+            this.last_release = release;
+            let segment = std::mem::take(&mut this.unflushed);
             Poll::Ready(
-                self.outbox.send((release, segment)).map_err(|_| {
+                outbox.send((release, segment)).map_err(|_| {
                     io::Error::new(io::ErrorKind::ConnectionReset, "connection reset")
                 }),
             )
