@@ -45,6 +45,7 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod consequence;
 pub mod digest;
 pub mod engine;
 pub mod explore;

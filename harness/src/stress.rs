@@ -144,7 +144,7 @@ fn noisy_or(parts: &[f64]) -> f64 {
 /// far) replaced by its increase over the window before. A scenario's
 /// scrape does not say which gauges are counters; a level that never falls
 /// over a whole run and its control measures accumulation all the same.
-fn counters_as_rates(run: &[Window], control: &[Window]) -> (Vec<Window>, Vec<Window>) {
+pub(crate) fn counters_as_rates(run: &[Window], control: &[Window]) -> (Vec<Window>, Vec<Window>) {
     let names: Vec<String> = run
         .first()
         .map(|w| w.gauges.keys().cloned().collect())

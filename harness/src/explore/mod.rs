@@ -12,10 +12,12 @@
 //! for any schedule of the space, and shared by every run on that seed.
 
 pub mod boundary;
+pub mod descent;
 pub mod guide;
 pub mod merge;
 pub mod strategy;
 
+use crate::consequence;
 use crate::engine::EngineKind;
 use crate::run::{self, Control, RunError, RunPlan, RunReport};
 use crate::scenario::Scenario;
@@ -285,6 +287,16 @@ struct Choice {
     events: Vec<guide::Placed>,
     schedule: Schedule,
     seed_slot: usize,
+    /// Whether it is one dose of a template's descent (its full-strength
+    /// probe or a dose below it).
+    dose: Option<Dose>,
+}
+
+/// The part a run plays in a template's dose descent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dose {
+    FullStrength,
+    Below,
 }
 
 /// The cell of `arms` that holds `point` of `template`.
@@ -389,6 +401,8 @@ pub fn explore_until(
     let mut records: Vec<RunRecord> = Vec::with_capacity(config.budget.min(4096));
     // Templates the default strategy has run at full strength.
     let mut probed: Vec<usize> = Vec::new();
+    // Doses below the full-strength probes that hurt without tipping.
+    let mut descent = descent::Descent::default();
     let mut stopped_early = false;
     while records.len() < config.budget {
         if stop() {
@@ -421,8 +435,42 @@ pub fn explore_until(
         // several sites per run.
         let sparse =
             !records.is_empty() && !records.iter().any(|r| r.class == Some(Class::Metastable));
+        // The descents' next doses lead the batch, in an order drawn, up
+        // to half of it.
+        let mut doses = if guided {
+            descent.next(&space)
+        } else {
+            Vec::new()
+        };
+        for i in (1..doses.len()).rev() {
+            let j = ((rng.random::<f64>() * (i + 1) as f64) as usize).min(i);
+            doses.swap(i, j);
+        }
+        doses.truncate(size / 2);
         for k in 0..size {
             let seed_slot = (records.len() + k) % run_seeds.len();
+            if let Some(&(template, dose)) = doses.get(k) {
+                let t = &space.templates[template];
+                let mut point = vec![t.onset.lo + rng.random::<f64>() * (t.onset.hi - t.onset.lo)];
+                point.extend(t.duration.map(|d| d.hi));
+                point.push(dose);
+                let point = t.snap(&point);
+                let arm = locate(&arms, &space, template, &point);
+                if let Some(arm) = arm {
+                    pending[arm].pending += 1;
+                }
+                let events = vec![(template, point)];
+                chosen.push(Choice {
+                    arm,
+                    probability: 1.0,
+                    members: Vec::new(),
+                    schedule: schedule_of(&space, &events),
+                    events,
+                    seed_slot,
+                    dose: Some(Dose::Below),
+                });
+                continue;
+            }
             let mut uniform = || rng.random::<f64>();
             let near_miss = guided && !records.is_empty() && evidence.wants_near_miss(uniform());
             let proposal = near_miss
@@ -446,6 +494,7 @@ pub fn explore_until(
                         events,
                         schedule,
                         seed_slot,
+                        dose: None,
                     }
                 }
                 None => {
@@ -459,6 +508,7 @@ pub fn explore_until(
                     let full_strength = guided
                         && (records.is_empty()
                             || (sparse && !fresh.is_empty() && rng.random::<f64>() < 0.5));
+                    let dose = full_strength.then_some(Dose::FullStrength);
                     let (arm, probability, template, point) = if full_strength {
                         // A probe of a whole template at full strength (the
                         // longest, largest fault it allows, onset drawn),
@@ -547,6 +597,8 @@ pub fn explore_until(
                         probability,
                         members,
                         schedule,
+                        // A group probe is no one template's dose.
+                        dose: dose.filter(|_| events.len() == 1),
                         events,
                         seed_slot,
                     }
@@ -648,6 +700,20 @@ pub fn explore_until(
                     compound_labels(&space, &arms, &choice.events)
                 }
             };
+            if let (Some(dose), Ok(report), [(template, point)]) =
+                (choice.dose, &report, choice.events.as_slice())
+            {
+                if let Some(magnitude) = descent::dose_of(&space, *template, point) {
+                    let harm = consequence::consequences(report);
+                    let tipped = class == Some(Class::Metastable);
+                    match dose {
+                        Dose::FullStrength => {
+                            descent.start(&space, *template, magnitude, &harm, tipped)
+                        }
+                        Dose::Below => descent.record(*template, magnitude, &harm, tipped),
+                    }
+                }
+            }
             evidence.record(guide::Tried {
                 events: choice.events,
                 stress,
