@@ -448,3 +448,44 @@ fn the_default_strategy_runs_valid_compound_schedules() {
     let r = explore(&c, &mut |_, _| {}).unwrap();
     assert!(r.runs.iter().all(|r| r.schedule.len() == 1));
 }
+
+/// latency-window tips only under 400-700 ms of added latency: at full
+/// strength (2 s) its keepalive closes the connection and calls fail fast.
+/// The default strategy's dose descent goes below that probe in its
+/// second batch, and finds the window there on every explorer seed tried.
+#[test]
+fn the_default_strategy_descends_below_a_fault_that_hurts_at_full_strength() {
+    let scenario = hormesis::scenarios::find("latency-window").unwrap();
+    for seed in 1..=3 {
+        let mut c = config(StrategyKind::Thompson, 16, 2);
+        c.scenario = scenario;
+        c.seed = seed;
+        let e = explore(&c, &mut |_, _| {}).unwrap();
+        let delay_ms = |spec: &str| {
+            let event = hormesis_faults::Schedule::from_specs(&[spec.to_string()]).unwrap();
+            match &event.events[0].fault {
+                hormesis_faults::Fault::Latency { delay, .. } => Some(delay.as_millis()),
+                _ => None,
+            }
+        };
+        let first_batch_latency: Vec<u128> = e.runs[..8]
+            .iter()
+            .filter_map(|r| delay_ms(&r.schedule[0]))
+            .collect();
+        assert_eq!(
+            first_batch_latency,
+            [2000],
+            "seed {seed}: full strength first"
+        );
+        let window = e.runs[8..].iter().find(|r| {
+            r.class == Some(Class::Metastable)
+                && r.schedule.len() == 1
+                && delay_ms(&r.schedule[0]).is_some_and(|d| (400..=700).contains(&d))
+        });
+        assert!(
+            window.is_some_and(|r| r.index < 16),
+            "seed {seed}: {:#?}",
+            e.runs
+        );
+    }
+}

@@ -63,3 +63,32 @@ fn an_unhealthy_baseline_has_no_stress() {
     assert_eq!(report.verdict.class, Class::UnhealthyBaseline);
     assert_eq!(stress(&report), 0.0);
 }
+
+/// The kind of harm, not its amount: on latency-window a 2 s delay trips
+/// the keepalive and calls fail fast (an outage the system shrugs off), a
+/// 600 ms one makes them time out and builds a backlog, a 200 ms one only
+/// slows them. The dose descent bisects where such signatures differ.
+#[test]
+fn consequences_tell_a_fail_fast_outage_from_a_fail_slow_one() {
+    use hormesis::consequence::consequences;
+    let at = |delay: &str| {
+        let spec = format!("latency:at=60s,for=20s,host=server,delay={delay}");
+        consequences(&common::run_specs("latency-window", &[&spec], &[], 1))
+    };
+    let (fast, slow, mild) = (at("2s"), at("600ms"), at("200ms"));
+    let has =
+        |c: &hormesis::consequence::Consequences, what: &str| c.signature.iter().any(|s| s == what);
+    assert!(
+        fast.hurt && has(&fast, "errors") && !has(&fast, "timeouts"),
+        "{fast:?}"
+    );
+    assert!(
+        slow.hurt && has(&slow, "timeouts") && has(&slow, "queue_depth"),
+        "{slow:?}"
+    );
+    assert!(!has(&slow, "errors"), "{slow:?}");
+    assert!(!mild.hurt && mild.signature.is_empty(), "{mild:?}");
+    // No faults, no consequences.
+    let quiet = consequences(&common::run_specs("latency-window", &[], &[], 1));
+    assert_eq!(quiet, Default::default());
+}

@@ -87,14 +87,24 @@ impl Descent {
     }
 
     /// A dose a descent proposed finished.
-    pub fn record(&mut self, template: usize, dose: f64, consequences: &Consequences, tipped: bool) {
+    pub fn record(
+        &mut self,
+        template: usize,
+        dose: f64,
+        consequences: &Consequences,
+        tipped: bool,
+    ) {
         let Some(ladder) = self.ladders.get_mut(&template) else {
             return;
         };
         if tipped {
             ladder.done = true;
         }
-        let lowest = ladder.rungs.iter().map(|r| r.dose).fold(f64::INFINITY, f64::min);
+        let lowest = ladder
+            .rungs
+            .iter()
+            .map(|r| r.dose)
+            .fold(f64::INFINITY, f64::min);
         if dose > lowest {
             ladder.bisections += 1;
         }
