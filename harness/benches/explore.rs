@@ -11,7 +11,10 @@
 //!
 //! `cargo bench --bench explore` (environment: BENCH_BUDGET, default 16;
 //! BENCH_SEEDS, default 20; BENCH_SCENARIOS and BENCH_STRATEGIES,
-//! comma-separated subsets; BENCH_JOBS, default the number of cores).
+//! comma-separated subsets; BENCH_JOBS, default the number of cores;
+//! BENCH_SET, comma-separated `name=value` parameters applied to every
+//! scenario benched, as `--set` would: the same system with its failing
+//! region moved, to check a strategy is not fitted to where it was).
 
 use hormesis::engine::EngineKind;
 use hormesis::explore::strategy::StrategyKind;
@@ -64,7 +67,16 @@ fn main() {
     let strategies: Option<Vec<String>> = std::env::var("BENCH_STRATEGIES")
         .ok()
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
-    println!("# strategies vs random: budget {budget}, explorer seeds 1..={seeds}, {jobs} jobs\n");
+    let sets: Vec<String> = std::env::var("BENCH_SET")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+        .unwrap_or_default();
+    let shown_sets = if sets.is_empty() {
+        String::new()
+    } else {
+        format!(", --set {}", sets.join(" --set "))
+    };
+    println!("# strategies vs random: budget {budget}, explorer seeds 1..={seeds}, {jobs} jobs{shown_sets}\n");
     for scenario in scenarios::builtin() {
         if only
             .as_ref()
@@ -84,7 +96,7 @@ fn main() {
             for seed in 1..=seeds {
                 let config = ExploreConfig {
                     scenario,
-                    overrides: Vec::new(),
+                    overrides: sets.clone(),
                     engine: EngineKind::Turmoil,
                     strategy,
                     seed,

@@ -10,9 +10,10 @@
 //! ([`Consequences`]). So for each template with a magnitude whose
 //! full-strength probe hurt the service without tipping it:
 //!
-//! * while every dose tried did the same kind of harm, halve the distance
-//!   to the template's lowest magnitude, two rungs at a time (½ and ¼ of
-//!   the way down), at full duration;
+//! * while every dose tried did the same kind of harm, go down toward the
+//!   template's lowest magnitude, three rungs at a time (½, ¼ and ⅛ of the
+//!   way down: a decade of dose in one batch, since where a regime changes
+//!   is unknown), at full duration;
 //! * where two neighbouring doses did different kinds of harm, a regime
 //!   changes between them: try the midpoint (at most [`MAX_BISECTIONS`]
 //!   times);
@@ -30,7 +31,7 @@ use std::collections::BTreeMap;
 
 /// The most doses one template's descent tries, its full-strength probe
 /// included.
-pub const MAX_RUNGS: usize = 5;
+pub const MAX_RUNGS: usize = 6;
 /// The most midpoints one descent tries between doses of different kinds.
 pub const MAX_BISECTIONS: u32 = 2;
 
@@ -145,7 +146,7 @@ impl Descent {
                     }
                     let room = MAX_RUNGS - ladder.rungs.len();
                     let mut below = Vec::new();
-                    for fraction in [0.5, 0.25] {
+                    for fraction in [0.5, 0.25, 0.125] {
                         let d = span.snap(span.lo + (lowest.dose - span.lo) * fraction);
                         if below.len() < room && fresh(d) && !below.contains(&d) {
                             below.push(d);
@@ -199,13 +200,17 @@ mod tests {
         let mut descent = Descent::default();
         descent.start(&space, latency, span.hi, &outage, false);
         let first = descent.next(&space);
-        let half = span.snap(span.lo + (span.hi - span.lo) * 0.5);
-        let quarter = span.snap(span.lo + (span.hi - span.lo) * 0.25);
-        assert_eq!(first, vec![(latency, half), (latency, quarter)]);
+        let down = |f: f64| span.snap(span.lo + (span.hi - span.lo) * f);
+        let (half, quarter) = (down(0.5), down(0.25));
+        assert_eq!(
+            first,
+            vec![(latency, half), (latency, quarter), (latency, down(0.125))]
+        );
         // Half is still an outage of the same kind; a quarter only slows
         // the service down: a regime changes between them.
         descent.record(latency, half, &outage, false);
         descent.record(latency, quarter, &harm(false, &["queue_depth"]), false);
+        descent.record(latency, down(0.125), &harm(false, &[]), false);
         let mid = span.snap((half + quarter) / 2.0);
         assert_eq!(descent.next(&space), vec![(latency, mid)]);
         descent.record(latency, mid, &harm(true, &["goodput", "timeouts"]), true);
