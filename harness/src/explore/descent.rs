@@ -250,15 +250,14 @@ mod tests {
             assert!(tried <= MAX_RUNGS, "{tried} doses");
         }
         assert!(tried >= 3, "it went down at least one pair: {tried}");
-        // A harmless dose with the same (empty) signature is not followed.
+        // Harmless doses below an outage: no lower rungs, but the kinds
+        // differ between full strength and half, so a midpoint between them.
         let mut descent = Descent::default();
         let calm = harm(false, &[]);
         descent.start(&space, loss, span.hi, &outage, false);
         for (_, d) in descent.next(&space) {
             descent.record(loss, d, &calm, false);
         }
-        // The kinds differ between full strength and half: one bisection
-        // between them, then the limit.
         let next = descent.next(&space);
         assert_eq!(next.len(), 1);
         assert!(next[0].1 > span.snap(span.lo + (span.hi - span.lo) * 0.5));
