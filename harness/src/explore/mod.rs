@@ -299,6 +299,20 @@ enum Dose {
     Below,
 }
 
+/// A point of `template` at its longest duration and at `magnitude` (where
+/// it has one), the onset at `u` of its range: a full-strength probe, or
+/// one dose of a descent below it.
+fn at_full_duration(
+    template: &hormesis_faults::space::Template,
+    u: f64,
+    magnitude: Option<f64>,
+) -> Vec<f64> {
+    let mut point = vec![template.onset.lo + u * (template.onset.hi - template.onset.lo)];
+    point.extend(template.duration.map(|d| d.hi));
+    point.extend(magnitude.filter(|_| template.magnitude.is_some()));
+    template.snap(&point)
+}
+
 /// The cell of `arms` that holds `point` of `template`.
 fn locate(arms: &[Arm], space: &Space, template: usize, point: &[f64]) -> Option<usize> {
     arms.iter()
@@ -454,10 +468,7 @@ pub fn explore_until(
             let seed_slot = (records.len() + k) % run_seeds.len();
             if let Some(&(template, dose)) = doses.get(k) {
                 let t = &space.templates[template];
-                let mut point = vec![t.onset.lo + rng.random::<f64>() * (t.onset.hi - t.onset.lo)];
-                point.extend(t.duration.map(|d| d.hi));
-                point.push(dose);
-                let point = t.snap(&point);
+                let point = at_full_duration(t, rng.random::<f64>(), Some(dose));
                 let arm = locate(&arms, &space, template, &point);
                 if let Some(arm) = arm {
                     pending[arm].pending += 1;
@@ -528,11 +539,8 @@ pub fn explore_until(
                             .min(pool.len() - 1)];
                         probed.push(template);
                         let t = &space.templates[template];
-                        let mut point =
-                            vec![t.onset.lo + rng.random::<f64>() * (t.onset.hi - t.onset.lo)];
-                        point.extend(t.duration.map(|d| d.hi));
-                        point.extend(t.magnitude.map(|m| m.hi));
-                        let point = t.snap(&point);
+                        let point =
+                            at_full_duration(t, rng.random::<f64>(), t.magnitude.map(|m| m.hi));
                         let arm = locate(&arms, &space, template, &point);
                         (arm, 1.0 / pool.len() as f64, template, point)
                     } else if uniform_draw {
