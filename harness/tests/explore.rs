@@ -449,7 +449,7 @@ fn the_default_strategy_runs_valid_compound_schedules() {
     assert!(r.runs.iter().all(|r| r.schedule.len() == 1));
 }
 
-/// latency-window tips only under 400-700 ms of added latency: at full
+/// latency-window tips only under 200-400 ms of added latency: at full
 /// strength (2 s) its keepalive closes the connection and calls fail fast.
 /// The default strategy's dose descent goes below that probe in its
 /// second batch, and finds the window there on every explorer seed tried.
@@ -480,7 +480,7 @@ fn the_default_strategy_descends_below_a_fault_that_hurts_at_full_strength() {
         let window = e.runs[8..].iter().find(|r| {
             r.class == Some(Class::Metastable)
                 && r.schedule.len() == 1
-                && delay_ms(&r.schedule[0]).is_some_and(|d| (400..=700).contains(&d))
+                && delay_ms(&r.schedule[0]).is_some_and(|d| (200..=400).contains(&d))
         });
         assert!(
             window.is_some_and(|r| r.index < 16),

@@ -66,7 +66,7 @@ fn an_unhealthy_baseline_has_no_stress() {
 
 /// The kind of harm, not its amount: on latency-window a 2 s delay trips
 /// the keepalive and calls fail fast (an outage the system shrugs off), a
-/// 600 ms one makes them time out and builds a backlog, a 200 ms one only
+/// 300 ms one makes them time out and builds a backlog, a 100 ms one only
 /// slows them. The dose descent bisects where such signatures differ.
 #[test]
 fn consequences_tell_a_fail_fast_outage_from_a_fail_slow_one() {
@@ -75,7 +75,7 @@ fn consequences_tell_a_fail_fast_outage_from_a_fail_slow_one() {
         let spec = format!("latency:at=60s,for=20s,host=server,delay={delay}");
         consequences(&common::run_specs("latency-window", &[&spec], &[], 1))
     };
-    let (fast, slow, mild) = (at("2s"), at("600ms"), at("200ms"));
+    let (fast, slow, mild) = (at("2s"), at("300ms"), at("100ms"));
     let has =
         |c: &hormesis::consequence::Consequences, what: &str| c.signature.iter().any(|s| s == what);
     assert!(

@@ -5,15 +5,22 @@
 //! The server has capacity 200 req/s (8 workers × 40 ms) and is offered
 //! 36 req/s: utilisation 0.18, so no load fault the explorer draws (up to
 //! 5× for 30 s) overloads it. Each request may be tried six times (timeout
-//! 800 ms, 5 retries, all within the 5 s deadline), and 6 × 36 = 216 req/s
+//! 400 ms, 5 retries, all within the 5 s deadline), and 6 × 36 = 216 req/s
 //! is more than the server serves: once every attempt times out, the
 //! retries keep a backlog longer than the timeout alive and goodput never
-//! comes back. Each client pings its connection every second and drops it
-//! when a ping goes unanswered for 1.6 s; a connect may take 250 ms, and
+//! comes back. Each client pings its connection every 500 ms and drops it
+//! when a ping goes unanswered for 800 ms; a connect may take 250 ms, and
 //! for a second after one fails, calls fail at once.
 //!
+//! So 200–400 ms of added latency tips it: about a tenth of the latency
+//! template and a hundredth of the fault space, sparse enough that random
+//! search needs a median of about 48 runs to find it (docs/benchmarks.md).
+//! The window moves with the timeouts (`--set timeout=800ms --set
+//! keepalive.timeout=1600ms --set keepalive.interval=1s` puts it at
+//! 400–700 ms, the default before 2026-11-28).
+//!
 //! - Latency that keeps the round trip under the timeout changes nothing.
-//! - A round trip between the timeout (800 ms) and the ping timeout (1.6 s)
+//! - A round trip between the timeout (400 ms) and the ping timeout (800 ms)
 //!   makes every attempt time out while the pings still come back, so the
 //!   connection stays up, the server works through every timed-out
 //!   attempt, and the retries build the backlog that outlives the fault.
@@ -60,7 +67,7 @@ impl Scenario for LatencyWindow {
         let mut params = common::workload_params(WorkloadDefaults {
             rate: 36.0,
             clients: 2,
-            timeout: ms(800),
+            timeout: ms(400),
             retries: 5,
             deadline: ms(5000),
             horizon: ms(60_000),
@@ -69,14 +76,14 @@ impl Scenario for LatencyWindow {
         params.extend([
             common::duration(
                 "keepalive.interval",
-                ms(1000),
+                ms(500),
                 ms(10),
                 ms(600_000),
                 "how often each client pings its connection (gRPC's keepalive time)",
             ),
             common::duration(
                 "keepalive.timeout",
-                ms(1600),
+                ms(800),
                 ms(10),
                 ms(600_000),
                 "a connection whose ping is not answered within this is closed and replaced",
@@ -119,7 +126,7 @@ impl Scenario for LatencyWindow {
     }
 
     fn trigger(&self) -> Vec<String> {
-        vec!["latency:at=60s,for=20s,host=server,delay=600ms".into()]
+        vec!["latency:at=60s,for=20s,host=server,delay=300ms".into()]
     }
 
     fn build(&self, p: &Params) -> Result<Box<dyn System>, ParamError> {
