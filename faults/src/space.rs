@@ -28,9 +28,7 @@ impl Span {
     /// `v` on the span's grid, within the span.
     pub fn snap(&self, v: f64) -> f64 {
         let snapped = self.lo + ((v - self.lo) / self.step).round() * self.step;
-        // Round away float noise so grids print as written (0.1, not 0.30000000000000004).
-        let snapped = (snapped * 1e6).round() / 1e6;
-        snapped.clamp(self.lo, self.hi)
+        round6(snapped).clamp(self.lo, self.hi)
     }
 }
 
@@ -46,6 +44,13 @@ pub enum Aim {
     Partition(HostGroups),
     Hold(HostGroups),
     Knob(String),
+    /// A value knob whose harm grows as it falls (a capacity): the magnitude
+    /// is how far below `from`, its default, the value is held, so a larger
+    /// magnitude is a stronger fault as for every other aim.
+    KnobCut {
+        knob: String,
+        from: f64,
+    },
     /// An action knob: fires once, no duration or magnitude.
     Action(String),
 }
@@ -78,7 +83,7 @@ impl Template {
     pub fn kind(&self) -> &str {
         match &self.aim {
             // A knob is a kind of its own: two knobs share nothing.
-            Aim::Knob(_) | Aim::Action(_) => &self.name,
+            Aim::Knob(_) | Aim::KnobCut { .. } | Aim::Action(_) => &self.name,
             _ => self.name.split(' ').next().unwrap_or(&self.name),
         }
     }
@@ -135,6 +140,10 @@ impl Template {
                 knob: k.clone(),
                 value: Some(m),
             },
+            Aim::KnobCut { knob, from } => Fault::Knob {
+                knob: knob.clone(),
+                value: Some(round6(from - m)),
+            },
             Aim::Action(k) => Fault::Knob {
                 knob: k.clone(),
                 value: None,
@@ -142,6 +151,12 @@ impl Template {
         };
         Event::new(at, duration, fault)
     }
+}
+
+/// `v` without float noise, so a value prints as written (0.3, not
+/// 0.30000000000000004).
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
 }
 
 fn secs(v: f64) -> Duration {
@@ -262,13 +277,22 @@ impl Space {
                     magnitude: None,
                 }),
                 KnobKind::Value { min, max, default } => {
-                    // Up to ten times the default (or the whole range above it).
+                    // Up to ten times the default (or the whole range above
+                    // it); a knob declared with no room above its default is
+                    // a capacity, lowered down to a tenth of the default (or
+                    // its min).
                     let hi = if default > 0.0 {
                         (default * 10.0).min(max)
                     } else {
                         max
                     };
                     let step = ((hi - default) / 50.0).max(1e-6);
+                    let lo = if default > 0.0 {
+                        (default / 10.0).max(min)
+                    } else {
+                        min
+                    };
+                    let cut_step = ((default - lo) / 50.0).max(1e-6);
                     if hi > default + step {
                         t.push(Template {
                             name: format!("knob {}", k.name),
@@ -276,6 +300,17 @@ impl Space {
                             onset,
                             duration,
                             magnitude: Some(Span::new((default + step).max(min), hi, step)),
+                        });
+                    } else if lo < default - cut_step {
+                        t.push(Template {
+                            name: format!("knob {}", k.name),
+                            aim: Aim::KnobCut {
+                                knob: k.name.clone(),
+                                from: default,
+                            },
+                            onset,
+                            duration,
+                            magnitude: Some(Span::new(cut_step, default - lo, cut_step)),
                         });
                     }
                 }
@@ -328,13 +363,22 @@ impl Space {
             dim += 1;
         }
         if t.magnitude.is_some() {
-            let what = match t.aim {
-                Aim::LoadSpike | Aim::LoadStep => "factor",
-                Aim::Latency(_) => "delay_ms",
-                Aim::Loss(_) => "rate",
-                _ => "value",
-            };
-            out += &format!(" {what}={}..{}", cell.lo[dim], cell.hi[dim]);
+            let (lo, hi) = (cell.lo[dim], cell.hi[dim]);
+            match t.aim {
+                // The values held, lowest first: a larger cut is a lower value.
+                Aim::KnobCut { from, .. } => {
+                    out += &format!(" value={}..{}", round6(from - hi), round6(from - lo));
+                }
+                _ => {
+                    let what = match t.aim {
+                        Aim::LoadSpike | Aim::LoadStep => "factor",
+                        Aim::Latency(_) => "delay_ms",
+                        Aim::Loss(_) => "rate",
+                        _ => "value",
+                    };
+                    out += &format!(" {what}={lo}..{hi}");
+                }
+            }
         }
         out
     }
@@ -553,5 +597,76 @@ mod tests {
             .find(|c| space.templates[c.template].duration.is_none())
             .unwrap();
         assert_eq!(space.label(action), "knob queue-flush");
+    }
+
+    /// A knob declared with no room above its default is a capacity: its
+    /// template lowers it, and a larger magnitude is a lower value, so the
+    /// strongest point of the template is the knob's lowest value.
+    #[test]
+    fn a_knob_with_no_room_above_its_default_is_lowered() {
+        let mut t = target();
+        t.knobs.push(KnobSpec {
+            name: "capacity".into(),
+            kind: KnobKind::Value {
+                min: 0.05,
+                max: 1.0,
+                default: 1.0,
+            },
+            help: String::new(),
+        });
+        // Nowhere to go either way: no template.
+        t.knobs.push(KnobSpec {
+            name: "pinned".into(),
+            kind: KnobKind::Value {
+                min: 3.0,
+                max: 3.0,
+                default: 3.0,
+            },
+            help: String::new(),
+        });
+        let space = Space::new(&t, Duration::from_secs(30));
+        assert!(!space.templates.iter().any(|t| t.name == "knob pinned"));
+        let i = space
+            .templates
+            .iter()
+            .position(|t| t.name == "knob capacity")
+            .unwrap();
+        let template = &space.templates[i];
+        assert_eq!(template.kind(), "knob capacity");
+        let value = |point: &[f64]| match template.event(point).fault {
+            crate::Fault::Knob { value, .. } => value.unwrap(),
+            other => panic!("{other:?}"),
+        };
+        let span = template.magnitude.unwrap();
+        // Down to a tenth of the default (min is lower), never the default.
+        assert_eq!(value(&[30.0, 30.0, span.hi]), 0.1);
+        assert!(value(&[30.0, 30.0, span.lo]) < 1.0);
+        assert!(value(&[30.0, 30.0, span.hi]) < value(&[30.0, 30.0, span.lo]));
+        let labels: Vec<String> = space
+            .cells
+            .iter()
+            .filter(|c| c.template == i)
+            .map(|c| space.label(c))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "knob capacity for=1s..16s value=0.55..0.982",
+                "knob capacity for=1s..16s value=0.1..0.55",
+                "knob capacity for=16s..30s value=0.55..0.982",
+                "knob capacity for=16s..30s value=0.1..0.55",
+            ]
+        );
+        let mut u = counter();
+        for cell in space.cells.iter().filter(|c| c.template == i) {
+            for _ in 0..20 {
+                let e = space.sample(cell, &mut u);
+                assert!(
+                    crate::Schedule::new(vec![e.clone()]).validate(&t).is_ok(),
+                    "{e}"
+                );
+                assert_eq!(crate::Event::from_spec(&e.to_spec()).unwrap(), e);
+            }
+        }
     }
 }

@@ -11,6 +11,11 @@ pub enum KnobKind {
     /// Fires once when the event starts (e.g. `cache-flush`); takes no value or duration.
     Action,
     /// Holds `value` for the event's duration, then returns to `default`.
+    ///
+    /// `explore` raises it, up to ten times the default or `max`; a knob
+    /// with no room above its default (`default == max`) is a capacity (a
+    /// share of workers, a cache's size, a concurrency cap) and is lowered
+    /// instead, down to a tenth of the default or `min`.
     Value { min: f64, max: f64, default: f64 },
 }
 

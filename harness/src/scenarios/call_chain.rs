@@ -15,7 +15,7 @@ use super::common::{self, ms, Workload, WorkloadDefaults};
 use crate::scenario::{
     Client, HostSoftware, Layout, ParamError, ParamSpec, Params, Scenario, Scrape, System,
 };
-use hormesis_faults::KnobSpec;
+use hormesis_faults::{KnobKind, KnobSpec};
 use hormesis_sut::call_chain::serve_front;
 use hormesis_sut::primitives::{RetryBudget, RetryBudgetPolicy};
 use hormesis_sut::rpc::{ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats};
@@ -88,11 +88,23 @@ impl Scenario for CallChain {
     }
 
     fn knobs(&self) -> Vec<KnobSpec> {
-        vec![common::service_time_knob(
-            "service-time",
-            40.0,
-            "milliseconds per request on the back end (a slow dependency, a bad deploy)",
-        )]
+        vec![
+            common::service_time_knob(
+                "service-time",
+                40.0,
+                "milliseconds per request on the back end (a slow dependency, a bad deploy)",
+            ),
+            KnobSpec {
+                name: "capacity".into(),
+                // Its default is its max: `explore` lowers it.
+                kind: KnobKind::Value {
+                    min: 0.05,
+                    max: 1.0,
+                    default: 1.0,
+                },
+                help: "the share of the back end's workers in service (replicas lost, a node pool scaled down): 1 is all of them, at least one stays".into(),
+            },
+        ]
     }
 
     fn trigger(&self) -> Vec<String> {
@@ -193,6 +205,11 @@ impl System for CallChainSystem {
     fn set_knob(&self, knob: &str, value: Option<f64>) {
         match (knob, value) {
             ("service-time", Some(v)) => common::set_service_time_ms(&self.back_controls, v),
+            ("capacity", Some(share)) => {
+                // `share` is validated to [0.05, 1]; the count is at least 1.
+                let workers = (share * self.back.workers as f64).round() as usize;
+                self.back_controls.set_workers(workers.max(1));
+            }
             _ => common::ignore_unknown_knob(knob, value),
         }
     }

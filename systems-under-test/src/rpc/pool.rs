@@ -135,6 +135,11 @@ impl WorkerPool {
 
     /// Queues a job costing `cost` service times; resolves when it is done.
     pub async fn submit(&self, cost: f64) -> Status {
+        // The controls may have been raised from outside the pool (an
+        // operator's knob restoring capacity): start the missing workers.
+        if self.0.started.load(Ordering::Relaxed) < self.0.controls.workers() {
+            self.rescale();
+        }
         let (done, answer) = oneshot::channel();
         let depth = {
             let mut jobs = self.0.jobs.lock().unwrap_or_else(|e| e.into_inner());
