@@ -529,3 +529,44 @@ fn a_capacity_knob_is_lowered_and_its_full_strength_probe_is_its_lowest_value() 
         "{capacity_runs:#?}"
     );
 }
+
+/// hot-shard: twelve shards, of which shard-7 alone is vulnerable. Once a
+/// fault on shard-7 has tipped the system (explorer seed 2: the full-
+/// strength hold of shard-7 in the first batch), the next batch probes the
+/// other faults aimed at shard-7 at full strength, before the bandit's
+/// draws: the host that gave way under one fault is the likeliest to give
+/// way under another.
+#[test]
+fn the_default_strategy_probes_the_other_faults_on_a_host_that_tipped() {
+    let scenario = hormesis::scenarios::find("hot-shard").unwrap();
+    let mut c = config(StrategyKind::Thompson, 16, 2);
+    c.scenario = scenario;
+    c.seed = 2;
+    let e = explore(&c, &mut |_, _| {}).unwrap();
+    let on_shard_7 =
+        |spec: &str| spec.contains("host=shard-7") || spec.contains("between=shard-7|");
+    let first_tip = e.runs[..8]
+        .iter()
+        .find(|r| r.class == Some(Class::Metastable))
+        .expect("seed 2 tips in its first batch");
+    assert!(
+        first_tip.schedule.iter().all(|s| on_shard_7(s)),
+        "{first_tip:#?}"
+    );
+    let kind = |spec: &str| spec.split(':').next().unwrap_or_default().to_string();
+    let tipped_kind = kind(&first_tip.schedule[0]);
+    // The runs that lead the second batch: one fault, full duration, on
+    // shard-7, of another kind than the one that tipped.
+    let probes: Vec<String> = e.runs[8..10]
+        .iter()
+        .filter(|r| {
+            r.schedule.len() == 1
+                && on_shard_7(&r.schedule[0])
+                && r.schedule[0].contains("for=30s")
+                && kind(&r.schedule[0]) != tipped_kind
+        })
+        .map(|r| kind(&r.schedule[0]))
+        .collect();
+    assert_eq!(probes.len(), 2, "{:#?}", &e.runs[8..]);
+    assert_ne!(probes[0], probes[1]);
+}

@@ -417,6 +417,8 @@ pub fn explore_until(
     let mut probed: Vec<usize> = Vec::new();
     // Doses below the full-strength probes that hurt without tipping.
     let mut descent = descent::Descent::default();
+    // The hosts and links the faults of a tipping run were aimed at.
+    let mut tipped_sites: Vec<String> = Vec::new();
     let mut stopped_early = false;
     while records.len() < config.budget {
         if stop() {
@@ -464,6 +466,24 @@ pub fn explore_until(
             doses.swap(i, j);
         }
         doses.truncate(if sparse { size * 3 / 4 } else { size / 4 });
+        // Once something has tipped, the templates aimed at a site of a
+        // tipping run and not yet run at full strength are probed next, a
+        // quarter of a batch at most: a host that gave way under one fault
+        // is the likeliest to give way under another (one weak host among
+        // many), and each is a failure mode of its own.
+        let mut site_probes: Vec<usize> = (0..space.templates.len())
+            .filter(|t| guided && !probed.contains(t))
+            .filter(|&t| {
+                space.templates[t]
+                    .site()
+                    .is_some_and(|site| tipped_sites.iter().any(|s| s == site))
+            })
+            .collect();
+        for i in (1..site_probes.len()).rev() {
+            let j = ((rng.random::<f64>() * (i + 1) as f64) as usize).min(i);
+            site_probes.swap(i, j);
+        }
+        site_probes.truncate(size / 4);
         for k in 0..size {
             let seed_slot = (records.len() + k) % run_seeds.len();
             if let Some(&(template, dose)) = doses.get(k) {
@@ -482,6 +502,26 @@ pub fn explore_until(
                     events,
                     seed_slot,
                     dose: Some(Dose::Below),
+                });
+                continue;
+            }
+            if let Some(&template) = k.checked_sub(doses.len()).and_then(|i| site_probes.get(i)) {
+                probed.push(template);
+                let t = &space.templates[template];
+                let point = at_full_duration(t, rng.random::<f64>(), t.magnitude.map(|m| m.hi));
+                let arm = locate(&arms, &space, template, &point);
+                if let Some(arm) = arm {
+                    pending[arm].pending += 1;
+                }
+                let events = vec![(template, point)];
+                chosen.push(Choice {
+                    arm,
+                    probability: 1.0,
+                    members: Vec::new(),
+                    schedule: schedule_of(&space, &events),
+                    events,
+                    seed_slot,
+                    dose: Some(Dose::FullStrength),
                 });
                 continue;
             }
@@ -722,6 +762,15 @@ pub fn explore_until(
                             descent.start(&space, *template, magnitude, &harm, tipped)
                         }
                         Dose::Below => descent.record(*template, magnitude, &harm, tipped),
+                    }
+                }
+            }
+            if class == Some(Class::Metastable) {
+                for (template, _) in &choice.events {
+                    if let Some(site) = space.templates[*template].site() {
+                        if !tipped_sites.iter().any(|s| s == site) {
+                            tipped_sites.push(site.to_string());
+                        }
                     }
                 }
             }
