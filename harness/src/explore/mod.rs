@@ -486,9 +486,21 @@ pub fn explore_until(
         site_probes.truncate(size / 4);
         for k in 0..size {
             let seed_slot = (records.len() + k) % run_seeds.len();
-            if let Some(&(template, dose)) = doses.get(k) {
-                let t = &space.templates[template];
-                let point = at_full_duration(t, rng.random::<f64>(), Some(dose));
+            // The batch's leading runs: the descents' doses, then site probes.
+            let lead = match doses.get(k) {
+                Some(&(template, magnitude)) => Some((template, Some(magnitude), Dose::Below)),
+                None => k
+                    .checked_sub(doses.len())
+                    .and_then(|i| site_probes.get(i))
+                    .map(|&template| {
+                        probed.push(template);
+                        let strongest = space.templates[template].magnitude.map(|m| m.hi);
+                        (template, strongest, Dose::FullStrength)
+                    }),
+            };
+            if let Some((template, magnitude, dose)) = lead {
+                let point =
+                    at_full_duration(&space.templates[template], rng.random::<f64>(), magnitude);
                 let arm = locate(&arms, &space, template, &point);
                 if let Some(arm) = arm {
                     pending[arm].pending += 1;
@@ -501,27 +513,7 @@ pub fn explore_until(
                     schedule: schedule_of(&space, &events),
                     events,
                     seed_slot,
-                    dose: Some(Dose::Below),
-                });
-                continue;
-            }
-            if let Some(&template) = k.checked_sub(doses.len()).and_then(|i| site_probes.get(i)) {
-                probed.push(template);
-                let t = &space.templates[template];
-                let point = at_full_duration(t, rng.random::<f64>(), t.magnitude.map(|m| m.hi));
-                let arm = locate(&arms, &space, template, &point);
-                if let Some(arm) = arm {
-                    pending[arm].pending += 1;
-                }
-                let events = vec![(template, point)];
-                chosen.push(Choice {
-                    arm,
-                    probability: 1.0,
-                    members: Vec::new(),
-                    schedule: schedule_of(&space, &events),
-                    events,
-                    seed_slot,
-                    dose: Some(Dose::FullStrength),
+                    dose: Some(dose),
                 });
                 continue;
             }
