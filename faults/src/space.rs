@@ -109,6 +109,16 @@ impl Template {
             .collect()
     }
 
+    /// What a fault of this template holds at `magnitude`, in the fault's
+    /// own terms: the magnitude itself, but for a capacity knob the value
+    /// that far below its default.
+    pub fn value_of(&self, magnitude: f64) -> f64 {
+        match &self.aim {
+            Aim::KnobCut { from, .. } => round6(from - magnitude),
+            _ => magnitude,
+        }
+    }
+
     /// The event at a point of the space (values already on the grid).
     pub fn event(&self, point: &[f64]) -> Event {
         let at = secs(point[0]);
@@ -140,9 +150,9 @@ impl Template {
                 knob: k.clone(),
                 value: Some(m),
             },
-            Aim::KnobCut { knob, from } => Fault::Knob {
+            Aim::KnobCut { knob, .. } => Fault::Knob {
                 knob: knob.clone(),
-                value: Some(round6(from - m)),
+                value: Some(self.value_of(m)),
             },
             Aim::Action(k) => Fault::Knob {
                 knob: k.clone(),
@@ -366,8 +376,8 @@ impl Space {
             let (lo, hi) = (cell.lo[dim], cell.hi[dim]);
             match t.aim {
                 // The values held, lowest first: a larger cut is a lower value.
-                Aim::KnobCut { from, .. } => {
-                    out += &format!(" value={}..{}", round6(from - hi), round6(from - lo));
+                Aim::KnobCut { .. } => {
+                    out += &format!(" value={}..{}", t.value_of(hi), t.value_of(lo));
                 }
                 _ => {
                     let what = match t.aim {

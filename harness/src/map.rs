@@ -73,7 +73,8 @@ pub struct VulnerabilityMap {
     pub seeds: Vec<u64>,
     /// The duration axis, seconds (empty without one).
     pub durations_s: Vec<f64>,
-    /// The magnitude axis (empty without one).
+    /// The magnitude axis (empty without one), weakest first, as the faults
+    /// hold it (a capacity knob's values, falling).
     pub magnitudes: Vec<f64>,
     /// Duration-major: every magnitude of the first duration, then the next.
     pub cells: Vec<MapCell>,
@@ -202,6 +203,10 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
                 .map(|r| (r.verdict.class == Class::Metastable, r.stress));
             Ok::<_, RunError>(outcome)
         })?;
+    // Reported in the fault's own terms (a capacity knob's value held, not
+    // its cut below the default), so the table and the heatmap read as the
+    // faults do; the axis keeps its order, weakest first.
+    let shown = |m: Option<f64>| m.map(|m| template.value_of(m));
     let cells: Vec<MapCell> = points
         .iter()
         .zip(&events)
@@ -213,7 +218,7 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
             let n = done.len();
             MapCell {
                 duration_s: d,
-                magnitude: m,
+                magnitude: shown(m),
                 fault: event.to_spec(),
                 runs: n,
                 tipped,
@@ -243,7 +248,7 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
         onset_s: onset,
         seeds,
         durations_s: durations,
-        magnitudes,
+        magnitudes: magnitudes.iter().map(|&m| template.value_of(m)).collect(),
         cells,
         tipping_fraction: if runs == 0 {
             0.0
@@ -253,7 +258,8 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
     })
 }
 
-/// The map as a table: magnitudes down (largest first), durations across,
+/// The map as a table: magnitudes down (strongest first: a capacity knob's
+/// lowest value), durations across,
 /// each entry the fraction of seeds that tipped.
 pub fn table(map: &VulnerabilityMap) -> String {
     use std::fmt::Write;

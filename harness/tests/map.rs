@@ -123,3 +123,65 @@ fn templates_without_a_magnitude_map_one_row_and_unknown_ones_are_listed() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A capacity knob is mapped in the values its faults hold (falling as the
+/// cut grows), not in the cut below its default, and its strongest row,
+/// the lowest value, is printed first.
+#[test]
+fn a_capacity_knob_is_mapped_in_the_values_it_holds() {
+    let o = hormesis(&[
+        "map",
+        "--scenario",
+        "call-chain",
+        "--template",
+        "knob capacity",
+        "--grid",
+        "1x2",
+        "--seeds",
+        "1",
+        "--json",
+        "-",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let axis: Vec<f64> = m["magnitudes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(axis, [0.982, 0.1]);
+    for cell in m["cells"].as_array().unwrap() {
+        let value = cell["magnitude"].as_f64().unwrap();
+        assert!(
+            cell["fault"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("value={value}")),
+            "{cell}"
+        );
+    }
+    let o = hormesis(&[
+        "map",
+        "--scenario",
+        "call-chain",
+        "--template",
+        "knob capacity",
+        "--grid",
+        "1x2",
+        "--seeds",
+        "1",
+    ]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    let rows: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.parse::<f64>().is_ok())
+        .collect();
+    assert_eq!(rows, ["0.1", "0.982"], "{table}");
+}
