@@ -1,14 +1,16 @@
 //! `hot-shard`: twelve shards behind client-side sharding, one of them hot.
 //!
 //! Every shard serves 100 req/s (4 workers × 40 ms). With the defaults,
-//! 100 req/s spread by key: 30 % of keys (30 req/s, utilisation 0.3) go
-//! to `shard-7`, the rest 6.4 req/s to each other shard. Clients wait 1 s
-//! and try 4 times, so a shard whose queue passes the timeout is offered
-//! up to 4× its share: 26 req/s on a cold shard, which drains, but 120
-//! req/s on the hot one, whose backlog then never drains (and a dead hot
-//! shard costs 30 % of goodput, which the verdict sees). Only a fault that
-//! leaves `shard-7` a backlog of a second or more tips the system, out of
-//! faults on 12 shards. It is the benchmark of a large deployment where
+//! 55 req/s spread by key: 30 % of keys (16.5 req/s, utilisation 0.17) go
+//! to `shard-7`, the rest 3.5 req/s to each other shard. Clients wait
+//! 700 ms and try 7 times (all within the 5 s deadline), so a shard whose
+//! queue passes the timeout is offered 7× its share: 24 req/s on a cold
+//! shard, which drains, but 115 req/s on the hot one, whose backlog then
+//! never drains (and a dead hot shard costs 30 % of goodput, which the
+//! verdict sees). A load spike of up to 5× leaves every shard under its
+//! capacity (the hot one at 83 req/s), so only a fault on `shard-7` that
+//! leaves it a backlog of 0.7 s or more tips the system, out of faults on
+//! 12 shards and the load. It is the benchmark of a large deployment where
 //! one host is vulnerable (issue 15, target d). `mitigation=retry-budget`
 //! caps every client's retries and fixes it.
 
@@ -20,7 +22,9 @@ use crate::scenario::{
 use hormesis_faults::KnobSpec;
 use hormesis_sut::hot_shard::{Routing, ShardedClient};
 use hormesis_sut::primitives::{RetryBudget, RetryBudgetPolicy};
-use hormesis_sut::rpc::{ClientPolicy, ClientStats, PoolConfig, PoolControls, PoolStats};
+use hormesis_sut::rpc::{
+    ClientPolicy, ClientStats, Keepalive, PoolConfig, PoolControls, PoolStats,
+};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -44,10 +48,10 @@ impl Scenario for HotShard {
 
     fn params(&self) -> Vec<ParamSpec> {
         let mut params = common::workload_params(WorkloadDefaults {
-            rate: 100.0,
+            rate: 55.0,
             clients: 2,
-            timeout: ms(1000),
-            retries: 3,
+            timeout: ms(700),
+            retries: 6,
             deadline: ms(5000),
             horizon: ms(60_000),
         });
@@ -101,10 +105,12 @@ impl Scenario for HotShard {
     }
 
     fn trigger(&self) -> Vec<String> {
-        // A spike past what retries let the hot shard carry: every shard
-        // gets 4x, only shard-7's backlog outlives it. (A 5 s hold of
-        // shard-7 tips it too on turmoil; madsim's hold is a partition.)
-        vec!["load-spike:at=60s,for=10s,factor=4".into()]
+        // A round trip (2 × 500 ms) past the attempt timeout on shard-7's
+        // links: every attempt there times out while its responses still
+        // arrive (so the connection is kept), 7 attempts per request build
+        // a backlog that outlives the fault. Much more latency and the
+        // silent connection is replaced, which drains it instead.
+        vec!["latency:at=60s,for=20s,host=shard-7,delay=500ms".into()]
     }
 
     fn build(&self, p: &Params) -> Result<Box<dyn System>, ParamError> {
@@ -182,6 +188,10 @@ impl System for HotShardSystem {
         let policy = ClientPolicy {
             // One budget per client host, shared by its shard connections.
             budget: self.budget.map(|b| Arc::new(RetryBudget::new(b))),
+            keepalive: Some(Keepalive {
+                interval: Duration::from_secs(1),
+                timeout: Duration::from_secs(2),
+            }),
             ..self.workload.policy.clone()
         };
         Rc::new(Sharded(ShardedClient::new(
