@@ -570,3 +570,76 @@ fn the_default_strategy_probes_the_other_faults_on_a_host_that_tipped() {
     assert_eq!(probes.len(), 2, "{:#?}", &e.runs[8..]);
     assert_ne!(probes[0], probes[1]);
 }
+
+/// The site of a fault template (`shard-7` for `latency:…,host=shard-7` and
+/// for `hold:…,between=shard-7|…`), read from a run's schedule entry.
+fn site_of(spec: &str) -> Option<String> {
+    spec.split([',', ':']).find_map(|part| {
+        part.strip_prefix("host=")
+            .or_else(|| part.strip_prefix("between="))
+            .map(|s| s.split('|').next().unwrap_or(s).to_string())
+    })
+}
+
+/// hot-shard: the first batch probes twelve shards and the load at full
+/// strength; it reaches eight different sites before it returns to any, so
+/// that one weak shard among twelve is reached within the first batch or
+/// two (drawing among the 62 templates alone repeats a shard in most
+/// batches of eight).
+#[test]
+fn the_default_strategy_sweeps_every_site_before_returning_to_one() {
+    let scenario = hormesis::scenarios::find("hot-shard").unwrap();
+    for seed in 1..=3 {
+        let mut c = config(StrategyKind::Thompson, 8, 2);
+        c.scenario = scenario;
+        c.seed = seed;
+        let e = explore(&c, &mut |_, _| {}).unwrap();
+        let sites: Vec<String> = e
+            .runs
+            .iter()
+            .filter_map(|r| site_of(&r.schedule[0]))
+            .collect();
+        let mut distinct = sites.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), sites.len(), "seed {seed}: {sites:?}");
+    }
+}
+
+/// hot-shard, explorer seed 3: the first batch's full-strength latency on
+/// shard-7 recovers, but with more stress than any other run of the batch
+/// (the hot shard's backlog lingers). Before anything has tipped, the next
+/// batch probes other faults on shard-7 at full strength: the site of the
+/// nearest miss is the likeliest weak one.
+#[test]
+fn the_default_strategy_probes_the_other_faults_at_the_site_of_its_nearest_miss() {
+    let scenario = hormesis::scenarios::find("hot-shard").unwrap();
+    let mut c = config(StrategyKind::Thompson, 16, 2);
+    c.scenario = scenario;
+    c.seed = 3;
+    let e = explore(&c, &mut |_, _| {}).unwrap();
+    let first = &e.runs[..8];
+    assert!(
+        first.iter().all(|r| r.class != Some(Class::Metastable)),
+        "{first:#?}"
+    );
+    let nearest = first
+        .iter()
+        .max_by(|a, b| a.stress.total_cmp(&b.stress))
+        .unwrap();
+    assert_eq!(nearest.schedule.len(), 1, "{nearest:#?}");
+    let site = site_of(&nearest.schedule[0]).expect("a fault aimed at a site");
+    assert_eq!(site, "shard-7");
+    let kind = |spec: &str| spec.split(':').next().unwrap_or_default().to_string();
+    let probes: Vec<String> = e.runs[8..]
+        .iter()
+        .filter(|r| {
+            r.schedule.len() == 1
+                && site_of(&r.schedule[0]).as_deref() == Some("shard-7")
+                && r.schedule[0].contains("for=30s")
+                && kind(&r.schedule[0]) != kind(&nearest.schedule[0])
+        })
+        .map(|r| kind(&r.schedule[0]))
+        .collect();
+    assert!(probes.len() >= 2, "{:#?}", &e.runs[8..]);
+}

@@ -15,6 +15,7 @@ pub mod boundary;
 pub mod descent;
 pub mod guide;
 pub mod merge;
+pub mod sites;
 pub mod strategy;
 
 use crate::consequence;
@@ -419,6 +420,10 @@ pub fn explore_until(
     let mut descent = descent::Descent::default();
     // The hosts and links the faults of a tipping run were aimed at.
     let mut tipped_sites: Vec<String> = Vec::new();
+    // Full-strength single faults, to find a site that stands out.
+    let mut full_strength = sites::FullStrengthRuns::default();
+    // The sites of the run that came closest without tipping.
+    let mut best_near_miss: Option<(f64, Vec<String>)> = None;
     let mut stopped_early = false;
     while records.len() < config.budget {
         if stop() {
@@ -466,23 +471,30 @@ pub fn explore_until(
             doses.swap(i, j);
         }
         doses.truncate(if sparse { size * 3 / 4 } else { size / 4 });
-        // Once something has tipped, the templates aimed at a site of a
-        // tipping run and not yet run at full strength are probed next, a
-        // quarter of a batch at most: a host that gave way under one fault
-        // is the likeliest to give way under another (one weak host among
-        // many), and each is a failure mode of its own.
+        // The templates aimed at a site of a tipping run, or at a site
+        // where a full-strength fault stood out against the same kind
+        // elsewhere, and not yet run at full strength, are probed next, a
+        // quarter of a batch at most: a host that gave way (or nearly did)
+        // under one fault is the likeliest to give way under another (one
+        // weak host among many), and each is a failure mode of its own.
+        let mut standing_out = full_strength.standing_out();
+        standing_out.extend(best_near_miss.iter().flat_map(|(_, sites)| sites.clone()));
         let mut site_probes: Vec<usize> = (0..space.templates.len())
             .filter(|t| guided && !probed.contains(t))
             .filter(|&t| {
                 space.templates[t]
                     .site()
-                    .is_some_and(|site| tipped_sites.iter().any(|s| s == site))
+                    .is_some_and(|site| tipped_sites.iter().chain(&standing_out).any(|s| s == site))
             })
             .collect();
         for i in (1..site_probes.len()).rev() {
             let j = ((rng.random::<f64>() * (i + 1) as f64) as usize).min(i);
             site_probes.swap(i, j);
         }
+        // The most promising first, by the evidence shared over each
+        // template's kind and host (ties in the order drawn).
+        let promise = |t: usize| priors.get(t).copied().unwrap_or(0.0);
+        site_probes.sort_by(|&a, &b| promise(b).total_cmp(&promise(a)));
         site_probes.truncate(size / 4);
         for k in 0..size {
             let seed_slot = (records.len() + k) % run_seeds.len();
@@ -565,7 +577,7 @@ pub fn explore_until(
                         let pool: Vec<usize> = if fresh.is_empty() {
                             (0..space.templates.len()).collect()
                         } else {
-                            fresh
+                            least_probed_sites(&space, &probed, fresh)
                         };
                         let template = pool[((rng.random::<f64>() * pool.len() as f64) as usize)
                             .min(pool.len() - 1)];
@@ -755,6 +767,28 @@ pub fn explore_until(
                         }
                         Dose::Below => descent.record(*template, magnitude, &harm, tipped),
                     }
+                }
+            }
+            if matches!(class, Some(Class::Stable | Class::SlowRecovery))
+                && best_near_miss
+                    .as_ref()
+                    .is_none_or(|(best, _)| stress > *best)
+            {
+                let sites: Vec<String> = choice
+                    .events
+                    .iter()
+                    .filter_map(|(t, _)| space.templates[*t].site().map(str::to_string))
+                    .collect();
+                if !sites.is_empty() {
+                    best_near_miss = Some((stress, sites));
+                }
+            }
+            if let (Some(Dose::FullStrength), Some(_), [(template, _)]) =
+                (choice.dose, class, choice.events.as_slice())
+            {
+                let t = &space.templates[*template];
+                if let Some(site) = t.site() {
+                    full_strength.record(t.kind(), site, stress);
                 }
             }
             if class == Some(Class::Metastable) {
@@ -961,4 +995,23 @@ pub(crate) fn parallel<T: Send, E: Send>(
     });
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Of `fresh` templates, those aimed at the sites probed least so far (a
+/// template aimed at no site counts as a site of its own): a sweep that
+/// reaches every host before it returns to one, so that one weak host among
+/// many is reached in a fraction of the templates.
+fn least_probed_sites(space: &Space, probed: &[usize], fresh: Vec<usize>) -> Vec<usize> {
+    let probes_at = |t: usize| match space.templates[t].site() {
+        Some(site) => probed
+            .iter()
+            .filter(|&&p| space.templates[p].site() == Some(site))
+            .count(),
+        None => 0,
+    };
+    let fewest = fresh.iter().map(|&t| probes_at(t)).min().unwrap_or(0);
+    fresh
+        .into_iter()
+        .filter(|&t| probes_at(t) == fewest)
+        .collect()
 }
