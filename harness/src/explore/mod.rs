@@ -471,12 +471,13 @@ pub fn explore_until(
             doses.swap(i, j);
         }
         doses.truncate(if sparse { size * 3 / 4 } else { size / 4 });
-        // The templates aimed at a site of a tipping run, or at a site
-        // where a full-strength fault stood out against the same kind
-        // elsewhere, and not yet run at full strength, are probed next, a
-        // quarter of a batch at most: a host that gave way (or nearly did)
-        // under one fault is the likeliest to give way under another (one
-        // weak host among many), and each is a failure mode of its own.
+        // The templates aimed at a site of a tipping run, of the run that
+        // came closest without tipping, or where a full-strength fault
+        // stood out against the same kind elsewhere, and not yet run at
+        // full strength, are probed next, a quarter of a batch at most: a
+        // host that gave way (or nearly did) under one fault is the
+        // likeliest to give way under another (one weak host among many),
+        // and each is a failure mode of its own.
         let mut standing_out = full_strength.standing_out();
         standing_out.extend(best_near_miss.iter().flat_map(|(_, sites)| sites.clone()));
         let mut site_probes: Vec<usize> = (0..space.templates.len())
