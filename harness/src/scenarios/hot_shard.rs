@@ -7,7 +7,9 @@
 //! queue passes the timeout is offered 7× its share: 24 req/s on a cold
 //! shard, which drains, but 115 req/s on the hot one, whose backlog then
 //! never drains (and a dead hot shard costs 30 % of goodput, which the
-//! verdict sees). A load spike of up to 5× leaves every shard under its
+//! verdict sees). Clients ping each connection every second and drop it
+//! when a ping goes unanswered for 2 s (gRPC's keepalive), so a slow
+//! shard keeps its connection. A load spike of up to 5× leaves every shard under its
 //! capacity (the hot one at 83 req/s), so only a fault on `shard-7` that
 //! leaves it a backlog of 0.7 s or more tips the system, out of faults on
 //! 12 shards and the load. It is the benchmark of a large deployment where
@@ -36,6 +38,11 @@ pub const MITIGATIONS: &[&str] = &["none", "retry-budget"];
 
 const PORT: u16 = 7000;
 const MAX_SHARDS: u64 = 32;
+/// gRPC-style: a ping every second, a connection dead after 2 s unanswered.
+const KEEPALIVE: Keepalive = Keepalive {
+    interval: Duration::from_secs(1),
+    timeout: Duration::from_secs(2),
+};
 
 impl Scenario for HotShard {
     fn name(&self) -> &'static str {
@@ -106,10 +113,11 @@ impl Scenario for HotShard {
 
     fn trigger(&self) -> Vec<String> {
         // A round trip (2 × 500 ms) past the attempt timeout on shard-7's
-        // links: every attempt there times out while its responses still
-        // arrive (so the connection is kept), 7 attempts per request build
-        // a backlog that outlives the fault. Much more latency and the
-        // silent connection is replaced, which drains it instead.
+        // links: every attempt there times out while the pings still come
+        // back within 2 s (so the connection is kept), and 7 attempts per
+        // request build a backlog that outlives the fault. A round trip
+        // past the ping timeout drops the connection instead, and that
+        // drains it on many seeds.
         vec!["latency:at=60s,for=20s,host=shard-7,delay=500ms".into()]
     }
 
@@ -188,10 +196,7 @@ impl System for HotShardSystem {
         let policy = ClientPolicy {
             // One budget per client host, shared by its shard connections.
             budget: self.budget.map(|b| Arc::new(RetryBudget::new(b))),
-            keepalive: Some(Keepalive {
-                interval: Duration::from_secs(1),
-                timeout: Duration::from_secs(2),
-            }),
+            keepalive: Some(KEEPALIVE),
             ..self.workload.policy.clone()
         };
         Rc::new(Sharded(ShardedClient::new(
