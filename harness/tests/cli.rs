@@ -8,6 +8,9 @@ fn hormesis(args: &[&str]) -> Output {
         .args(args)
         // The contract is checked as users see it without logging.
         .env_remove("RUST_LOG")
+        // `--check-fidelity` asks no madsim build that may sit beside this
+        // one (tests/madsim.rs checks that half, where both are fresh).
+        .env("HORMESIS_OTHER_ENGINE", "")
         .output()
         .expect("the binary runs")
 }
@@ -404,6 +407,34 @@ fn check_fidelity_flags_a_verdict_that_changes_at_a_finer_tick() {
         out.contains("fidelity: the same verdict at a 2ms tick (metastable, never)"),
         "{out}"
     );
+    assert!(
+        out.contains("fidelity: not checked on the other engine: HORMESIS_OTHER_ENGINE is empty"),
+        "{out}"
+    );
+}
+
+/// A build that cannot answer for the other engine (here this turmoil
+/// build, named as the other one) is reported, not taken for a verdict.
+#[test]
+fn check_fidelity_reports_another_engine_that_cannot_answer() {
+    let o = Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .args(["run", "--scenario", "gc-pressure", "--seed", "1"])
+        .args([
+            "--fault",
+            "load-spike:at=30s,for=5s,factor=3",
+            "--check-fidelity",
+        ])
+        .env("HORMESIS_OTHER_ENGINE", env!("CARGO_BIN_EXE_hormesis"))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert!(
+        out.contains("fidelity: not checked on the other engine:")
+            && out.contains("could not answer: exit 2:"),
+        "{out}{err}"
+    );
+    assert!(!out.contains("FIDELITY"), "{out}");
 }
 
 /// `replay --check-fidelity` fails the kept mru-pool trigger (found at

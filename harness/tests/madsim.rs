@@ -394,3 +394,72 @@ fn a_held_segment_is_never_overtaken_when_the_link_clears() {
     assert!(gap >= Duration::from_millis(1000), "b was held: {gap:?}");
     assert!(arrivals[2].1 >= arrivals[1].1, "c came after b");
 }
+
+/// The turmoil build beside this one (`target/<profile>/hormesis` for
+/// `target/madsim/<profile>/hormesis`), which `cargo test --workspace`
+/// makes before `cargo madsim-test` runs (.ci/run).
+fn turmoil_build() -> std::path::PathBuf {
+    let madsim = std::path::Path::new(env!("CARGO_BIN_EXE_hormesis"));
+    let profile = madsim.parent().unwrap();
+    let target = profile.parent().unwrap().parent().unwrap();
+    let turmoil = target.join(profile.file_name().unwrap()).join("hormesis");
+    assert!(
+        turmoil.is_file(),
+        "no turmoil build at {}: run `cargo test --workspace` (or `cargo build`) first",
+        turmoil.display()
+    );
+    turmoil
+}
+
+/// `--check-fidelity` asks the other engine's build when it sits beside
+/// this one: from turmoil it flags mru-pool's trigger, which madsim does not
+/// tip (the known disagreement); from madsim it asks turmoil at a fifth of
+/// the step and agrees on retry-storm's.
+#[test]
+fn check_fidelity_asks_the_other_engines_build() {
+    let run = |binary: &std::path::Path, scenario: &str, fault: &str| {
+        let out = std::process::Command::new(binary)
+            .args([
+                "run",
+                "--scenario",
+                scenario,
+                "--seed",
+                "1",
+                "--fault",
+                fault,
+            ])
+            .arg("--check-fidelity")
+            .env_remove("HORMESIS_OTHER_ENGINE")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = run(
+        &turmoil_build(),
+        "mru-pool",
+        "load-spike:at=60s,for=10s,factor=3",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FIDELITY: madsim says stable")
+            && out.contains(
+                "where turmoil says metastable (never); the finding depends on the simulator"
+            ),
+        "{out}"
+    );
+    let (code, out) = run(
+        std::path::Path::new(env!("CARGO_BIN_EXE_hormesis")),
+        "retry-storm",
+        "load-spike:at=60s,for=10s,factor=3",
+    );
+    assert_eq!(code, Some(1), "metastable: {out}");
+    assert!(
+        out.contains("fidelity: the same verdict on turmoil at a 2ms tick (metastable, never)"),
+        "{out}"
+    );
+    assert!(!out.contains("FIDELITY"), "{out}");
+}

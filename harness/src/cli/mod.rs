@@ -65,6 +65,7 @@ macro_rules! errln {
 
 mod command;
 mod explore;
+mod fidelity;
 mod import;
 mod map;
 mod merge;

@@ -1,6 +1,7 @@
 //! `replay`: kept incidents run again, each expectation and digest
 //! checked; a JUnit report for CI.
 
+use super::fidelity;
 use super::{bad_input, output, policy_sets, preflight, write_file, Env, Failure, OrBadInput};
 use crate::engine::EngineKind;
 use crate::files;
@@ -35,8 +36,10 @@ pub(super) struct ReplayArgs {
     /// expectation still holds. Regressions are left as they are.
     #[arg(long, conflicts_with_all = ["set", "strict", "policy"])]
     rerecord: bool,
-    /// Also replay each incident at a fifth of turmoil's tick and fail one
-    /// whose verdict class changes there: a likely simulation artifact.
+    /// Also replay each incident at a fifth of turmoil's tick, and on the
+    /// other engine where its build is found (as `run --check-fidelity`),
+    /// and fail one whose verdict class changes: a likely simulation
+    /// artifact.
     #[arg(long, conflicts_with = "rerecord")]
     check_fidelity: bool,
 }
@@ -117,6 +120,9 @@ pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
     );
     let mut cases = Vec::new();
     let mut regressions = 0;
+    // Why the other engine was not asked, once each (no build found, a
+    // scenario that does not run there).
+    let mut not_checked: Vec<String> = Vec::new();
     for (path, incident, overrides) in &incidents {
         #[allow(clippy::disallowed_methods)] // reports wall time; never read by a simulation
         let started = std::time::Instant::now();
@@ -134,21 +140,50 @@ pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
         };
         // A verdict that changes at a finer tick is an artifact of the
         // step, not a property of the system: it fails like a regression.
-        let artifact = if args.check_fidelity && incident.engine == EngineKind::Turmoil {
-            let finer = incident
-                .plan(&env.registry, overrides)
-                .map_err(bad_input)?
-                .finer(5)?;
-            let fine = run::run(&finer)?;
-            let (was, now) = (outcome.report.verdict.class, fine.verdict.class);
-            (was != now).then(|| {
-                format!(
-                    "FIDELITY: {} at the scenario's tick, {} at {}: likely a simulation artifact",
-                    was.name(),
-                    now.name(),
-                    hormesis_faults::format_duration(finer.tick.unwrap_or_default())
-                )
-            })
+        let artifact = if args.check_fidelity {
+            let plan = incident.plan(&env.registry, overrides).map_err(bad_input)?;
+            let finer = plan.finer(5)?;
+            let fine = hormesis_faults::format_duration(finer.tick.unwrap_or_default());
+            let got = outcome.report.verdict.class;
+            let on_tick = if incident.engine == EngineKind::Turmoil {
+                let now = run::run(&finer)?.verdict.class;
+                (got != now).then(|| {
+                    format!(
+                        "FIDELITY: {} at the scenario's tick, {} at {fine}: likely a simulation artifact",
+                        got.name(),
+                        now.name(),
+                    )
+                })
+            } else {
+                None
+            };
+            let on_other = match fidelity::on_other_engine(&plan, finer.tick) {
+                fidelity::OtherEngine::Verdict { engine, class, .. } => {
+                    (class != got.name()).then(|| {
+                        format!(
+                            "FIDELITY: {} on {}, {class} on {}{}: the finding depends on the simulator",
+                            got.name(),
+                            incident.engine.name(),
+                            engine.name(),
+                            if engine == EngineKind::Turmoil {
+                                format!(" at {fine}")
+                            } else {
+                                String::new()
+                            }
+                        )
+                    })
+                }
+                fidelity::OtherEngine::Skipped(why) => {
+                    if !not_checked.contains(&why) {
+                        not_checked.push(why);
+                    }
+                    None
+                }
+            };
+            match (on_tick, on_other) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            }
         } else {
             None
         };
@@ -229,6 +264,9 @@ pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
             "regressed"
         }
     );
+    for why in &not_checked {
+        outln!("fidelity: not checked on the other engine: {why}");
+    }
     if let Some(path) = &args.junit {
         let xml = junit_xml(&cases).map_err(bad_input)?;
         write_file(path, xml.as_bytes())?;

@@ -1,6 +1,7 @@
 //! `run`: one run and its control, judged; optionally checked for
 //! determinism and fidelity, and recorded as an incident.
 
+use super::fidelity;
 use super::{
     bad_input, command_line, incident_output, output, policy_sets, preflight, write_file,
     write_incident, Env, Failure, OrBadInput,
@@ -49,8 +50,11 @@ pub(super) struct RunArgs {
     /// that differs and exit 1.
     #[arg(long)]
     check_determinism: bool,
-    /// Rerun at a fifth of turmoil's tick (the scenario's step) and flag a
-    /// verdict that changes as a likely simulation artifact (exit 1).
+    /// Rerun at a fifth of turmoil's tick (the scenario's step), and on the
+    /// other engine where its build is found (`target/madsim/<profile>/`
+    /// beside `target/<profile>/`, or the binary `HORMESIS_OTHER_ENGINE`
+    /// names); flag a verdict that changes as a likely simulation artifact
+    /// (exit 1).
     #[arg(long)]
     check_fidelity: bool,
     /// turmoil's step [default: the scenario's, `hormesis scenarios` shows
@@ -227,52 +231,72 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
     Ok(code)
 }
 
-/// Reruns `plan` at a fifth of the scenario's turmoil tick; a verdict
-/// class that changes is most likely an artifact of the coarse step (1).
+/// Reruns `plan` at a fifth of the scenario's turmoil tick, and on the
+/// other engine where its build is found; a verdict class that changes is
+/// most likely an artifact of the coarse step or of one simulator (1).
 fn check_fidelity(
     plan: &RunPlan<'_>,
     report: &RunReport,
     say: &dyn Fn(&str),
 ) -> Result<u8, Failure> {
-    if plan.engine != EngineKind::Turmoil {
-        say(&format!(
-            "  fidelity: {} has no tick to refine; nothing to check\n",
-            plan.engine.name()
-        ));
-        return Ok(0);
-    }
     let finer = plan.finer(5)?;
     let tick = finer.tick.unwrap_or_default();
-    errln!(
-        "checking fidelity: running the same plan at a {} tick",
-        hormesis_faults::format_duration(tick)
-    );
-    let again = run::run(&finer)?;
-    let (was, now) = (report.verdict.class, again.verdict.class);
-    let ttr = |r: &RunReport| {
-        r.verdict
-            .ttr_s
-            .map_or("never".to_string(), |t| format!("TTR {t}s"))
-    };
-    if was == now {
-        say(&format!(
-            "  fidelity: the same verdict at a {} tick ({}, {})\n",
-            hormesis_faults::format_duration(tick),
-            now.name(),
-            ttr(&again)
-        ));
-        Ok(0)
-    } else {
-        say(&format!(
-            "  FIDELITY: the verdict changes at a {} tick: {} ({}) becomes {} ({}); likely an artifact of the scenario's coarser step, not of the system\n",
-            hormesis_faults::format_duration(tick),
-            was.name(),
-            ttr(report),
-            now.name(),
-            ttr(&again)
-        ));
-        Ok(1)
+    let fine = hormesis_faults::format_duration(tick);
+    let ttr = |r: &RunReport| fidelity::describe(r.verdict.class.name(), r.verdict.ttr_s);
+    let mut code = 0;
+    if plan.engine == EngineKind::Turmoil {
+        errln!("checking fidelity: running the same plan at a {fine} tick");
+        let again = run::run(&finer)?;
+        if report.verdict.class == again.verdict.class {
+            say(&format!(
+                "  fidelity: the same verdict at a {fine} tick ({})\n",
+                fidelity::pair(again.verdict.class.name(), again.verdict.ttr_s)
+            ));
+        } else {
+            say(&format!(
+                "  FIDELITY: the verdict changes at a {fine} tick: {} becomes {}; likely an artifact of the scenario's coarser step, not of the system\n",
+                ttr(report),
+                ttr(&again)
+            ));
+            code = 1;
+        }
     }
+    errln!("checking fidelity: asking the other engine's build for the same plan");
+    match fidelity::on_other_engine(plan, Some(tick)) {
+        fidelity::OtherEngine::Verdict {
+            engine,
+            class,
+            ttr_s,
+        } => {
+            let theirs = fidelity::describe(&class, ttr_s);
+            let step = if engine == EngineKind::Turmoil {
+                format!(" at a {fine} tick")
+            } else {
+                String::new()
+            };
+            if class == report.verdict.class.name() {
+                say(&format!(
+                    "  fidelity: the same verdict on {}{step} ({})\n",
+                    engine.name(),
+                    fidelity::pair(&class, ttr_s)
+                ));
+            } else {
+                say(&format!(
+                    "  FIDELITY: {}{step} says {theirs} where {} says {}; the finding depends on the simulator (docs/engines.md)\n",
+                    engine.name(),
+                    plan.engine.name(),
+                    ttr(report)
+                ));
+                code = 1;
+            }
+        }
+        fidelity::OtherEngine::Skipped(why) => {
+            say(&format!(
+                "  fidelity: not checked on the other engine: {why}\n"
+            ));
+        }
+    }
+    Ok(code)
 }
 
 fn write_json(path: &Path, report: &RunReport) -> Result<(), Failure> {
