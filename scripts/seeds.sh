@@ -5,14 +5,15 @@
 #
 #   scripts/seeds.sh SCENARIO [N] -- [hormesis run arguments...]
 #   scripts/seeds.sh lookaside-cache 10 -- --fault 'knob:at=60s,knob=cache-flush' --set mitigation=adaptive-concurrency
+#   HORMESIS_BIN=target/madsim/release/hormesis scripts/seeds.sh ...   (madsim's build)
 set -euo pipefail
 scenario=$1; shift
 seeds=10
 if [[ $# -gt 0 && $1 != -- ]]; then seeds=$1; shift; fi
 [[ $# -gt 0 && $1 == -- ]] && shift
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$root/target/release/hormesis
-[[ -x $bin ]] || cargo build --release -q -p hormesis --manifest-path "$root/Cargo.toml"
+bin=${HORMESIS_BIN:-$root/target/release/hormesis}
+[[ -x $bin || -n ${HORMESIS_BIN:-} ]] || cargo build --release -q -p hormesis --manifest-path "$root/Cargo.toml"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for seed in $(seq 1 "$seeds"); do

@@ -37,9 +37,20 @@ pub struct Shrunk {
     pub runs: usize,
 }
 
+/// How [`shrink_with`] judges a candidate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShrinkOptions {
+    /// A candidate on turmoil counts as tipping only if it also tips at a
+    /// fifth of the step, so the shrink stops where the finding would
+    /// become an artifact of the coarse step (`--check-fidelity`). Each
+    /// tipping candidate then costs a second, finer run.
+    pub check_fidelity: bool,
+}
+
 struct Shrinker<'a> {
     incident: &'a Incident,
     base: RunPlan<'static>,
+    options: ShrinkOptions,
     knob_defaults: BTreeMap<String, f64>,
     cache: BTreeMap<Vec<String>, Option<RunReport>>,
     runs: usize,
@@ -77,7 +88,8 @@ impl Shrinker<'_> {
             match run::run(&plan) {
                 Ok(r) => {
                     self.runs += 1;
-                    (r.verdict.class == Class::Metastable && r.failures.is_empty()).then_some(r)
+                    let tipped = r.verdict.class == Class::Metastable && r.failures.is_empty();
+                    (tipped && self.holds_at_a_finer_step(&plan)).then_some(r)
                 }
                 // The first fault too early for a baseline, and the like.
                 Err(_) => None,
@@ -85,6 +97,20 @@ impl Shrinker<'_> {
         };
         self.cache.insert(key, result.clone());
         result
+    }
+
+    /// With `check_fidelity` on turmoil: whether `plan` also tips at a
+    /// fifth of its step; otherwise true.
+    fn holds_at_a_finer_step(&mut self, plan: &RunPlan<'_>) -> bool {
+        if !self.options.check_fidelity || plan.engine != crate::engine::EngineKind::Turmoil {
+            return true;
+        }
+        let Ok(finer) = plan.finer(5) else {
+            return false;
+        };
+        self.runs += 1;
+        run::run(&finer)
+            .is_ok_and(|r| r.verdict.class == Class::Metastable && r.failures.is_empty())
     }
 
     fn layout(&self) -> crate::scenario::Layout {
@@ -413,6 +439,25 @@ pub fn shrink(
     date: String,
     say: &mut dyn FnMut(&str),
 ) -> Result<Shrunk, ShrinkError> {
+    shrink_with(
+        registry,
+        incident,
+        ShrinkOptions::default(),
+        command,
+        date,
+        say,
+    )
+}
+
+/// [`shrink`] with `options`.
+pub fn shrink_with(
+    registry: &Registry,
+    incident: &Incident,
+    options: ShrinkOptions,
+    command: String,
+    date: String,
+    say: &mut dyn FnMut(&str),
+) -> Result<Shrunk, ShrinkError> {
     let base = incident.plan(registry, &[] as &[&str])?;
     let knob_defaults = base
         .scenario
@@ -426,6 +471,7 @@ pub fn shrink(
     let mut shrinker = Shrinker {
         incident,
         base,
+        options,
         knob_defaults,
         cache: BTreeMap::new(),
         runs: 0,

@@ -369,7 +369,7 @@ fn log_stamps_events_with_simulated_time_and_host_and_changes_nothing() {
 }
 
 /// `--check-fidelity` reruns at a fifth of the tick: it flags mru-pool's
-/// trigger as the artifact of turmoil's 10 ms step that docs/engines.md
+/// trigger at its old defaults as the artifact of turmoil's 10 ms step that docs/engines.md
 /// describes, and passes retry-storm's.
 #[test]
 fn check_fidelity_flags_a_verdict_that_changes_at_a_finer_tick() {
@@ -381,6 +381,14 @@ fn check_fidelity_flags_a_verdict_that_changes_at_a_finer_tick() {
         "1",
         "--fault",
         "load-spike:at=60s,for=10s,factor=3",
+        // mru-pool's defaults until 2026-11-28, whose trap needs the 10 ms
+        // step (docs/engines.md)
+        "--set",
+        "rate=120",
+        "--set",
+        "timeout=100ms",
+        "--set",
+        "max_connections=32",
         "--check-fidelity",
     ]);
     let (out, err) = text(&o);
@@ -437,14 +445,17 @@ fn check_fidelity_reports_another_engine_that_cannot_answer() {
     assert!(!out.contains("FIDELITY"), "{out}");
 }
 
-/// `replay --check-fidelity` fails the kept mru-pool trigger (found at
+/// `replay --check-fidelity` fails mru-pool's old trap (kept as a fixture, found at
 /// turmoil's 10 ms step, gone at 2 ms) and passes retry-storm's.
 #[test]
 fn replay_check_fidelity_fails_an_incident_that_is_a_tick_artifact() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../replays");
     let o = hormesis(&[
         "replay",
-        &format!("{root}/mru-pool/trigger.yaml"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/mru-pool-tick-artifact.yaml"
+        ),
         &format!("{root}/retry-storm/spike.yaml"),
         "--check-fidelity",
     ]);

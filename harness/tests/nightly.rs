@@ -151,7 +151,7 @@ fn the_nightly_pipeline_runs_on_one_machine() {
 }
 
 /// `finish --check-fidelity` fails on a kept incident whose verdict holds
-/// only at its scenario's coarse step: mru-pool's trap (docs/engines.md).
+/// only at its scenario's coarse step: mru-pool's old trap (docs/engines.md).
 #[test]
 fn the_finish_step_can_check_fidelity() {
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("nightly-fidelity");
@@ -160,7 +160,7 @@ fn the_finish_step_can_check_fidelity() {
     std::fs::create_dir_all(&kept).unwrap();
     std::fs::create_dir_all(&out).unwrap();
     std::fs::copy(
-        root().join("replays/mru-pool/trigger.yaml"),
+        root().join("harness/tests/fixtures/mru-pool-tick-artifact.yaml"),
         kept.join("mru-trap.yaml"),
     )
     .unwrap();

@@ -3,21 +3,21 @@
 //! connection opened only when none is idle.
 //!
 //! With [`PoolPolicy::Mru`] the next request takes the connection returned
-//! most recently, as many pools do because a warm connection is cheapest.
-//! The calls that return last are those on the slowest replica, so a slow
-//! replica's connections rise to the top of the stack and get the next
-//! requests (Bronson et al., HotOS 2021, §2.4, "link imbalance"). A timed-
-//! out call does not free its connection early: the pool keeps it until the
-//! late answer arrives (it cannot reuse a connection with an answer still
-//! owed), so it too comes back last, on top.
+//! most recently, as many pools do because a warm connection is cheapest
+//! (Bronson et al., HotOS 2021, §2.4, "link imbalance"). A timed-out call
+//! does not free its connection early: the pool keeps it until the late
+//! answer arrives (it cannot reuse a connection with an answer still owed).
 //!
-//! That is harmless while the pool is small: a replica never has more
-//! requests in flight than it has connections. A burst grows the pool
-//! (callers find no idle connection and open new ones). Afterwards a deep
-//! stack lets MRU pile the load onto one replica: if that is more than the
-//! replica can serve, it queues, its calls come back last, and they are
-//! taken first again, so it stays saturated and slow while the other
-//! replicas idle.
+//! MRU neither favours nor spares a slow replica: a connection is taken
+//! only after it came back, so each replica is offered what it served. What
+//! it does is leave the bottom of the stack alone. That is harmless while
+//! the pool is small, because a stack of a few connections runs dry and
+//! the pool then opens one to the replica with the fewest. A burst grows
+//! the pool (callers find no idle connection and open new ones); once the
+//! stack is much deeper than the connections a normal load keeps busy, it
+//! never runs dry again, the connections that sank to its bottom are never
+//! taken, and a replica whose connections all sank gets no calls at all,
+//! for good, while the others carry its share.
 //!
 //! [`PoolPolicy::Bandit`] instead picks the replica with a
 //! [`BanditLb`](crate::primitives::BanditLb) rewarded by latency, then that

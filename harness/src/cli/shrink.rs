@@ -15,6 +15,11 @@ pub(super) struct ShrinkArgs {
     /// Where to write the shrunk incident [default: INCIDENT with `.shrunk.yaml`].
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Keep a candidate only if it also tips at a fifth of turmoil's tick,
+    /// so the shrink stops before the finding becomes an artifact of the
+    /// coarse step (each tipping candidate costs a second, finer run).
+    #[arg(long)]
+    check_fidelity: bool,
 }
 
 pub(super) fn command(env: &Env, args: ShrinkArgs) -> Result<u8, Failure> {
@@ -34,10 +39,22 @@ pub(super) fn command(env: &Env, args: ShrinkArgs) -> Result<u8, Failure> {
             output.display()
         )));
     }
-    let command = format!("{} shrink {}", env.bin, args.incident.display());
-    let shrunk = shrink::shrink(
+    let command = format!(
+        "{} shrink {}{}",
+        env.bin,
+        args.incident.display(),
+        if args.check_fidelity {
+            " --check-fidelity"
+        } else {
+            ""
+        }
+    );
+    let shrunk = shrink::shrink_with(
         &env.registry,
         &original,
+        shrink::ShrinkOptions {
+            check_fidelity: args.check_fidelity,
+        },
         command,
         incident::today(),
         &mut |line| errln!("{line}"),

@@ -1,17 +1,25 @@
 //! `mru-pool`: clients reach three replicas through a connection pool that
 //! reuses the most recently returned connection (HotOS 2021, §2.4).
 //!
-//! With the defaults one application server offers 120 req/s to three
-//! replicas of 80 req/s each (4 workers × 50 ms) with a 100 ms timeout: room
-//! to spare, if the load is spread. Before the trigger the pool holds a few
-//! connections per replica, too few for any replica to queue. A 3× spike
-//! for 10 s grows the pool to its limit on every replica; afterwards MRU
-//! piles the load onto the replica whose calls came back last, which
-//! saturates it (80 < 120 req/s), so its calls keep coming back last and
-//! keep being chosen first. Its queue holds its latency past the timeout
-//! while the other replicas idle. See `hormesis_sut::mru_pool`.
-//! `mitigation=bandit-lb` lets a discounted-UCB bandit, with in-flight
-//! calls counted as virtual losses, pick the replica from observed latency.
+//! With the defaults one application server offers 140 req/s to three
+//! replicas of 80 req/s each (4 workers × 50 ms) with a 90 ms timeout: room
+//! to spare while the load is spread over all three. A 3× spike for 10 s
+//! grows the pool to its limit, 128 connections per replica, far more than
+//! the dozen a normal load keeps busy. Afterwards MRU takes from the top of
+//! a stack that deep, which never runs dry: the connections returned first
+//! as the spike's backlog drains sink to the bottom and are never taken
+//! again, and no new connection is ever opened. When one replica's
+//! connections all sink, that replica idles for good and the other two
+//! carry 140 req/s on 160 of capacity, where queueing keeps many calls past
+//! the timeout. Nothing moves load back: each replica is offered what it
+//! served. See `hormesis_sut::mru_pool`. `mitigation=bandit-lb` lets a
+//! discounted-UCB bandit, with in-flight calls counted as virtual losses,
+//! pick the replica from observed latency, so the idle replica's fast
+//! answers draw calls back to it.
+//!
+//! Until 2026-11-28 the defaults were `rate=120`, `timeout=100ms`,
+//! `max_connections=32`; there the trap needs turmoil's 10 ms step and
+//! `--check-fidelity` flags it (docs/engines.md).
 
 use super::common::{self, ms, Workload, WorkloadDefaults};
 use crate::scenario::{
@@ -41,14 +49,14 @@ impl Scenario for MruPool {
     }
 
     fn description(&self) -> &'static str {
-        "clients → three replicas through a most-recently-used connection pool: the replica that was slow keeps the traffic and stays slow"
+        "clients → three replicas through a most-recently-used connection pool: a burst deepens the pool, one replica's connections sink out of reach, and the other two stay overloaded"
     }
 
     fn params(&self) -> Vec<ParamSpec> {
         let mut params = common::workload_params(WorkloadDefaults {
-            rate: 120.0,
+            rate: 140.0,
             clients: 1,
-            timeout: ms(100),
+            timeout: ms(90),
             retries: 0,
             deadline: ms(1000),
             horizon: ms(60_000),
@@ -71,7 +79,7 @@ impl Scenario for MruPool {
             ),
             common::int(
                 "max_connections",
-                32,
+                128,
                 1,
                 1024,
                 "the most connections one client keeps open to one replica",
