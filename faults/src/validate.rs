@@ -10,7 +10,8 @@ use std::time::Duration;
 pub enum KnobKind {
     /// Fires once when the event starts (e.g. `cache-flush`); takes no value or duration.
     Action,
-    /// Holds `value` for the event's duration, then returns to `default`.
+    /// Holds `value` for the event's duration, then returns to the value the
+    /// system configured (`default` unless its parameters say otherwise).
     ///
     /// `explore` raises it, up to ten times the default or `max`; a knob
     /// with no room above its default (`default == max`) is a capacity (a

@@ -88,10 +88,19 @@ pub trait System {
     /// host, once per run, when the host starts: a client may open its
     /// connection or spawn its own tasks as it is built.
     fn client(&self, client: &str) -> Rc<dyn Client>;
-    /// Sets a knob: `Some(v)` for value knobs (the default when a fault ends),
-    /// `None` to fire an action knob.
+    /// Sets a knob: `Some(v)` for value knobs (the value from
+    /// [`knob_value`](Self::knob_value) when a fault ends), `None` to fire
+    /// an action knob.
     fn set_knob(&self, knob: &str, value: Option<f64>);
     fn scrape(&self) -> Scrape;
+    /// The value a value knob holds when no fault acts on it, as this
+    /// system's parameters configured it (a service-time knob under `--set
+    /// service_time=60ms` holds 60): where a fault on it returns it. `None`,
+    /// the default, returns it to the knob's declared default.
+    fn knob_value(&self, knob: &str) -> Option<f64> {
+        let _ = knob;
+        None
+    }
 }
 
 /// A system under test the harness can build and run.

@@ -115,3 +115,26 @@ fn a_knob_holds_its_value_for_the_duration_then_returns_to_default() {
     assert!(r.verdict.ttr_s.is_some());
     assert!(depth(40) < 10.0, "{}", depth(40));
 }
+
+/// A value knob returns to what the parameters configured, not to the
+/// knob's declared default: under `--set service_time=20ms` a slowdown to
+/// 100 ms ends at 20 ms again (retry-storm declares 40).
+#[test]
+fn a_value_knob_returns_to_its_configured_value() {
+    let r = run_specs(
+        "retry-storm",
+        &["knob:at=20s,for=5s,knob=service-time,value=100"],
+        &["retries=0", "service_time=20ms"],
+        3,
+    );
+    assert_eq!(applied_at(&r, "revert"), vec![25.0]);
+    let p50 = |w: &hormesis::timeline::Window| w.p50_ms.unwrap_or(f64::NAN);
+    let before = mean(&r, 5, 20, p50);
+    let after = mean(&r, 30, 45, p50);
+    let served = |w: &hormesis::timeline::Window| w.goodput as f64;
+    assert!(mean(&r, 21, 25, served) < mean(&r, 5, 20, served) / 2.0);
+    assert!(
+        (after - before).abs() < 3.0,
+        "median latency before {before} ms, after {after} ms: not back at the configured 20 ms of service"
+    );
+}

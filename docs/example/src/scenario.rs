@@ -95,10 +95,12 @@ impl Scenario for Quotes {
             min_latency: ms(1),
             max_latency: ms(5),
         };
+        let service_time = p.duration("service_time")?;
         Ok(Box::new(QuotesSystem {
             layout,
+            service_time,
             controls: Arc::new(Controls {
-                service_time: Mutex::new(p.duration("service_time")?),
+                service_time: Mutex::new(service_time),
             }),
             timeout: p.duration("timeout")?,
             retries: p.int("retries")? as u32,
@@ -109,6 +111,8 @@ impl Scenario for Quotes {
 
 struct QuotesSystem {
     layout: Layout,
+    /// As configured: where a `service-time` fault returns it.
+    service_time: Duration,
     controls: Arc<Controls>,
     timeout: Duration,
     retries: u32,
@@ -145,6 +149,10 @@ impl System for QuotesSystem {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = Duration::from_secs_f64(v / 1000.0);
         }
+    }
+
+    fn knob_value(&self, knob: &str) -> Option<f64> {
+        (knob == "service-time").then_some(self.service_time.as_secs_f64() * 1000.0)
     }
 
     fn scrape(&self) -> Scrape {

@@ -163,14 +163,15 @@ fn link_pairs(target: &LinkTarget, nodes: &[String]) -> Vec<(String, String)> {
 }
 
 /// A knob fault's effect, the same on every engine: the value while it
-/// lasts, the knob's default when it ends; an action knob fires once.
+/// lasts, the value the system's parameters configured when it ends (else
+/// the knob's declared default); an action knob fires once.
 fn turn_knob(req: &SimRequest<'_>, knob: &str, value: Option<f64>, on: bool) {
     let default = req
         .knobs
         .iter()
         .find(|k| k.name == knob)
         .and_then(|k| match k.kind {
-            KnobKind::Value { default, .. } => Some(default),
+            KnobKind::Value { default, .. } => Some(req.system.knob_value(knob).unwrap_or(default)),
             KnobKind::Action => None,
         });
     match (on, default) {

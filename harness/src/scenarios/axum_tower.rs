@@ -238,6 +238,10 @@ impl System for AxumTowerSystem {
         }
     }
 
+    fn knob_value(&self, knob: &str) -> Option<f64> {
+        (knob == "db-service-time").then_some(self.database.service_time.as_nanos() as f64 / 1e6)
+    }
+
     fn scrape(&self) -> Scrape {
         let c = &self.api_stats;
         let load = common::gauge;

@@ -214,6 +214,10 @@ impl System for CallChainSystem {
         }
     }
 
+    fn knob_value(&self, knob: &str) -> Option<f64> {
+        (knob == "service-time").then_some(self.back.service_time.as_nanos() as f64 / 1e6)
+    }
+
     fn scrape(&self) -> Scrape {
         let load = common::gauge;
         Scrape {

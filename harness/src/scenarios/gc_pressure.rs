@@ -247,6 +247,10 @@ impl System for GcSystem {
         }
     }
 
+    fn knob_value(&self, knob: &str) -> Option<f64> {
+        (knob == "service-time").then_some(self.config.pool.service_time.as_nanos() as f64 / 1e6)
+    }
+
     fn scrape(&self) -> Scrape {
         let load = common::gauge;
         Scrape {

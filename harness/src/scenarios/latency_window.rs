@@ -213,6 +213,10 @@ impl System for WindowSystem {
         }
     }
 
+    fn knob_value(&self, knob: &str) -> Option<f64> {
+        (knob == "service-time").then_some(self.server.service_time.as_nanos() as f64 / 1e6)
+    }
+
     fn scrape(&self) -> Scrape {
         let load = common::gauge;
         let mut gauges = vec![

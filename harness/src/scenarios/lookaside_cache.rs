@@ -266,6 +266,10 @@ impl System for LookasideSystem {
         }
     }
 
+    fn knob_value(&self, knob: &str) -> Option<f64> {
+        (knob == "db-service-time").then_some(self.database.service_time.as_nanos() as f64 / 1e6)
+    }
+
     fn scrape(&self) -> Scrape {
         let c = &self.cache_stats;
         let load = common::gauge;

@@ -226,6 +226,11 @@ impl System for MruPoolSystem {
         }
     }
 
+    fn knob_value(&self, knob: &str) -> Option<f64> {
+        (knob == "replica-1-service-time")
+            .then(|| self.replica.service_time.as_nanos() as f64 / 1e6)
+    }
+
     fn scrape(&self) -> Scrape {
         let load = common::gauge;
         let mut open = [0usize; 3];
