@@ -239,7 +239,7 @@ impl System for AxumTowerSystem {
     }
 
     fn knob_value(&self, knob: &str) -> Option<f64> {
-        (knob == "db-service-time").then_some(self.database.service_time.as_nanos() as f64 / 1e6)
+        (knob == "db-service-time").then_some(common::service_time_ms(&self.database))
     }
 
     fn scrape(&self) -> Scrape {

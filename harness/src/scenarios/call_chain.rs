@@ -215,7 +215,7 @@ impl System for CallChainSystem {
     }
 
     fn knob_value(&self, knob: &str) -> Option<f64> {
-        (knob == "service-time").then_some(self.back.service_time.as_nanos() as f64 / 1e6)
+        (knob == "service-time").then_some(common::service_time_ms(&self.back))
     }
 
     fn scrape(&self) -> Scrape {

@@ -337,6 +337,12 @@ pub fn service_time_knob(name: &str, default_ms: f64, help: &str) -> KnobSpec {
     }
 }
 
+/// A pool's configured service time as a knob value in milliseconds: where
+/// a service-time fault returns it (`System::knob_value`).
+pub fn service_time_ms(pool: &PoolConfig) -> f64 {
+    pool.service_time.as_nanos() as f64 / 1e6
+}
+
 /// Sets a pool's service time from a knob value in milliseconds.
 pub fn set_service_time_ms(controls: &PoolControls, ms: f64) {
     controls.set_service_time(Duration::from_secs_f64(ms / 1000.0));

@@ -248,7 +248,7 @@ impl System for GcSystem {
     }
 
     fn knob_value(&self, knob: &str) -> Option<f64> {
-        (knob == "service-time").then_some(self.config.pool.service_time.as_nanos() as f64 / 1e6)
+        (knob == "service-time").then_some(common::service_time_ms(&self.config.pool))
     }
 
     fn scrape(&self) -> Scrape {

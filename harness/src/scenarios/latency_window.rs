@@ -214,7 +214,7 @@ impl System for WindowSystem {
     }
 
     fn knob_value(&self, knob: &str) -> Option<f64> {
-        (knob == "service-time").then_some(self.server.service_time.as_nanos() as f64 / 1e6)
+        (knob == "service-time").then_some(common::service_time_ms(&self.server))
     }
 
     fn scrape(&self) -> Scrape {

@@ -4,8 +4,8 @@
 //! With the defaults one application server offers 140 req/s to three
 //! replicas of 80 req/s each (4 workers × 50 ms) with a 90 ms timeout: room
 //! to spare while the load is spread over all three. A 3× spike for 10 s
-//! grows the pool to its limit, 128 connections per replica, far more than
-//! the dozen a normal load keeps busy. Afterwards MRU takes from the top of
+//! grows the pool to its limit, 128 connections per replica, where 5–8
+//! sufficed before. Afterwards MRU takes from the top of
 //! a stack that deep, which never runs dry: the connections returned first
 //! as the spike's backlog drains sink to the bottom and are never taken
 //! again, and no new connection is ever opened. When one replica's
