@@ -60,14 +60,23 @@ impl Temporary {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        sweep_stale(dir, &name);
+        let stem = temporary_stem(&name);
+        sweep_stale(dir, stem);
         // O_CREAT|O_EXCL with a fresh random name: a planted file or link
         // of the same name makes it pick another, never write through it.
-        let file = tempfile::Builder::new()
-            .prefix(&format!(".{name}.{}.", std::process::id()))
+        // Created 0666 less the umask, as any new file; a file it replaces
+        // keeps its own mode.
+        let file = new_file_builder()
+            .prefix(&format!(".{stem}.{}.", std::process::id()))
             .suffix(".tmp")
             .tempfile_in(dir)?;
         lock_live().push(file.path().to_path_buf());
+        #[cfg(unix)]
+        if let Ok(old) = std::fs::symlink_metadata(path) {
+            if old.is_file() {
+                file.as_file().set_permissions(old.permissions())?;
+            }
+        }
         let mut temporary = Temporary { file };
         temporary.file.write_all(bytes)?;
         temporary.file.as_file().sync_all()?;
@@ -104,6 +113,36 @@ impl Temporary {
         })
     }
 }
+
+/// The most bytes of an output's name that its temporary's name carries,
+/// so the temporary of a name near the file system's limit (255 bytes)
+/// still fits beside it.
+const TEMPORARY_STEM_BYTES: usize = 120;
+
+/// The part of an output's file name its temporaries are named after.
+fn temporary_stem(name: &str) -> &str {
+    let mut end = name.len().min(TEMPORARY_STEM_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
+/// A temporary-file builder whose files get the mode a new file gets
+/// (0666 less the umask) rather than tempfile's private 0600.
+fn new_file_builder<'a, 'b>() -> tempfile::Builder<'a, 'b> {
+    #[allow(unused_mut)]
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
+}
+
+/// The longest file name most file systems take (NAME_MAX).
+const MAX_NAME_BYTES: usize = 255;
 
 /// Removes the temporaries of `name` left in `dir` by a process that no
 /// longer runs (killed with SIGKILL mid-write, or a power cut): their names
@@ -313,6 +352,14 @@ pub fn check_output(output: &Path, inputs: &[&Path]) -> Result<(), String> {
         return Ok(());
     }
     let shown = output.display();
+    if let Some(name) = output.file_name() {
+        if name.len() > MAX_NAME_BYTES {
+            return Err(format!(
+                "{shown}: the file name is {} bytes long; file systems take at most {MAX_NAME_BYTES}",
+                name.len()
+            ));
+        }
+    }
     let kind = existing(output).map_err(|e| format!("{shown}: cannot write there: {e}"))?;
     if let Existing::Regular | Existing::Stream = kind {
         for input in inputs {

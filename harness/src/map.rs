@@ -59,6 +59,9 @@ pub struct MapCell {
     /// to tipping where it does not.
     pub mean_stress: f64,
     pub errors: usize,
+    /// Runs with no healthy baseline (`unhealthy-baseline`): counted in
+    /// `runs`, never as recovering.
+    pub unhealthy: usize,
 }
 
 /// The `map --json` output.
@@ -80,6 +83,9 @@ pub struct VulnerabilityMap {
     pub cells: Vec<MapCell>,
     /// The fraction of all runs that tipped: the failing region's size.
     pub tipping_fraction: f64,
+    /// Runs with no healthy baseline to judge against: a system dead or
+    /// overloaded as configured. Any makes `map` exit 1.
+    pub unhealthy_runs: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,14 +199,14 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
     let controls: Vec<Control> = parallel(config.jobs, seeds.len(), |i| {
         run::control(&plan(seeds[i], Schedule::default())?, control_end)
     })?;
-    let outcomes: Vec<Option<(bool, f64)>> =
+    let outcomes: Vec<Option<(Class, f64)>> =
         parallel(config.jobs, events.len() * seeds.len(), |k| {
             let (cell, s) = (k / seeds.len(), k % seeds.len());
             let schedule = Schedule::new(vec![events[cell].clone()]);
             let outcome = plan(seeds[s], schedule)
                 .and_then(|p| run::run_with_control(&p, Some(&controls[s])))
                 .ok()
-                .map(|r| (r.verdict.class == Class::Metastable, r.stress));
+                .map(|r| (r.verdict.class, r.stress));
             Ok::<_, RunError>(outcome)
         })?;
     // Reported in the fault's own terms (a capacity knob's value held, not
@@ -213,8 +219,12 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
         .enumerate()
         .map(|(i, (&(d, m), event))| {
             let runs = &outcomes[i * seeds.len()..(i + 1) * seeds.len()];
-            let done: Vec<(bool, f64)> = runs.iter().flatten().copied().collect();
-            let tipped = done.iter().filter(|r| r.0).count();
+            let done: Vec<(Class, f64)> = runs.iter().flatten().copied().collect();
+            let tipped = done.iter().filter(|r| r.0 == Class::Metastable).count();
+            let unhealthy = done
+                .iter()
+                .filter(|r| r.0 == Class::UnhealthyBaseline)
+                .count();
             let n = done.len();
             MapCell {
                 duration_s: d,
@@ -233,12 +243,14 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
                     done.iter().map(|r| r.1).sum::<f64>() / n as f64
                 },
                 errors: runs.len() - n,
+                unhealthy,
             }
         })
         .collect();
     let (runs, tipped) = cells
         .iter()
         .fold((0, 0), |(r, t), c| (r + c.runs, t + c.tipped));
+    let unhealthy_runs = cells.iter().map(|c| c.unhealthy).sum();
     Ok(VulnerabilityMap {
         hormesis_version: env!("CARGO_PKG_VERSION"),
         scenario: config.scenario.name().to_string(),
@@ -255,6 +267,7 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
         } else {
             tipped as f64 / runs as f64
         },
+        unhealthy_runs,
     })
 }
 
@@ -281,6 +294,7 @@ pub fn table(map: &VulnerabilityMap) -> String {
                 .find(|c| c.duration_s == *d && c.magnitude == *m);
             let shown = match cell {
                 Some(c) if c.runs == 0 => "err".to_string(),
+                Some(c) if c.unhealthy == c.runs => "ub".to_string(),
                 Some(c) if c.tipped == 0 => ".".to_string(),
                 Some(c) => format!("{:.2}", c.fraction),
                 None => "?".to_string(),

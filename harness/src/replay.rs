@@ -105,6 +105,16 @@ pub fn applicable<S: AsRef<str>>(
 /// searched recursively for `*.yaml` / `*.yml`, in name order. A directory
 /// without any is an error, as is a path that does not exist.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    collect_in(paths, false)
+}
+
+/// Like [`collect`], but a directory without incidents is simply empty:
+/// the kept incidents of a team that has kept none yet.
+pub fn collect_kept(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    collect_in(paths, true)
+}
+
+fn collect_in(paths: &[PathBuf], empty_ok: bool) -> Result<Vec<PathBuf>, String> {
     // Folders and files are visited once each by identity, so a link loop
     // or a second link to the same incident cannot replay it twice.
     fn walk(
@@ -144,7 +154,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             }
             walk(path, &mut seen, &mut files)
                 .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-            if files.len() == before {
+            if files.len() == before && !empty_ok {
                 return Err(format!(
                     "{}: no incident files (*.yaml, *.yml) in this directory",
                     path.display()

@@ -54,6 +54,9 @@ struct Shrinker<'a> {
     knob_defaults: BTreeMap<String, f64>,
     cache: BTreeMap<Vec<String>, Option<RunReport>>,
     runs: usize,
+    /// Once true, no candidate is simulated: each counts as not tipping,
+    /// so the shrink ends on the smallest schedule it has seen tip.
+    stop: &'a (dyn Fn() -> bool + Sync),
     say: &'a mut dyn FnMut(&str),
 }
 
@@ -72,6 +75,11 @@ impl Shrinker<'_> {
         let key = specs(schedule);
         if let Some(cached) = self.cache.get(&key) {
             return cached.clone();
+        }
+        // The incident's own schedule is always run: it is what the
+        // shrink starts from, not a candidate.
+        if !self.cache.is_empty() && (self.stop)() {
+            return None;
         }
         let target = run::target(self.base.scenario, &self.layout());
         let result = if schedule.is_empty() || schedule.check(&target, "shrink", None).is_err() {
@@ -458,6 +466,21 @@ pub fn shrink_with(
     date: String,
     say: &mut dyn FnMut(&str),
 ) -> Result<Shrunk, ShrinkError> {
+    shrink_until(registry, incident, options, &|| false, command, date, say)
+}
+
+/// [`shrink_with`] until `stop` says so: from then on no candidate is run,
+/// and the result is the smallest schedule seen to tip so far (the
+/// incident's own when `stop` holds from the start).
+pub fn shrink_until(
+    registry: &Registry,
+    incident: &Incident,
+    options: ShrinkOptions,
+    stop: &(dyn Fn() -> bool + Sync),
+    command: String,
+    date: String,
+    say: &mut dyn FnMut(&str),
+) -> Result<Shrunk, ShrinkError> {
     let base = incident.plan(registry, &[] as &[&str])?;
     let knob_defaults = base
         .scenario
@@ -475,6 +498,7 @@ pub fn shrink_with(
         knob_defaults,
         cache: BTreeMap::new(),
         runs: 0,
+        stop,
         say,
     };
     let original = shrinker.incident.schedule.clone();

@@ -15,6 +15,11 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// The signature of a finding that is no failure mode but a system with
+/// nothing to recover to: an exploration whose runs had no healthy
+/// baseline. It is never known, so the gate fails on it.
+pub const UNHEALTHY: &str = "unhealthy-baseline";
+
 /// The kinds and targets of a schedule's events, sorted: its failure mode.
 pub fn signature(schedule: &Schedule) -> String {
     let mut parts: Vec<String> = schedule
@@ -102,6 +107,26 @@ pub fn triage(explorations: &[ShardOutput], known: &[(PathBuf, Incident)]) -> Ve
             if let (Some(s), Some(score)) = (&t.smallest, t.score) {
                 offer(&e.scenario, &e.set, s, t.seed, score, true);
             }
+        }
+    }
+    // A run with no healthy baseline is never a known mode: the build
+    // under test is dead or overloaded as configured, and the gate fails.
+    for e in explorations {
+        if let Some(r) = e
+            .runs
+            .iter()
+            .find(|r| r.class == Some(Class::UnhealthyBaseline))
+        {
+            let key = (e.scenario.clone(), UNHEALTHY.to_string());
+            found.entry(key).or_insert_with(|| Finding {
+                scenario: e.scenario.clone(),
+                signature: UNHEALTHY.to_string(),
+                schedule: r.schedule.clone(),
+                seed: r.seed,
+                score: r.score,
+                set: e.set.clone(),
+                known_in: None,
+            });
         }
     }
     found.into_values().collect()

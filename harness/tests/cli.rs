@@ -422,7 +422,8 @@ fn check_fidelity_flags_a_verdict_that_changes_at_a_finer_tick() {
 }
 
 /// A build that cannot answer for the other engine (here this turmoil
-/// build, named as the other one) is reported, not taken for a verdict.
+/// build, named as the other one) is reported, never taken for a verdict
+/// nor for a pass: the check could not be made, so it fails (issue 29, E9).
 #[test]
 fn check_fidelity_reports_another_engine_that_cannot_answer() {
     let o = Command::new(env!("CARGO_BIN_EXE_hormesis"))
@@ -438,11 +439,11 @@ fn check_fidelity_reports_another_engine_that_cannot_answer() {
         .unwrap();
     let (out, err) = text(&o);
     assert!(
-        out.contains("fidelity: not checked on the other engine:")
+        out.contains("FIDELITY: the other engine's build gave no verdict:")
             && out.contains("could not answer: exit 2:"),
         "{out}{err}"
     );
-    assert!(!out.contains("FIDELITY"), "{out}");
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
 }
 
 /// `replay --check-fidelity` fails mru-pool's old trap (kept as a fixture, found at

@@ -183,3 +183,116 @@ fn the_finish_step_can_check_fidelity() {
     let junit = std::fs::read_to_string(out.join("replays.xml")).unwrap();
     assert!(junit.contains("FIDELITY"), "{junit}");
 }
+
+/// A copy of the repository's layout (ci/ and a kept incidents folder with
+/// one incident) where the nightly may be run with hostile arguments.
+fn layout_copy(name: &str) -> PathBuf {
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("nightly-hostile")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(base.join("ci")).unwrap();
+    std::fs::create_dir_all(base.join("replays/retry-storm")).unwrap();
+    std::fs::create_dir_all(base.join("precious")).unwrap();
+    std::fs::copy(root().join("ci/nightly.sh"), base.join("ci/nightly.sh")).unwrap();
+    std::fs::copy(
+        root().join("replays/retry-storm/spike.yaml"),
+        base.join("replays/retry-storm/spike.yaml"),
+    )
+    .unwrap();
+    std::fs::write(base.join("precious/notes.txt"), "mine").unwrap();
+    base
+}
+
+fn nightly_in(base: &Path, args: &[&str], bin: Option<&str>) -> std::process::Output {
+    Command::new(base.join("ci/nightly.sh"))
+        .args(args)
+        .current_dir(base)
+        .env("HORMESIS_BIN", bin.unwrap_or(env!("CARGO_BIN_EXE_hormesis")))
+        .env("HORMESIS_REPLAYS", "replays")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+/// Issue 29, E2 and E11: the nightly never removes what it did not make,
+/// and refuses every odd argument (exit 2) before it explores, builds or
+/// removes anything.
+#[test]
+fn the_nightly_refuses_odd_inputs_and_deletes_nothing_it_did_not_make() {
+    let base = layout_copy("refuse");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--time", "1s", "--shards", "1", "--scenarios", "nosuch", "--out", "replays"],
+            "not a scenario",
+        ),
+        (
+            &["--time", "1s", "--shards", "1", "--scenarios", "retry-storm", "--out", "replays"],
+            "not made by ci/nightly.sh",
+        ),
+        (
+            &["--time", "1s", "--shards", "1", "--scenarios", "retry-storm", "--out", "precious"],
+            "nothing was removed",
+        ),
+        (&["--shards", "0"], "--shards `0`"),
+        (&["--shards", "abc"], "--shards `abc`"),
+        (&["--time", "0s"], "--time `0s`"),
+        (&["--budget", "0"], "--budget `0`"),
+        (&["--time"], "needs a value"),
+        (&["--scenarios", ""], "--scenarios is empty"),
+        (&["--frobnicate"], "unknown argument"),
+    ];
+    for (args, needle) in cases {
+        let o = nightly_in(&base, args, None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: expected `{needle}` in {err}");
+    }
+    // A path that is not an executable is refused, never built.
+    let o = nightly_in(&base, &["--time", "1s"], Some("/etc/hostname"));
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("never built"));
+    assert!(base.join("replays/retry-storm/spike.yaml").is_file());
+    assert_eq!(
+        std::fs::read_to_string(base.join("precious/notes.txt")).unwrap(),
+        "mine"
+    );
+    // The kept incidents inside the output folder: refused too.
+    let o = nightly_in(&base, &["--time", "1s", "--scenarios", "retry-storm", "--out", "."], None);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(base.join("replays/retry-storm/spike.yaml").is_file());
+}
+
+/// Issue 29, E11 and issue 32: with an empty kept-incidents folder the
+/// nightly still triages (everything found is new); `--time` bounds the
+/// whole shard, smallest-trigger phase included; an earlier night's output
+/// is cleared of this script's own files only.
+#[test]
+fn the_nightly_triages_with_no_kept_incidents_and_reuses_only_its_own_folder() {
+    let base = layout_copy("empty");
+    std::fs::remove_dir_all(base.join("replays/retry-storm")).unwrap();
+    let args = [
+        "--budget",
+        "3",
+        "--shards",
+        "1",
+        "--scenarios",
+        "retry-storm",
+        "--out",
+        "out",
+    ];
+    let o = nightly_in(&base, &args, None);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("nothing to replay"), "{err}");
+    assert!(base.join("out/triage.json").is_file(), "{err}");
+    // A file of the user's own in the output folder survives the next night.
+    std::fs::write(base.join("out/mine.txt"), "keep").unwrap();
+    let o = nightly_in(&base, &args, None);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert_eq!(
+        std::fs::read_to_string(base.join("out/mine.txt")).unwrap(),
+        "keep"
+    );
+    assert!(base.join("out/retry-storm/shard-0.json").is_file());
+}

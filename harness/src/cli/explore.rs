@@ -109,6 +109,11 @@ pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<u8, Failure> {
     if args.budget == Some(0) {
         return Err(bad_input("--budget must be at least 1"));
     }
+    if args.time.is_some_and(|t| t.is_zero()) {
+        return Err(bad_input(
+            "--time must be longer than 0s (it bounds the wall time of the whole exploration, e.g. 10m)",
+        ));
+    }
     let budget = args.budget.unwrap_or(usize::MAX);
     let budget_text = args.budget.map_or("?".to_string(), |b| b.to_string());
     if !(0.0..=1.0).contains(&args.threshold) {
@@ -198,11 +203,13 @@ pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<u8, Failure> {
     });
     progress.finish();
     let mut exploration = exploration?;
-    if args.smallest_trigger && !interrupted() {
+    if args.smallest_trigger && !stop() {
         let arms = exploration.summary.distinct_metastable_arms;
         errln!("shrinking the best metastable run of {arms} arms to its smallest trigger");
+        // --time bounds this phase too: a shrink cut short keeps the
+        // smallest trigger it had reached, and arms not begun say so.
         exploration.smallest_triggers =
-            explore::boundary::smallest_triggers(&config, &exploration.runs);
+            explore::boundary::smallest_triggers_until(&config, &exploration.runs, &stop);
     }
     if let Some(e) = write_error {
         return Err(e);
@@ -235,6 +242,23 @@ pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<u8, Failure> {
         written,
         args.incidents.display()
     );
+    if summary.unhealthy_runs > 0 {
+        out += &format!(
+            "UNHEALTHY-BASELINE: {} of {} runs had no healthy baseline to judge recovery against \
+             (no goodput before the first fault, or a control without faults that collapsed): \
+             the system as configured is dead or overloaded, which is a finding, not a pass; \
+             see `{} run --scenario {}{}` without faults\n",
+            summary.unhealthy_runs,
+            summary.runs,
+            env.bin,
+            scenario.name(),
+            config
+                .overrides
+                .iter()
+                .map(|s| format!(" --set '{s}'"))
+                .collect::<String>()
+        );
+    }
     out += &arm_table(summary);
     if !exploration.smallest_triggers.is_empty() {
         out += "smallest trigger per metastable arm (shrunk on the seed of its best run):\n";
@@ -259,7 +283,8 @@ pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<u8, Failure> {
     emit(&out, args.json.as_deref(), &exploration)?;
     // Stopped by a signal: a finding still exits 1, but nothing else may
     // look like a clean pass to CI.
-    Ok(match (summary.metastable_runs > 0, interrupted()) {
+    let finding = summary.metastable_runs > 0 || summary.unhealthy_runs > 0;
+    Ok(match (finding, interrupted()) {
         (true, _) => 1,
         (false, true) => 130,
         (false, false) => 0,

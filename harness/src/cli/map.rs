@@ -85,6 +85,16 @@ pub(super) fn command(env: &Env, args: MapArgs) -> Result<u8, Failure> {
         m.cells.iter().map(|c| c.runs).sum::<usize>()
     );
     out += &map::table(&m);
+    if m.unhealthy_runs > 0 {
+        out += &format!(
+            "UNHEALTHY-BASELINE: {} of {} runs had no healthy baseline to judge recovery against \
+             (`ub` in the table: no goodput before the fault, or a control without faults that \
+             collapsed): the system as configured is dead or overloaded, which is a finding, not \
+             headroom\n",
+            m.unhealthy_runs,
+            m.cells.iter().map(|c| c.runs).sum::<usize>()
+        );
+    }
     emit(&out, args.json.as_deref(), &m)?;
-    Ok(0)
+    Ok(u8::from(m.unhealthy_runs > 0))
 }

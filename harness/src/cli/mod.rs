@@ -95,6 +95,7 @@ fn on_signal() {
         errln!("\nstopping after the runs in flight (Ctrl-C again to abort)");
         return;
     }
+    fidelity::end_child();
     files::remove_temporaries();
     errln!("\naborted");
     std::process::exit(130);

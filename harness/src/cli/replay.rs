@@ -179,6 +179,9 @@ pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
                     }
                     None
                 }
+                fidelity::OtherEngine::Failed(why) => Some(format!(
+                    "FIDELITY: the other engine's build gave no verdict: {why}"
+                )),
             };
             match (on_tick, on_other) {
                 (Some(a), Some(b)) => Some(format!("{a}; {b}")),
@@ -225,8 +228,15 @@ pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
             }
         }
         if !passed {
+            // What changed the plan goes with it, or the line reproduces
+            // another run (issue 29, E6).
+            let policy = args
+                .policy
+                .as_ref()
+                .map_or(String::new(), |p| format!(" --policy '{}'", p.display()));
+            let sets: String = args.set.iter().map(|s| format!(" --set '{s}'")).collect();
             outln!(
-                "  seed {}; file {}; reproduce: {} replay {}{}",
+                "  seed {}; file {}; reproduce: {} replay '{}'{policy}{sets}{}",
                 incident.seed,
                 path.display(),
                 env.bin,

@@ -210,7 +210,12 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
             replay += &format!(" --fault '{spec}'");
         }
         for s in &sets {
-            replay += &format!(" --set {s}");
+            replay += &format!(" --set '{s}'");
+        }
+        // A step of its own changes the plan: without it the line would
+        // reproduce another run (issue 29, E6).
+        if let Some(tick) = plan.tick {
+            replay += &format!(" --tick {}", hormesis_faults::format_duration(tick));
         }
         say(&format!("  reproduce: {replay}\n"));
     }
@@ -219,6 +224,15 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
     }
     if let Some(path) = &args.record {
         let expect = expect.unwrap_or_else(|| Expect::observed(&report.verdict));
+        // An incident that fails its own first replay is no regression
+        // test: refuse to keep it, and say why (issue 29, E19).
+        if let Err(why) = expect.check(&report.verdict) {
+            say(&format!(
+                "  not recorded: this run does not meet --expect ({why}); an incident kept so would fail its first replay. Record it without --expect, or with what the run shows ({})\n",
+                Expect::observed(&report.verdict).describe()
+            ));
+            return Ok(1);
+        }
         let incident = Incident::from_report(&report, command_line(env), incident::today(), expect);
         write_incident(path, &incident)?;
         say(&format!(
@@ -294,6 +308,12 @@ fn check_fidelity(
             say(&format!(
                 "  fidelity: not checked on the other engine: {why}\n"
             ));
+        }
+        fidelity::OtherEngine::Failed(why) => {
+            say(&format!(
+                "  FIDELITY: the other engine's build gave no verdict: {why}\n"
+            ));
+            code = 1;
         }
     }
     Ok(code)

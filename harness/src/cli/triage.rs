@@ -27,7 +27,7 @@ pub(super) fn command(env: &Env, args: TriageArgs) -> Result<u8, Failure> {
     for path in &args.explorations {
         explorations.push(merge::load(path).map_err(bad_input)?);
     }
-    let paths = replay::collect(&args.known).map_err(bad_input)?;
+    let paths = replay::collect_kept(&args.known).map_err(bad_input)?;
     let mut known = Vec::new();
     for path in paths {
         let incident = Incident::load(&path).map_err(bad_input)?;
@@ -62,7 +62,20 @@ pub(super) fn command(env: &Env, args: TriageArgs) -> Result<u8, Failure> {
         .find(|p| p.is_dir())
         .map_or_else(|| "replays".to_string(), |p| p.display().to_string());
     let keep_in = keep_in.trim_end_matches('/');
-    for f in findings.iter().filter(|f| f.known_in.is_none()) {
+    for f in findings
+        .iter()
+        .filter(|f| f.known_in.is_none() && f.signature == crate::triage::UNHEALTHY)
+    {
+        let sets: String = f.set.iter().map(|s| format!(" --set '{s}'")).collect();
+        out += &format!(
+            "UNHEALTHY-BASELINE {}: runs had no healthy baseline (the system is dead or overloaded as configured); see {} run --scenario {} --seed {}{sets}\n",
+            f.scenario, env.bin, f.scenario, f.seed
+        );
+    }
+    for f in findings
+        .iter()
+        .filter(|f| f.known_in.is_none() && f.signature != crate::triage::UNHEALTHY)
+    {
         let faults: Vec<String> = f
             .schedule
             .iter()

@@ -32,6 +32,17 @@ pub struct SmallestTrigger {
 /// parallel on `config.jobs` threads; the result is in arm order and the
 /// same for any `jobs`.
 pub fn smallest_triggers(config: &ExploreConfig, records: &[RunRecord]) -> Vec<SmallestTrigger> {
+    smallest_triggers_until(config, records, &|| false)
+}
+
+/// Like [`smallest_triggers`], until `stop` says so (a wall-time budget, a
+/// signal): a shrink cut short keeps the smallest trigger it had reached,
+/// and an arm not begun by then says so in its `error`.
+pub fn smallest_triggers_until(
+    config: &ExploreConfig,
+    records: &[RunRecord],
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Vec<SmallestTrigger> {
     let mut best: Vec<&RunRecord> = Vec::new();
     for r in records
         .iter()
@@ -45,7 +56,7 @@ pub fn smallest_triggers(config: &ExploreConfig, records: &[RunRecord]) -> Vec<S
     }
     best.sort_by(|a, b| a.arm.cmp(&b.arm));
     let shrunk = parallel(config.jobs, best.len(), |i| {
-        Ok::<_, std::convert::Infallible>(smallest_of(config, best[i]))
+        Ok::<_, std::convert::Infallible>(smallest_of(config, best[i], stop))
     });
     match shrunk {
         Ok(v) => v,
@@ -53,7 +64,11 @@ pub fn smallest_triggers(config: &ExploreConfig, records: &[RunRecord]) -> Vec<S
     }
 }
 
-fn smallest_of(config: &ExploreConfig, record: &RunRecord) -> SmallestTrigger {
+fn smallest_of(
+    config: &ExploreConfig,
+    record: &RunRecord,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> SmallestTrigger {
     let mut out = SmallestTrigger {
         arm: record.arm.clone(),
         seed: record.seed,
@@ -63,6 +78,10 @@ fn smallest_of(config: &ExploreConfig, record: &RunRecord) -> SmallestTrigger {
         runs: 0,
         error: None,
     };
+    if stop() {
+        out.error = Some("not shrunk: the exploration's time ran out first".to_string());
+        return out;
+    }
     let incident = Schedule::from_specs(&record.schedule)
         .map_err(|e| e.to_string())
         .and_then(|schedule| {
@@ -88,9 +107,11 @@ fn smallest_of(config: &ExploreConfig, record: &RunRecord) -> SmallestTrigger {
             // The exploration's own scenario, whatever registry the
             // caller keeps: a user's scenario shrinks like a built-in.
             let registry = Registry::new(&[config.scenario]).map_err(|e| e.to_string())?;
-            shrink::shrink(
+            shrink::shrink_until(
                 &registry,
                 &incident,
+                shrink::ShrinkOptions::default(),
+                stop,
                 String::new(),
                 String::new(),
                 &mut |_| {},

@@ -193,6 +193,12 @@ pub struct Summary {
     pub best_score: f64,
     /// Runs the engine could not simulate.
     pub errors: usize,
+    /// Runs whose system had no healthy baseline (`unhealthy-baseline`: no
+    /// goodput before the first fault, or a control that collapsed without
+    /// faults): a dead or overloaded build, never a pass. 0 in files
+    /// written before it was recorded.
+    #[serde(default)]
+    pub unhealthy_runs: usize,
     /// Cells at the end (initial cells plus splits).
     pub cells: usize,
     /// Every arm that was run, best first. A compound schedule's arm is
@@ -943,6 +949,10 @@ pub fn summarise(records: &[RunRecord], cells: usize) -> Summary {
             .filter(|r| r.class == Some(Class::Metastable))
             .count(),
         errors: records.iter().filter(|r| r.error.is_some()).count(),
+        unhealthy_runs: records
+            .iter()
+            .filter(|r| r.class == Some(Class::UnhealthyBaseline))
+            .count(),
         distinct_metastable_arms: distinct_failure_modes(&arms),
         best_score: records.iter().map(|r| r.score).fold(0.0, f64::max),
         cells,
