@@ -33,7 +33,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     })?;
     if d > MAX_DURATION {
         return Err(format!(
-            "`{shown}` is longer than the longest duration allowed, {} (a year)",
+            "`{shown}` is longer than the longest duration allowed, {} (365 days)",
             format_duration(MAX_DURATION)
         ));
     }

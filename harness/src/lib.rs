@@ -54,6 +54,7 @@ pub mod import;
 pub mod incident;
 pub mod log;
 pub mod map;
+pub mod memory;
 mod panic_capture;
 pub mod policy;
 pub mod registry;

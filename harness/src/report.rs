@@ -87,6 +87,155 @@ pub struct ExploreRunView {
     pub schedule: Vec<String>,
 }
 
+/// A figure that must be a finite number in `lo..=hi`, else what is wrong.
+fn within(what: &str, v: f64, lo: f64, hi: f64) -> Result<(), String> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("{what} is {v}, outside [{lo}, {hi}]"))
+    }
+}
+
+/// The most windows a run's report draws: 11 days of 1 s windows, far
+/// beyond any run, and a page that still opens.
+const MAX_WINDOWS: usize = 1_000_000;
+
+/// The most characters of a name (scenario, template, arm) a report shows.
+const MAX_NAME: usize = 1000;
+
+fn name_ok(what: &str, name: &str) -> Result<(), String> {
+    if name.len() > MAX_NAME {
+        return Err(format!("{what} is {} bytes long, at most {MAX_NAME}", name.len()));
+    }
+    Ok(())
+}
+
+impl RunView {
+    /// What a hand edit or a damaged file could break in a run's JSON.
+    pub fn validate(&self) -> Result<(), String> {
+        name_ok("scenario", &self.scenario)?;
+        within("verdict.score", self.verdict.score, 0.0, 1.0)?;
+        within("verdict.damage", self.verdict.damage, 0.0, 1.0)?;
+        if let Some(t) = self.verdict.ttr_s {
+            within("verdict.ttr_s", t, 0.0, f64::MAX)?;
+        }
+        within("window_s", self.window_s, 1e-3, 3600.0)?;
+        if self.windows.len() > MAX_WINDOWS {
+            return Err(format!(
+                "{} windows, more than a report draws ({MAX_WINDOWS})",
+                self.windows.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl ExploreView {
+    /// What a hand edit or a damaged file could break in an exploration.
+    pub fn validate(&self) -> Result<(), String> {
+        name_ok("scenario", &self.scenario)?;
+        for r in &self.runs {
+            within(&format!("run {}: score", r.index + 1), r.score, 0.0, 1.0)?;
+            name_ok(&format!("run {}: arm", r.index + 1), &r.arm)?;
+        }
+        Ok(())
+    }
+}
+
+impl MapView {
+    /// What a hand edit or a damaged file could break in a map: fractions
+    /// and stress in [0, 1], a grid no larger than `map` makes, one cell
+    /// per grid point.
+    pub fn validate(&self) -> Result<(), String> {
+        use crate::map::{along, MAX_GRID, MAX_SEEDS};
+        name_ok("scenario", &self.scenario)?;
+        name_ok("template", &self.template)?;
+        within("tipping_fraction", self.tipping_fraction, 0.0, 1.0)?;
+        within("onset_s", self.onset_s, 0.0, 1e9)?;
+        if self.durations_s.len() > MAX_GRID || self.magnitudes.len() > MAX_GRID {
+            return Err(format!(
+                "a grid of {}x{}; maps have at most {MAX_GRID} points a side",
+                self.durations_s.len(),
+                self.magnitudes.len()
+            ));
+        }
+        if self.seeds.len() > MAX_SEEDS {
+            return Err(format!("{} seeds; maps have at most {MAX_SEEDS}", self.seeds.len()));
+        }
+        for (i, v) in self.durations_s.iter().chain(&self.magnitudes).enumerate() {
+            within(&format!("axis point {}", i + 1), *v, -1e12, 1e12)?;
+        }
+        let points = along(&self.durations_s).len() * along(&self.magnitudes).len();
+        if self.cells.len() != points {
+            return Err(format!(
+                "{} cells for a grid of {points} points",
+                self.cells.len()
+            ));
+        }
+        for (i, c) in self.cells.iter().enumerate() {
+            within(&format!("cell {}: fraction", i + 1), c.fraction, 0.0, 1.0)?;
+            within(&format!("cell {}: mean_stress", i + 1), c.mean_stress, 0.0, 1.0)?;
+            if c.runs > self.seeds.len().max(1) {
+                return Err(format!(
+                    "cell {}: {} runs on {} seeds",
+                    i + 1,
+                    c.runs,
+                    self.seeds.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TuneView {
+    /// What a hand edit or a damaged file could break in a tuning: a best
+    /// policy where there were evaluations, indices that point at one,
+    /// finite objectives and costs, recoveries out of the attacks made.
+    pub fn validate(&self) -> Result<(), String> {
+        name_ok("scenario", &self.scenario)?;
+        name_ok("mitigation", &self.mitigation)?;
+        within("max_cost", self.max_cost, 0.0, 1.0)?;
+        let evaluated = self.rounds.iter().any(|r| !r.evaluations.is_empty());
+        if evaluated && self.best.is_none() && !self.stopped_early {
+            return Err("it has evaluations but no `best` policy".into());
+        }
+        let check = |what: &str, e: &TuneEvaluationView| -> Result<(), String> {
+            within(&format!("{what}: objective"), e.objective, -1e9, 1e9)?;
+            within(&format!("{what}: cost"), e.cost, -1e9, 1e9)?;
+            within(&format!("{what}: worst"), e.worst, 0.0, 1.0)?;
+            within(&format!("{what}: mean"), e.mean, 0.0, 1.0)?;
+            if e.recovered > e.attacks {
+                return Err(format!(
+                    "{what}: recovered {} of {} attacks",
+                    e.recovered, e.attacks
+                ));
+            }
+            Ok(())
+        };
+        for r in &self.rounds {
+            if r.best.is_some_and(|b| b >= r.evaluations.len()) {
+                return Err(format!(
+                    "round {}: best is evaluation {:?} of {}",
+                    r.round,
+                    r.best,
+                    r.evaluations.len()
+                ));
+            }
+            for (i, e) in r.evaluations.iter().enumerate() {
+                check(&format!("round {} evaluation {}", r.round, i + 1), e)?;
+            }
+        }
+        if let Some(b) = &self.best {
+            check("best", b)?;
+        }
+        if let Some(s) = &self.start {
+            check("start", s)?;
+        }
+        Ok(())
+    }
+}
+
 /// One per-window count of a timeline.
 type Metric = fn(&WindowView) -> u64;
 

@@ -170,7 +170,14 @@ impl<'s> RunPlan<'s> {
                 format_duration(WINDOW * 3)
             )));
         }
-        verdict::judgeable(system.layout().rate, first, system.layout().horizon, WINDOW)
+        let specs = scenario.params();
+        verdict::judgeable_with(
+            system.layout().rate,
+            first,
+            system.layout().horizon,
+            WINDOW,
+            &|name| specs.iter().any(|p| p.name == name),
+        )
             .map_err(|why| RunError::Setup(format!("scenario `{}`: {why}", scenario.name())))?;
         Ok(RunPlan {
             scenario,

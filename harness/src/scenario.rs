@@ -196,10 +196,22 @@ impl fmt::Display for ParamValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParamValue::Int(v) => write!(f, "{v}"),
-            ParamValue::Float(v) => write!(f, "{v}"),
+            ParamValue::Float(v) => f.write_str(&number(*v)),
             ParamValue::Duration(d) => f.write_str(&format_duration(*d)),
             ParamValue::Choice(c) => f.write_str(c),
         }
+    }
+}
+
+/// A number as people read it: plainly in the usual range, in exponent
+/// form where plain digits would run to hundreds (`1e308`, `5e-324`). Both
+/// read back as the same `f64`.
+pub fn number(v: f64) -> String {
+    let magnitude = v.abs();
+    if v != 0.0 && v.is_finite() && !(1e-6..1e15).contains(&magnitude) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
@@ -250,9 +262,15 @@ impl ParamSpec {
                     .parse()
                     .map_err(|_| bad(format!("expected a number, got `{text}`")))?;
                 if !(v >= *min && v <= *max) {
-                    return Err(bad(format!("{v} is outside [{min}, {max}]")));
+                    return Err(bad(format!(
+                        "{} is outside [{}, {}]",
+                        number(v),
+                        number(*min),
+                        number(*max)
+                    )));
                 }
-                Ok(ParamValue::Float(v))
+                // -0 is 0: the same run, so the same digest and incident id.
+                Ok(ParamValue::Float(if v == 0.0 { 0.0 } else { v }))
             }
             ParamKind::Duration { min, max } => {
                 let v = parse_duration(text).map_err(bad)?;
@@ -283,7 +301,7 @@ impl ParamSpec {
     pub fn range(&self) -> String {
         match &self.kind {
             ParamKind::Int { min, max } => format!("{min}..={max}"),
-            ParamKind::Float { min, max } => format!("{min}..={max}"),
+            ParamKind::Float { min, max } => format!("{}..={}", number(*min), number(*max)),
             ParamKind::Duration { min, max } => {
                 format!("{}..={}", format_duration(*min), format_duration(*max))
             }

@@ -23,7 +23,7 @@ pub enum ShrinkError {
     Incident(#[from] IncidentError),
     #[error("{0}")]
     Run(String),
-    #[error("{origin}: the incident is {got} on this build, not metastable: there is no failure to shrink (seed {seed})")]
+    #[error("{origin}: the incident is {got} on this build: there is no failure to shrink (seed {seed})")]
     NotMetastable {
         origin: String,
         got: String,
@@ -514,6 +514,23 @@ pub fn shrink_until(
                     f.t_s,
                     f.message
                 ),
+                // Metastable at the scenario's step, yet no tip: the finer
+                // step of --check-fidelity disagreed.
+                None if r.verdict.class == Class::Metastable => {
+                    let fine = shrinker
+                        .base
+                        .finer(5)
+                        .ok()
+                        .and_then(|p| Some((p.tick?, run::run(&p).ok()?.verdict.class)));
+                    match fine {
+                        Some((tick, class)) => format!(
+                            "metastable only at the scenario's step ({} at a {} step, a fifth of it: a likely simulation artifact)",
+                            class.name(),
+                            hormesis_faults::format_duration(tick)
+                        ),
+                        None => "metastable only at the scenario's step".to_string(),
+                    }
+                }
                 None => r.verdict.class.name().to_string(),
             },
             Err(e) => format!("failing to run ({e})"),

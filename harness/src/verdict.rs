@@ -166,6 +166,19 @@ pub fn judgeable(
     horizon: Duration,
     window: Duration,
 ) -> Result<(), String> {
+    judgeable_with(rate, first_fault, horizon, window, &|_| true)
+}
+
+/// [`judgeable`], whose advice names a `--set NAME=…` only where
+/// `settable(NAME)`: a scenario without a `warmup` parameter is told what
+/// to change, not given a flag it would refuse.
+pub fn judgeable_with(
+    rate: f64,
+    first_fault: Duration,
+    horizon: Duration,
+    window: Duration,
+    settable: &dyn Fn(&str) -> bool,
+) -> Result<(), String> {
     let w = window.as_secs_f64();
     if !(rate.is_finite() && rate > 0.0 && w > 0.0) {
         return Err(format!("an offered rate of {rate} req/s cannot be judged"));
@@ -187,7 +200,12 @@ pub fn judgeable(
             "{EXPECTED_PER_BLOCK} expected successes before the first fault to measure G0 (here {warm_expected:.1} over {warm_windows} s)"
         ));
         fixes.push(format!(
-            "start the first fault (or, with none, the warm-up's end: --set warmup=...) at {} or later",
+            "start the first fault (or, with none, the warm-up's end{}) at {} or later",
+            if settable("warmup") {
+                ": --set warmup=..."
+            } else {
+                ", which the scenario's layout sets"
+            },
             hormesis_faults::format_duration(need_warm)
         ));
     }
@@ -197,15 +215,22 @@ pub fn judgeable(
             b as f64 * w,
             horizon.as_secs_f64()
         ));
-        fixes.push(format!(
-            "use --set horizon={} or more",
-            hormesis_faults::format_duration(need_horizon)
-        ));
+        let need = hormesis_faults::format_duration(need_horizon);
+        fixes.push(if settable("horizon") {
+            format!("use --set horizon={need} or more")
+        } else {
+            format!("give the scenario's layout a horizon of {need} or more")
+        });
     }
     Err(format!(
-        "offered {rate} req/s is too low to judge: the verdict needs {}; {}, or offer more load (--set rate=...)",
+        "offered {rate} req/s is too low to judge: the verdict needs {}; {}, or offer more load{}",
         needs.join(" and "),
-        fixes.join(" and ")
+        fixes.join(" and "),
+        if settable("rate") {
+            " (--set rate=...)"
+        } else {
+            ""
+        }
     ))
 }
 

@@ -30,15 +30,32 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 // Text goes to stdout and stderr through these: a closed or full stream (a
 // pipe to `head`, /dev/full) loses the text, never the files a command
 // writes, and never panics.
+// When an output is `-`, stdout carries that data alone and the text meant
+// for people goes to stderr (`-o - > policy.yaml` is the policy, whole).
 macro_rules! out {
     ($($arg:tt)*) => {{
-        $crate::cli::note_stdout(write!(std::io::stdout(), $($arg)*));
+        if $crate::cli::stdout_is_data() {
+            let _ = write!(std::io::stderr(), $($arg)*);
+        } else {
+            $crate::cli::note_stdout(write!(std::io::stdout(), $($arg)*));
+        }
     }};
 }
 macro_rules! outln {
     ($($arg:tt)*) => {{
-        $crate::cli::note_stdout(writeln!(std::io::stdout(), $($arg)*));
+        if $crate::cli::stdout_is_data() {
+            let _ = writeln!(std::io::stderr(), $($arg)*);
+        } else {
+            $crate::cli::note_stdout(writeln!(std::io::stdout(), $($arg)*));
+        }
     }};
+}
+
+/// Set by the output checks when one of the command's outputs is `-`.
+pub(crate) static STDOUT_IS_DATA: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn stdout_is_data() -> bool {
+    STDOUT_IS_DATA.load(Ordering::SeqCst)
 }
 
 /// Set when stdout refused text for a reason other than a reader that went
@@ -116,8 +133,21 @@ fn clipped(message: &str) -> String {
 }
 
 /// `--jobs`, or one thread per core.
+/// No more threads than simulations of the largest size fit in the memory
+/// available (`crate::memory`), so `--jobs` cannot multiply a run's memory
+/// past what the machine has; results never depend on it.
 fn jobs(given: Option<u16>) -> usize {
-    given.map_or_else(crate::explore::default_jobs, usize::from)
+    let asked = given.map_or_else(crate::explore::default_jobs, usize::from);
+    match crate::memory::simulations_that_fit() {
+        Some(fit) if fit < asked => {
+            errln!(
+                "note: {asked} jobs lowered to {fit}: each simulation may hold up to {} MiB and that many fit in the memory available",
+                crate::memory::MAX_SIMULATION_BYTES >> 20
+            );
+            fit
+        }
+        _ => asked,
+    }
 }
 
 fn interrupted() -> bool {

@@ -42,6 +42,18 @@ pub(super) fn preflight(outputs: &[Output<'_>], inputs: &[&Path]) -> Result<(), 
         .iter()
         .filter_map(|o| Some((o.flag, o.path?, o.makes_folders)))
         .collect();
+    let to_stdout: Vec<&str> = outputs
+        .iter()
+        .filter(|(_, path, _)| files::is_stdout(path))
+        .map(|(flag, _, _)| *flag)
+        .collect();
+    if to_stdout.len() > 1 {
+        return Err(bad_input(format!(
+            "{} are all `-`: stdout can carry one output; give the others a file",
+            to_stdout.join(" and ")
+        )));
+    }
+    super::STDOUT_IS_DATA.store(to_stdout.len() == 1, std::sync::atomic::Ordering::SeqCst);
     for (i, &(flag, path, makes_folders)) in outputs.iter().enumerate() {
         let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
         let checked = match folder {
@@ -85,7 +97,7 @@ pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 /// with `--json -` the JSON goes to stdout and the text to stderr, so
 /// scripts can pipe one and people still see the other.
 pub(super) fn emit(out: &str, json: Option<&Path>, value: &impl Serialize) -> Result<(), Failure> {
-    let to_stdout = json.is_some_and(|p| p.as_os_str() == "-");
+    let to_stdout = json.is_some_and(files::is_stdout);
     if to_stdout {
         err!("{out}");
     } else {
@@ -94,11 +106,8 @@ pub(super) fn emit(out: &str, json: Option<&Path>, value: &impl Serialize) -> Re
     if let Some(path) = json {
         let mut text = serde_json::to_string_pretty(value).map_err(bad_input)?;
         text.push('\n');
-        if to_stdout {
-            out!("{text}");
-        } else {
-            write_file(path, text.as_bytes())?;
-        }
+        // `-` is stdout itself, whatever the text above went to.
+        write_file(path, text.as_bytes())?;
     }
     Ok(())
 }

@@ -61,14 +61,23 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
                 path.display()
             ))
         };
+        let invalid = |why: String| bad_input(format!("{}: {why}", path.display()));
         if value.get("windows").is_some() {
-            runs.push(serde_json::from_value(value).map_err(what)?);
+            let view: RunView = serde_json::from_value(value).map_err(what)?;
+            view.validate().map_err(invalid)?;
+            runs.push(view);
         } else if value.get("mitigation").is_some() && value.get("rounds").is_some() {
-            tunings.push(serde_json::from_value(value).map_err(what)?);
+            let view: report::TuneView = serde_json::from_value(value).map_err(what)?;
+            view.validate().map_err(invalid)?;
+            tunings.push(view);
         } else if value.get("template").is_some() && value.get("cells").is_some() {
-            maps.push(serde_json::from_value(value).map_err(what)?);
+            let view: report::MapView = serde_json::from_value(value).map_err(what)?;
+            view.validate().map_err(invalid)?;
+            maps.push(view);
         } else if value.get("runs").is_some() && value.get("summary").is_some() {
-            explorations.push(serde_json::from_value(value).map_err(what)?);
+            let view: ExploreView = serde_json::from_value(value).map_err(what)?;
+            view.validate().map_err(invalid)?;
+            explorations.push(view);
         } else {
             return Err(bad_input(format!(
                 "{}: not a run (`run --json`), an incident (.yaml), an exploration (`explore --json`), a map (`map --json`) or a tuning (`tune --json`)",

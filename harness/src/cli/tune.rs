@@ -76,7 +76,11 @@ pub(super) struct TuneArgs {
     engine: EngineKind,
 }
 
-/// `5%`, `0.05`: a fraction in [0, 1].
+/// The most runs of one round's exploration.
+const MAX_EXPLORE_BUDGET: usize = 100_000;
+
+/// `5%`, `0.05`: a fraction in [0, 1]. A bare `1` is refused: it reads as
+/// 1 % as readily as 100 %.
 fn parse_fraction(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let v = match t.strip_suffix('%') {
@@ -84,6 +88,11 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
         None => t.parse::<f64>(),
     }
     .map_err(|_| format!("`{text}`: a percentage such as `5%` or a fraction such as `0.05`"))?;
+    if !t.ends_with('%') && v == 1.0 {
+        return Err(format!(
+            "`{text}` is ambiguous: write `1%` for one percent or `100%` for no bound"
+        ));
+    }
     if !(0.0..=1.0).contains(&v) {
         return Err(format!("`{text}`: from 0 % to 100 %"));
     }
@@ -108,20 +117,39 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
     };
     let mut incidents = Vec::new();
     let mut other_scenarios = 0;
+    // An incident kept under another mitigation tests that one: its
+    // parameters belong to it, and no policy of this one answers for it
+    // (issue 29, E8). Unmitigated incidents are what a mitigation is for.
+    let mut other_mitigations: Vec<String> = Vec::new();
     for path in &files {
         let incident = Incident::load(path).map_err(bad_input)?;
-        if incident.scenario == scenario.name() {
-            incidents.push(incident);
-        } else {
+        let kept_under = incident
+            .params
+            .get("mitigation")
+            .map_or("none", String::as_str);
+        if incident.scenario != scenario.name() {
             other_scenarios += 1;
+        } else if kept_under != "none" && kept_under != args.mitigation {
+            other_mitigations.push(format!("{} ({kept_under})", path.display()));
+        } else {
+            incidents.push(incident);
         }
     }
     if !files.is_empty() && incidents.is_empty() {
         return Err(bad_input(format!(
-            "--against: none of the {} incidents is of `{}`",
+            "--against: none of the {} incidents is of `{}` unmitigated or under `{}`{}",
             files.len(),
-            scenario.name()
+            scenario.name(),
+            args.mitigation,
+            if other_mitigations.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} are kept under another mitigation)", other_mitigations.len())
+            }
         )));
+    }
+    for left_out in &other_mitigations {
+        errln!("left out {left_out}: kept under another mitigation than {}", args.mitigation);
     }
     let start = policy_sets(args.policy.as_deref(), &[scenario], &[])?;
     let mut config = TuneConfig::new(scenario, &args.mitigation, incidents, args.budget);
@@ -152,6 +180,12 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
         args.seed,
         config.jobs
     );
+    if args.explore_budget > MAX_EXPLORE_BUDGET {
+        return Err(bad_input(format!(
+            "--explore-budget {}: from 0 to {MAX_EXPLORE_BUDGET} runs per round",
+            args.explore_budget
+        )));
+    }
     let explorations = args.rounds + usize::from(config.incidents.is_empty());
     let total = args
         .budget
@@ -356,7 +390,8 @@ mod tests {
         assert_eq!(parse_fraction("5%"), Ok(0.05));
         assert_eq!(parse_fraction(" 0.1 "), Ok(0.1));
         assert_eq!(parse_fraction("0 %"), Ok(0.0));
-        for bad in ["-1%", "150%", "x", "1.5", "NaN"] {
+        assert_eq!(parse_fraction("100%"), Ok(1.0));
+        for bad in ["-1%", "150%", "x", "1.5", "NaN", "1", "1.0"] {
             assert!(parse_fraction(bad).is_err(), "{bad}");
         }
     }

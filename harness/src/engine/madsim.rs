@@ -301,11 +301,12 @@ async fn supervise(req: &SimRequest<'_>) -> SimOutcome {
     let mut applied = Vec::new();
     let mut windows = Vec::new();
     let mut overloaded_at = None;
+    let memory = crate::memory::Budget::start();
     loop {
         let t = now();
         crate::log::set_sim_time(t);
         close_due_windows(req, &recorder, t, &mut windows);
-        if recorder.borrow().in_flight() > super::MAX_IN_FLIGHT {
+        if recorder.borrow().in_flight() > super::MAX_IN_FLIGHT || memory.exceeded() {
             overloaded_at = Some(t.as_secs_f64());
             break;
         }

@@ -101,6 +101,7 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
 
     let _clock = crate::log::EngineClock::start();
     let mut overloaded_at = None;
+    let memory = crate::memory::Budget::start();
     loop {
         let now = sim.elapsed();
         crate::log::set_sim_time(now);
@@ -142,6 +143,14 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
                     .as_ref()
                     .map(|c| c.message.clone())
                     .unwrap_or_else(|| panic_capture::payload_message(&*payload));
+                // turmoil's own limit (ephemeral ports), wherever it hit.
+                if message.contains("ports exhausted") {
+                    return Err(EngineError::Limit {
+                        t_s: now.as_secs_f64(),
+                        seed: req.seed,
+                        message,
+                    });
+                }
                 let host = caught
                     .and_then(|c| c.runtime)
                     .and_then(|id| runtimes.borrow().get(&id).cloned())
@@ -188,7 +197,9 @@ pub fn simulate(req: &SimRequest<'_>) -> Result<SimOutcome, EngineError> {
         let closed = windows.len();
         close_due_windows(req, &recorder, sim.elapsed(), &mut windows);
         // Checked once a window, like madsim's engine, not every tick.
-        if windows.len() > closed && recorder.borrow().in_flight() > super::MAX_IN_FLIGHT {
+        if windows.len() > closed
+            && (recorder.borrow().in_flight() > super::MAX_IN_FLIGHT || memory.exceeded())
+        {
             overloaded_at = Some(sim.elapsed().as_secs_f64());
             break;
         }

@@ -45,12 +45,49 @@ impl ShardOutput {
     /// Checks what a hand edit or a damaged file could break: scores in
     /// [0, 1] and schedules that parse.
     fn validate(&self) -> Result<(), String> {
+        // The seeds this shard's runs may use, where the file says enough
+        // to derive them (a merged output holds every shard's).
+        let pool = (self.seeds > 0 && self.shard != MERGED_SHARD)
+            .then(|| parse_shard(Path::new(""), &self.shard).ok())
+            .flatten()
+            .map(|shard| super::shard_seeds(self.seed, self.seeds, shard));
+        if let Some(budget) = self.budget {
+            if self.runs.len() > budget {
+                return Err(format!(
+                    "{} runs under a budget of {budget}",
+                    self.runs.len()
+                ));
+            }
+        }
+        if self.runs.is_empty() && !self.stopped_early {
+            return Err("no runs, yet it does not say it stopped early".into());
+        }
         for r in &self.runs {
             if !(r.score.is_finite() && (0.0..=1.0).contains(&r.score)) {
                 return Err(format!(
                     "run {}: score {} is not in [0, 1]",
                     r.index + 1,
                     r.score
+                ));
+            }
+            if !(r.stress.is_finite() && (0.0..=1.0).contains(&r.stress)) {
+                return Err(format!(
+                    "run {}: stress {} is not in [0, 1]",
+                    r.index + 1,
+                    r.stress
+                ));
+            }
+            if let Some(t) = r.ttr_s.filter(|t| !(t.is_finite() && *t >= 0.0)) {
+                return Err(format!("run {}: ttr_s {t} is not a time", r.index + 1));
+            }
+            if pool.as_ref().is_some_and(|p| !p.contains(&r.seed)) {
+                return Err(format!(
+                    "run {}: seed {} is not one of shard {}'s seeds (seed {}, {} seeds)",
+                    r.index + 1,
+                    r.seed,
+                    self.shard,
+                    self.seed,
+                    self.seeds
                 ));
             }
             if let Err(e) = hormesis_faults::Schedule::from_specs(&r.schedule) {

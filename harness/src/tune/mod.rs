@@ -193,6 +193,10 @@ pub struct Tuning {
     pub engine: EngineKind,
     pub seed: u64,
     pub set: Vec<String>,
+    /// The mitigation's own parameters that `set` held fixed (`key=value`):
+    /// part of the policy every figure was measured with, so the policy
+    /// file carries them.
+    pub held: Vec<String>,
     pub budget: usize,
     pub rounds_asked: usize,
     pub explore_budget: usize,
@@ -240,6 +244,9 @@ impl Tuning {
         out += &format!("mitigation: {}\n", self.mitigation);
         for (k, v) in &best.policy {
             out += &format!("{k}: {v}\n");
+        }
+        for (k, v) in self.held.iter().filter_map(|h| h.split_once('=')) {
+            out += &format!("{}: {}  # held with --set\n", k.trim(), v.trim());
         }
         Some(out)
     }
@@ -294,6 +301,17 @@ pub fn tune(
         engine: c.engine,
         seed: c.seed,
         set: c.overrides.clone(),
+        held: {
+            let own = c.scenario.policy_params(&c.mitigation);
+            c.overrides
+                .iter()
+                .filter(|o| {
+                    o.split_once('=')
+                        .is_some_and(|(k, _)| own.iter().any(|n| *n == k.trim()))
+                })
+                .cloned()
+                .collect()
+        },
         budget: c.budget,
         rounds_asked: c.rounds,
         explore_budget: c.explore_budget,
