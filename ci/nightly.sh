@@ -101,12 +101,13 @@ fi
 
 # The scenarios, each one the binary knows.
 known_scenarios() {
-  "$bin" scenarios --json | python3 -c 'import json,sys; [print(s["name"]) for s in json.load(sys.stdin)]'
+  "$bin" scenarios --json 2>/dev/null \
+    | python3 -c 'import json,sys; [print(s["name"]) for s in json.load(sys.stdin)]' 2>/dev/null
 }
 list=()
 if [[ $step == all ]]; then
   mapfile -t known < <(known_scenarios) || true
-  [[ ${#known[@]} -gt 0 ]] || die "\`$bin scenarios --json\` listed no scenario"
+  [[ ${#known[@]} -gt 0 ]] || die "\`$bin scenarios --json\` listed no scenario (is HORMESIS_BIN a hormesis binary?)"
   if [[ $only_given == 1 ]]; then
     IFS=, read -r -a list <<<"$only" || true
   else

@@ -249,7 +249,8 @@ fn the_nightly_refuses_odd_inputs_and_deletes_nothing_it_did_not_make() {
         assert!(err.contains(needle), "{args:?}: expected `{needle}` in {err}");
     }
     // A path that is not an executable is refused, never built.
-    let o = nightly_in(&base, &["--time", "1s"], Some("/etc/hostname"));
+    let not_a_program = base.join("precious/notes.txt");
+    let o = nightly_in(&base, &["--time", "1s"], not_a_program.to_str());
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("never built"));
     assert!(base.join("replays/retry-storm/spike.yaml").is_file());

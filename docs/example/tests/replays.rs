@@ -1,5 +1,5 @@
 //! The quote service's kept incidents, each its own test named after its
-//! file (`spike`, `one-second-spike`, ...): a regression names the
+//! file (`spike`, `smallest-spike`, ...): a regression names the
 //! incident, its seed and how to rerun it.
 
 fn main() {

@@ -20,7 +20,8 @@ use clap::{Parser, Subcommand};
     about = "Find the fault schedules that tip a tokio service into metastable failure, and replay them",
     long_about = "hormesis runs real tokio services under deterministic network simulation, applies \
 timed fault schedules, and judges whether goodput comes back after the trigger ends.\n\n\
-Exit codes: 0 no finding, 1 a finding (metastable, or a host failed on its own), 2 bad input.",
+Exit codes: 0 no finding, 1 a finding (metastable, a host failed on its own, or an unhealthy \
+baseline) or a replay regression, 2 bad input, 130 interrupted (Ctrl-C, SIGTERM).",
     after_help = "Start with:\n  hormesis scenarios\n  hormesis run --scenario retry-storm --fault 'load-spike:at=60s,for=10s,factor=3'"
 )]
 pub(super) struct Cli {
@@ -51,7 +52,8 @@ templates (load spikes and steps, crashes, latency, loss, partitions, holds, eac
 their parameter space (onset, duration, magnitude), refined where runs disagree. The reward is the \
 metastability score. Every run at or over --threshold that is metastable is written as an incident.\n\n\
 The result depends only on --seed, --budget, --strategy, --seeds, --shard and --set: never on --jobs.\n\n\
-Exit codes: 0 nothing metastable found, 1 found at least one, 2 bad input.",
+Exit codes: 0 nothing metastable found, 1 found at least one or a run had no healthy baseline (the \
+system is dead or overloaded as configured), 2 bad input, 130 interrupted before finding anything.",
         after_help = "Example:\n  hormesis explore --scenario retry-storm --budget 60 --seed 1 --json out.json"
     )]
     Explore(ExploreArgs),
@@ -130,7 +132,7 @@ fraction of seeds that tip in each cell. The overall fraction is the size of the
 how hard the scenario is for a searcher, and how much headroom the system has. The mean stress of \
 each cell (JSON) shows how near it comes where it does not tip.\n\n\
 The result depends on --seed, --seeds, --grid, --onset and --set; never on --jobs.\n\n\
-Exit codes: 0 mapped, 2 bad input.",
+Exit codes: 0 mapped, 1 a run had no healthy baseline (`ub` cells: the system is dead or overloaded as configured), 2 bad input.",
         after_help = "Example:\n  hormesis map --scenario retry-storm --template load-spike --grid 6x6 --seeds 4 --json map.json"
     )]
     Map(MapArgs),

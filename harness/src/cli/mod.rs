@@ -232,7 +232,8 @@ pub fn main_from(
             || "hormesis".to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-    let matches = clap_command(&bin).get_matches_from(&args);
+    let names: Vec<&str> = scenarios.iter().map(|s| s.name()).collect();
+    let matches = clap_command(&bin, &names).get_matches_from(&args);
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
@@ -288,13 +289,41 @@ pub fn main_from(
     }
 }
 
-/// The clap command, named after the binary running, its examples too.
-fn clap_command(bin: &str) -> clap::Command {
-    let named = |text: String| text.replace("hormesis ", &format!("{bin} "));
+/// Words of the built-in scenarios' examples that a binary without them
+/// would refuse (their mitigations and parameters, sample files).
+const BUILTIN_ONLY: [&str; 5] = [
+    "retry-budget",
+    "autoscaler",
+    "workers=",
+    "checkout-outage",
+    "thompson.json",
+];
+
+/// The clap command, named after the binary running, its examples too: a
+/// binary without the built-in scenarios shows its own first scenario and
+/// none of the built-ins' parameters (issue 29, E13).
+fn clap_command(bin: &str, scenarios: &[&str]) -> clap::Command {
+    let builtin = scenarios.contains(&"retry-storm");
+    let own = scenarios.first().copied().unwrap_or("SCENARIO");
+    let named = |text: String| {
+        let text = text.replace("hormesis ", &format!("{bin} "));
+        if builtin {
+            return text;
+        }
+        text.lines()
+            .filter(|l| !BUILTIN_ONLY.iter().any(|w| l.contains(w)))
+            .map(|l| {
+                l.replace("replays/retry-storm/spike.yaml", "replays/INCIDENT.yaml")
+                    .replace("replays/retry-storm", "replays")
+                    .replace("retry-storm", own)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     let mut cmd = Cli::command()
         .name(bin.to_string())
         .bin_name(bin.to_string());
-    if bin == "hormesis" {
+    if bin == "hormesis" && builtin {
         return cmd;
     }
     if let Some(help) = cmd.get_after_help().map(|h| named(h.to_string())) {
