@@ -425,7 +425,15 @@ fn check_writable_dir(dir: &Path) -> Result<(), String> {
         .prefix(".hormesis-probe.")
         .tempfile_in(dir)
         .map(drop)
-        .map_err(|e| format!("cannot create files in {}: {e}", dir.display()))
+        // The probe's own random name is no help to the reader: the reason
+        // alone (`Permission denied (os error 13)`).
+        .map_err(|e| {
+            let why = e.raw_os_error().map_or_else(
+                || e.kind().to_string(),
+                |c| std::io::Error::from_raw_os_error(c).to_string(),
+            );
+            format!("cannot create files in {}: {why}", dir.display())
+        })
 }
 
 /// What identifies a file whatever path names it (device and inode on

@@ -105,7 +105,10 @@ const MAX_NAME: usize = 1000;
 
 fn name_ok(what: &str, name: &str) -> Result<(), String> {
     if name.len() > MAX_NAME {
-        return Err(format!("{what} is {} bytes long, at most {MAX_NAME}", name.len()));
+        return Err(format!(
+            "{what} is {} bytes long, at most {MAX_NAME}",
+            name.len()
+        ));
     }
     Ok(())
 }
@@ -160,7 +163,10 @@ impl MapView {
             ));
         }
         if self.seeds.len() > MAX_SEEDS {
-            return Err(format!("{} seeds; maps have at most {MAX_SEEDS}", self.seeds.len()));
+            return Err(format!(
+                "{} seeds; maps have at most {MAX_SEEDS}",
+                self.seeds.len()
+            ));
         }
         for (i, v) in self.durations_s.iter().chain(&self.magnitudes).enumerate() {
             within(&format!("axis point {}", i + 1), *v, -1e12, 1e12)?;
@@ -174,7 +180,12 @@ impl MapView {
         }
         for (i, c) in self.cells.iter().enumerate() {
             within(&format!("cell {}: fraction", i + 1), c.fraction, 0.0, 1.0)?;
-            within(&format!("cell {}: mean_stress", i + 1), c.mean_stress, 0.0, 1.0)?;
+            within(
+                &format!("cell {}: mean_stress", i + 1),
+                c.mean_stress,
+                0.0,
+                1.0,
+            )?;
             if c.runs > self.seeds.len().max(1) {
                 return Err(format!(
                     "cell {}: {} runs on {} seeds",

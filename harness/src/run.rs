@@ -178,7 +178,7 @@ impl<'s> RunPlan<'s> {
             WINDOW,
             &|name| specs.iter().any(|p| p.name == name),
         )
-            .map_err(|why| RunError::Setup(format!("scenario `{}`: {why}", scenario.name())))?;
+        .map_err(|why| RunError::Setup(format!("scenario `{}`: {why}", scenario.name())))?;
         Ok(RunPlan {
             scenario,
             params,

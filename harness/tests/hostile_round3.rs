@@ -155,10 +155,7 @@ fn long_output_names_fit_or_are_refused_up_front() {
 #[test]
 fn reproduce_lines_carry_what_changed_the_plan() {
     let dir = scratch("reproduce");
-    let o = hormesis_in(
-        &dir,
-        &["run", "--scenario", "retry-storm", "--tick", "1s"],
-    );
+    let o = hormesis_in(&dir, &["run", "--scenario", "retry-storm", "--tick", "1s"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.contains("reproduce: ") && t.contains("--tick 1s"), "{t}");
@@ -269,7 +266,10 @@ fn numbers_read_and_print_as_people_mean_them() {
 #[test]
 fn stdout_carries_one_output_alone() {
     let dir = scratch("stdout");
-    let spike = concat!(env!("CARGO_MANIFEST_DIR"), "/../replays/retry-storm/spike.yaml");
+    let spike = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../replays/retry-storm/spike.yaml"
+    );
     let o = hormesis_in(&dir, &["shrink", spike, "-o", "-"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let yaml = String::from_utf8_lossy(&o.stdout);
@@ -370,7 +370,10 @@ fn the_other_engine_cannot_hang_flood_or_pass_by_failing() {
         (liar, "is none of stable"),
         (other, "not madsim"),
         (crash, "exit 3"),
-        (dir.join("plain.txt").display().to_string(), "not executable"),
+        (
+            dir.join("plain.txt").display().to_string(),
+            "not executable",
+        ),
         (dir.display().to_string(), "not a file"),
     ];
     for (binary, needle) in cases {

@@ -208,7 +208,10 @@ fn nightly_in(base: &Path, args: &[&str], bin: Option<&str>) -> std::process::Ou
     Command::new(base.join("ci/nightly.sh"))
         .args(args)
         .current_dir(base)
-        .env("HORMESIS_BIN", bin.unwrap_or(env!("CARGO_BIN_EXE_hormesis")))
+        .env(
+            "HORMESIS_BIN",
+            bin.unwrap_or(env!("CARGO_BIN_EXE_hormesis")),
+        )
         .env("HORMESIS_REPLAYS", "replays")
         .env_remove("RUST_LOG")
         .output()
@@ -223,15 +226,42 @@ fn the_nightly_refuses_odd_inputs_and_deletes_nothing_it_did_not_make() {
     let base = layout_copy("refuse");
     let cases: &[(&[&str], &str)] = &[
         (
-            &["--time", "1s", "--shards", "1", "--scenarios", "nosuch", "--out", "replays"],
+            &[
+                "--time",
+                "1s",
+                "--shards",
+                "1",
+                "--scenarios",
+                "nosuch",
+                "--out",
+                "replays",
+            ],
             "not a scenario",
         ),
         (
-            &["--time", "1s", "--shards", "1", "--scenarios", "retry-storm", "--out", "replays"],
+            &[
+                "--time",
+                "1s",
+                "--shards",
+                "1",
+                "--scenarios",
+                "retry-storm",
+                "--out",
+                "replays",
+            ],
             "not made by ci/nightly.sh",
         ),
         (
-            &["--time", "1s", "--shards", "1", "--scenarios", "retry-storm", "--out", "precious"],
+            &[
+                "--time",
+                "1s",
+                "--shards",
+                "1",
+                "--scenarios",
+                "retry-storm",
+                "--out",
+                "precious",
+            ],
             "nothing was removed",
         ),
         (&["--shards", "0"], "--shards `0`"),
@@ -246,7 +276,10 @@ fn the_nightly_refuses_odd_inputs_and_deletes_nothing_it_did_not_make() {
         let o = nightly_in(&base, args, None);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: expected `{needle}` in {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected `{needle}` in {err}"
+        );
     }
     // A path that is not an executable is refused, never built.
     let not_a_program = base.join("precious/notes.txt");
@@ -259,7 +292,11 @@ fn the_nightly_refuses_odd_inputs_and_deletes_nothing_it_did_not_make() {
         "mine"
     );
     // The kept incidents inside the output folder: refused too.
-    let o = nightly_in(&base, &["--time", "1s", "--scenarios", "retry-storm", "--out", "."], None);
+    let o = nightly_in(
+        &base,
+        &["--time", "1s", "--scenarios", "retry-storm", "--out", "."],
+        None,
+    );
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     assert!(base.join("replays/retry-storm/spike.yaml").is_file());
 }

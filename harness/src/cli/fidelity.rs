@@ -86,10 +86,7 @@ fn other_binary(other: EngineKind) -> Binary {
         let path = PathBuf::from(named);
         return match executable(&path) {
             Ok(()) => Binary::At(path),
-            Err(why) => Binary::Unusable(format!(
-                "{OTHER_ENGINE_ENV}={}: {why}",
-                path.display()
-            )),
+            Err(why) => Binary::Unusable(format!("{OTHER_ENGINE_ENV}={}: {why}", path.display())),
         };
     }
     let exe = match std::env::current_exe() {
@@ -272,14 +269,14 @@ fn ask(
 }
 
 /// Waits for `child` to exit, up to `timeout` or until its output grew too
-/// large; then it is killed.
+/// large; then it is killed. Wall time and sleeps bound a child process
+/// here; neither enters a simulation.
+#[allow(clippy::disallowed_methods)]
 fn wait_until(
     child: &mut std::process::Child,
     timeout: Duration,
     too_much: &std::sync::atomic::AtomicBool,
 ) -> Result<std::process::ExitStatus, String> {
-    // Wall time bounds a child process; it never enters a simulation.
-    #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
     loop {
         match child.try_wait() {
@@ -290,7 +287,9 @@ fn wait_until(
         let timed_out = started.elapsed() >= timeout;
         if timed_out || too_much.load(std::sync::atomic::Ordering::SeqCst) {
             let _ = child.kill();
-            let status = child.wait().map_err(|e| format!("cannot wait for it: {e}"))?;
+            let status = child
+                .wait()
+                .map_err(|e| format!("cannot wait for it: {e}"))?;
             if timed_out {
                 return Err(format!(
                     "no answer within {} ({TIMEOUT_ENV} sets the limit)",
@@ -362,7 +361,9 @@ fn verdict_of(answer: &[u8], other: EngineKind) -> Result<(String, Option<f64>),
         ));
     }
     let verdict = &report["verdict"];
-    let class = verdict["class"].as_str().ok_or("a report without a verdict")?;
+    let class = verdict["class"]
+        .as_str()
+        .ok_or("a report without a verdict")?;
     if !crate::verdict::Class::ALL.iter().any(|c| c.name() == class) {
         return Err(format!(
             "its verdict class {:?} is none of {}",
@@ -370,7 +371,9 @@ fn verdict_of(answer: &[u8], other: EngineKind) -> Result<(String, Option<f64>),
             crate::verdict::Class::ALL.map(|c| c.name()).join(", ")
         ));
     }
-    let ttr_s = verdict["ttr_s"].as_f64().filter(|t| t.is_finite() && *t >= 0.0);
+    let ttr_s = verdict["ttr_s"]
+        .as_f64()
+        .filter(|t| t.is_finite() && *t >= 0.0);
     Ok((class.to_string(), ttr_s))
 }
 

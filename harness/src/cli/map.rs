@@ -18,7 +18,7 @@ pub(super) struct MapArgs {
     #[arg(long, default_value = "8x8", value_parser = parse_grid, value_name = "WxH")]
     grid: (usize, usize),
     /// Seeds per cell (1 to 100), derived from --seed.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = parse_seeds)]
     seeds: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -40,13 +40,27 @@ pub(super) struct MapArgs {
     engine: EngineKind,
 }
 
+fn parse_seeds(text: &str) -> Result<usize, String> {
+    let max = crate::map::MAX_SEEDS;
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("`{text}`: a number of seeds from 1 to {max}"))
+}
+
 fn parse_grid(text: &str) -> Result<(usize, usize), String> {
     let bad = || format!("`{text}`: write the grid as WxH, e.g. 8x8");
     let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
-    Ok((
+    let (w, h): (usize, usize) = (
         w.trim().parse().map_err(|_| bad())?,
         h.trim().parse().map_err(|_| bad())?,
-    ))
+    );
+    let max = crate::map::MAX_GRID;
+    if !(1..=max).contains(&w) || !(1..=max).contains(&h) {
+        return Err(format!("`{text}`: each side from 1 to {max}"));
+    }
+    Ok((w, h))
 }
 
 pub(super) fn command(env: &Env, args: MapArgs) -> Result<u8, Failure> {

@@ -144,12 +144,18 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
             if other_mitigations.is_empty() {
                 String::new()
             } else {
-                format!(" ({} are kept under another mitigation)", other_mitigations.len())
+                format!(
+                    " ({} are kept under another mitigation)",
+                    other_mitigations.len()
+                )
             }
         )));
     }
     for left_out in &other_mitigations {
-        errln!("left out {left_out}: kept under another mitigation than {}", args.mitigation);
+        errln!(
+            "left out {left_out}: kept under another mitigation than {}",
+            args.mitigation
+        );
     }
     let start = policy_sets(args.policy.as_deref(), &[scenario], &[])?;
     let mut config = TuneConfig::new(scenario, &args.mitigation, incidents, args.budget);
@@ -163,6 +169,10 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
     config.max_cost = args.max_cost;
     config.cost_seeds = args.cost_seeds;
     config.jobs = jobs(args.jobs);
+    config.check().map_err(|e| match e {
+        TuneError::Config(m) => bad_input(m),
+        other => bad_input(other),
+    })?;
     errln!(
         "tuning {} of {} against {} incidents{} ({} policies x {} rounds, explore {} runs per round, max cost {:.1} %, seed {}, {} jobs)",
         args.mitigation,

@@ -128,7 +128,11 @@ pub enum EngineError {
     /// The simulator itself ran out of something (turmoil's ephemeral
     /// ports): a load the simulation cannot hold, not a finding.
     #[error("the simulation hit a limit of the simulator at {t_s:.3}s (seed {seed}): {message}; lower the offered load (rate, load-spike factors) or let clients reuse their connections")]
-    Limit { t_s: f64, seed: u64, message: String },
+    Limit {
+        t_s: f64,
+        seed: u64,
+        message: String,
+    },
     #[error("the run was stopped at {t_s:.3}s (seed {seed}): over {MAX_IN_FLIGHT} requests in flight at once, or over {} MiB of simulation state, more than a simulation can hold; lower the offered load (rate, load-spike factors)", crate::memory::MAX_SIMULATION_BYTES >> 20)]
     Overloaded { t_s: f64, seed: u64 },
 }

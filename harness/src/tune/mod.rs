@@ -98,6 +98,12 @@ impl TuneConfig {
         }
     }
 
+    /// Checks every setting, as [`tune`] does before any run: for a caller
+    /// to refuse bad input before it says anything else.
+    pub fn check(&self) -> Result<(), TuneError> {
+        self.checked_space().map(drop)
+    }
+
     /// The box to search, once every setting is checked: what is wrong is
     /// said before any run.
     fn checked_space(&self) -> Result<Space, TuneError> {
