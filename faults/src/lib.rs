@@ -37,5 +37,7 @@ mod validate;
 pub use duration::{format_duration, parse_duration, MAX_DURATION};
 pub use error::{FieldError, ScheduleError};
 pub use fault::{Fault, FaultKind, HostGroups, LinkTarget};
-pub use schedule::{too_deep, yaml_scalar, Event, Schedule, MAX_YAML_NESTING, SCHEDULE_VERSION};
+pub use schedule::{
+    too_deep, yaml_error_line, yaml_scalar, Event, Schedule, MAX_YAML_NESTING, SCHEDULE_VERSION,
+};
 pub use validate::{KnobKind, KnobSpec, Target, MAX_EVENTS, MAX_LOAD_PRODUCT};

@@ -158,6 +158,33 @@ pub struct Schedule {
 /// grows with the square of the depth (200 KB of `[` took 30 s).
 pub const MAX_YAML_NESTING: usize = 32;
 
+/// The line a YAML parse error is about: where the parser stopped, except
+/// for a duplicate key, which it reports at the start of the mapping that
+/// holds it: then the line of the key's second occurrence from there.
+pub fn yaml_error_line(text: &str, error: &serde_yaml::Error) -> Option<usize> {
+    let reported = error.location().map(|l| l.line())?;
+    let message = error.to_string();
+    let Some(key) = message
+        .split_once("duplicate entry with key \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(key, _)| key)
+    else {
+        return Some(reported);
+    };
+    let spelled = format!("{key}:");
+    let mut seen = 0;
+    for (i, line) in text.lines().enumerate().skip(reported.saturating_sub(1)) {
+        let body = line.trim_start().trim_start_matches("- ").trim_start();
+        if body.starts_with(&spelled) {
+            seen += 1;
+            if seen == 2 {
+                return Some(i + 1);
+            }
+        }
+    }
+    Some(reported)
+}
+
 /// The line (1-based) and a message when `text` nests flow collections
 /// deeper than [`MAX_YAML_NESTING`], found by one linear scan before any
 /// parsing (brackets inside quotes and comments are skipped).
@@ -251,7 +278,7 @@ impl Schedule {
         }
         let doc: Value = serde_yaml::from_str(text).map_err(|e| ScheduleError::Syntax {
             origin: origin.to_string(),
-            line: e.location().map(|l| l.line()),
+            line: yaml_error_line(text, &e),
             message: format!("not valid YAML: {e}"),
         })?;
         Schedule::from_yaml_value(&doc, text, origin)
@@ -474,9 +501,14 @@ fn raw_value(key: &str, v: &Value) -> Result<RawValue, FieldError> {
                     .as_sequence()
                     .and_then(|hs| hs.iter().map(scalar).collect::<Option<Vec<_>>>())
                     .ok_or_else(|| {
+                        let scalars = groups.iter().all(|g| scalar(g).is_some());
                         FieldError::new(
                             key,
-                            format!("`{key}` must be a list of host groups, like [[server], [client-1, client-2]]"),
+                            if key == "between" || !scalars {
+                                format!("`{key}` must be a list of host groups, like [[server], [client-1, client-2]]")
+                            } else {
+                                format!("`{key}` takes one value (a number, a duration such as `5s`, or a name), not a list: write `{key}: {}`", groups.first().and_then(scalar).unwrap_or_default())
+                            },
                         )
                     })?;
                 out.push(hosts);

@@ -124,16 +124,16 @@ impl Schedule {
             }
         };
         if self.events.len() > MAX_EVENTS {
-            return Err(ScheduleError::Event {
-                origin: origin.to_string(),
-                line: None,
-                index: MAX_EVENTS,
-                kind: self.events[MAX_EVENTS].fault.kind().name().to_string(),
-                message: format!(
-                    "a schedule has at most {MAX_EVENTS} events; this one has {}",
-                    self.events.len()
-                ),
-            });
+            return Err(locate(
+                MAX_EVENTS,
+                FieldError {
+                    key: None,
+                    message: format!(
+                        "a schedule has at most {MAX_EVENTS} events; this one has {}",
+                        self.events.len()
+                    ),
+                },
+            ));
         }
         for (index, event) in self.events.iter().enumerate() {
             check_event(event, target).map_err(|e| locate(index, e))?;

@@ -117,6 +117,18 @@ pub fn import_timeline_located(
         ));
     };
     let event_col = column("event");
+    // A column this reader does not know would be dropped without a word:
+    // a typo (`offerred`) or data the user expects to count.
+    if let Some(extra) = headers.iter().find(|h| {
+        !["time", "offered", "event"]
+            .iter()
+            .any(|k| h.eq_ignore_ascii_case(k))
+    }) {
+        return Err(invalid(
+            Some(1),
+            format!("unknown column `{extra}`; allowed: time, offered, event"),
+        ));
+    }
     let mut rows: Vec<Row> = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -126,6 +138,17 @@ pub fn import_timeline_located(
             )
         })?;
         let line = record.position().map_or(0, |p| p.line());
+        if record.len() > headers.len() {
+            return Err(invalid(
+                Some(line),
+                format!(
+                    "{} fields where the header names {} ({}); quote a field that holds a comma",
+                    record.len(),
+                    headers.len(),
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
         let field = |i: usize| record.get(i).unwrap_or("");
         let t = parse_time(field(time_col)).map_err(|m| invalid(Some(line), m))?;
         let offered = field(offered_col)
@@ -272,9 +295,13 @@ pub fn import_timeline_located(
             };
             match name {
                 "node-down" => {
-                    if !open_crashes.iter().any(|(h, _)| *h == host) {
-                        open_crashes.push((host.clone(), r.t));
+                    if open_crashes.iter().any(|(h, _)| *h == host) {
+                        return Err(invalid(
+                            Some(r.line),
+                            format!("`{annotation}`: `{host}` is already down (a `node-down` without `node-up` before it)"),
+                        ));
                     }
+                    open_crashes.push((host.clone(), r.t));
                 }
                 "node-up" => {
                     if !close_crash(&mut open_crashes, &mut events, r.t) {

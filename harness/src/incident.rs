@@ -148,6 +148,11 @@ impl Expect {
                     })?;
                 self.max_score = Some(v)
             }
+            "" => {
+                return Err(format!(
+                    "--expect `{spec}`: no key before `=`; allowed: class, recovers-within, max-score"
+                ))
+            }
             other => {
                 return Err(format!(
                 "--expect `{spec}`: unknown key `{other}`; allowed: class, recovers-within, max-score"
@@ -248,6 +253,32 @@ pub struct Incident {
     pub found: Found,
     pub expect: Expect,
     located: Option<Located>,
+}
+
+/// serde's message for a field of an incident, with its enum errors put in
+/// the file's own terms (`class: [metastable]` is not "a YAML tag").
+fn plain_serde_error(e: &serde_yaml::Error) -> String {
+    let message = e.to_string();
+    let field = message.split(':').next().unwrap_or_default();
+    let allowed = match field.rsplit('.').next() {
+        Some("class") => Some(Class::ALL.map(|c| c.name()).join(", ")),
+        Some("engine") => Some("turmoil, madsim".to_string()),
+        _ => None,
+    };
+    match allowed {
+        Some(allowed) if message.contains("YAML tag") || message.contains("unknown variant") => {
+            format!("`{field}` must be one of: {allowed}")
+        }
+        _ => message,
+    }
+}
+
+/// A value quoted in an error, cut to a readable length.
+fn clip_value(v: &str) -> String {
+    match v.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &v[..cut]),
+        None => v.to_string(),
+    }
 }
 
 /// The id of a finding: the scenario and a hash of everything that fixes the run.
@@ -441,7 +472,7 @@ impl Incident {
         }
         let doc: Value = serde_yaml::from_str(text).map_err(|e| {
             invalid(
-                e.location().map(|l| l.line()),
+                hormesis_faults::yaml_error_line(text, &e),
                 format!("not valid YAML: {e}"),
             )
         })?;
@@ -473,8 +504,34 @@ impl Incident {
                 ))
             }
         }
-        let file: IncidentFile = serde_yaml::from_str(text)
-            .map_err(|e| invalid(e.location().map(|l| l.line()), e.to_string()))?;
+        let file: IncidentFile = serde_yaml::from_str(text).map_err(|e| {
+            invalid(
+                hormesis_faults::yaml_error_line(text, &e),
+                plain_serde_error(&e),
+            )
+        })?;
+        let id_ok = !file.id.is_empty()
+            && file.id.len() <= 128
+            && file
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !id_ok {
+            return Err(invalid(
+                top_key(text, "id"),
+                "`id` names the incident in file and test names: 1 to 128 letters, digits, `-`, `_` or `.`".into(),
+            ));
+        }
+        let digest = &file.found.digest;
+        if digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(invalid(
+                key_in_block(text, "found", "digest"),
+                format!(
+                    "`digest: {}`: a trace digest is 64 hexadecimal digits, as `run` prints it",
+                    clip_value(digest)
+                ),
+            ));
+        }
         let mut params = BTreeMap::new();
         for (key, value) in &file.params {
             let text_value = scalar_text(value).ok_or_else(|| {

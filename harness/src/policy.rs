@@ -65,7 +65,7 @@ impl Policy {
         }
         let doc: Value = serde_yaml::from_str(text).map_err(|e| {
             error(
-                e.location().map(|l| l.line()),
+                hormesis_faults::yaml_error_line(text, &e),
                 format!("not valid YAML: {e}"),
             )
         })?;
@@ -79,9 +79,15 @@ impl Policy {
         let mut entries = Vec::with_capacity(map.len());
         for (key, value) in map {
             let Some(key) = key.as_str() else {
+                let shown = match key {
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Null => "~".to_string(),
+                    _ => "a collection".to_string(),
+                };
                 return Err(error(
-                    None,
-                    format!("a parameter name must be text, not {key:?}"),
+                    line_of(text, &shown),
+                    format!("a parameter name must be text, not `{shown}`"),
                 ));
             };
             let line = line_of(text, key);
@@ -170,19 +176,32 @@ impl Policy {
 }
 
 /// 1-based line of a top-level `key:` (quoted or not).
+/// The line of `key`: where a line starts with it (block style), else the
+/// first line that holds it as a key (flow style, `{a: 1, b: 2}`).
 fn line_of(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_end();
-            [
-                format!("{key}:"),
-                format!("\"{key}\":"),
-                format!("'{key}':"),
-            ]
+    let spellings = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    let at = |hit: &dyn Fn(&str) -> bool| text.lines().position(|l| hit(l)).map(|i| i + 1);
+    at(&|l: &str| {
+        spellings
             .iter()
-            .any(|p| l.starts_with(p.as_str()))
+            .any(|p| l.trim_end().starts_with(p.as_str()))
+    })
+    .or_else(|| {
+        at(&|l: &str| {
+            spellings.iter().any(|p| {
+                l.match_indices(p.as_str()).any(|(i, _)| {
+                    l[..i]
+                        .chars()
+                        .next_back()
+                        .is_none_or(|c| matches!(c, '{' | ',' | ' '))
+                })
+            })
         })
-        .map(|i| i + 1)
+    })
 }
 
 #[cfg(test)]

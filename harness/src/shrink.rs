@@ -508,7 +508,7 @@ pub fn shrink_until(
         let got = match run::run(&shrinker.base) {
             Ok(r) => match r.failures.first() {
                 Some(f) => format!(
-                    "{} only with host `{}` failing on its own at {:.1}s ({})",
+                    "{} only with host `{}` failing on its own at {:.1}s ({}), not a trigger",
                     r.verdict.class.name(),
                     f.host,
                     f.t_s,
@@ -531,7 +531,7 @@ pub fn shrink_until(
                         None => "metastable only at the scenario's step".to_string(),
                     }
                 }
-                None => r.verdict.class.name().to_string(),
+                None => format!("{}, not metastable", r.verdict.class.name()),
             },
             Err(e) => format!("failing to run ({e})"),
         };

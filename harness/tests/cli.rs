@@ -573,7 +573,7 @@ fn a_policy_file_is_applied_by_run_replay_and_explore() {
         text(&o)
     );
     assert!(text(&o).0.contains(
-        "--set mitigation=retry-budget --set retry_budget.ratio=0.1 --set mitigation=none"
+        "--set 'mitigation=retry-budget' --set 'retry_budget.ratio=0.1' --set 'mitigation=none'"
     ));
 
     let kept = concat!(

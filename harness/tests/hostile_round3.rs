@@ -536,3 +536,128 @@ fn a_run_that_grows_without_end_is_stopped_at_its_memory_budget() {
     // Two simulations of at most 1 GiB each, and the allocator's slack.
     assert!(peak < 3 << 30, "peak {} MiB", peak >> 20);
 }
+
+// E18: every refusal names the line at fault and says what is allowed.
+#[test]
+fn small_traps_name_their_line() {
+    let dir = scratch("lines");
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    let run_schedule = |name: &str| {
+        hormesis_in(
+            &dir,
+            &["run", "--scenario", "retry-storm", "--schedule", name],
+        )
+    };
+    write(
+        "dup.yaml",
+        "version: 1\nevents:\n  - at: 60s\n    for: 10s\n    fault: load-spike\n    factor: 3\n    factor: 4\n",
+    );
+    refused(&run_schedule("dup.yaml"), "dup.yaml:7:");
+    write(
+        "list.yaml",
+        "version: 1\nevents:\n  - at: 60s\n    for: 10s\n    fault: load-spike\n    factor: [3]\n",
+    );
+    let o = run_schedule("list.yaml");
+    refused(&o, "list.yaml:6:");
+    refused(&o, "write `factor: 3`");
+    let mut many = String::from("version: 1\nevents:\n");
+    for _ in 0..1001 {
+        many += "  - at: 60s\n    for: 1s\n    fault: latency\n    host: server\n    delay: 1ms\n";
+    }
+    write("many.yaml", &many);
+    refused(&run_schedule("many.yaml"), "many.yaml:5003: event 1001");
+
+    let run_policy = |name: &str| {
+        hormesis_in(
+            &dir,
+            &["run", "--scenario", "retry-storm", "--policy", name],
+        )
+    };
+    write("numeric.yaml", "mitigation: retry-budget\n5: 1\n");
+    refused(
+        &run_policy("numeric.yaml"),
+        "numeric.yaml:2: a parameter name must be text",
+    );
+    write(
+        "flow.yaml",
+        "# tuned\n{mitigation: retry-budget, retry_budget.ratio: 7000}\n",
+    );
+    refused(&run_policy("flow.yaml"), "flow.yaml:2:");
+
+    let kept = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../replays/retry-storm/spike.yaml"
+    ))
+    .unwrap();
+    let digest_line = kept
+        .lines()
+        .position(|l| l.trim_start().starts_with("digest:"))
+        .unwrap()
+        + 1;
+    let mut bad = String::new();
+    for line in kept.lines() {
+        if line.trim_start().starts_with("digest:") {
+            bad += "  digest: zz\n";
+        } else {
+            bad += line;
+            bad.push('\n');
+        }
+    }
+    write("digest.yaml", &bad);
+    let o = hormesis_in(&dir, &["replay", "digest.yaml"]);
+    refused(&o, &format!("digest.yaml:{digest_line}:"));
+    refused(&o, "64 hexadecimal digits");
+    write(
+        "class.yaml",
+        &kept.replacen("class: metastable", "class: [metastable]", 1),
+    );
+    refused(
+        &hormesis_in(&dir, &["replay", "class.yaml"]),
+        "must be one of: stable, slow-recovery, metastable, unhealthy-baseline",
+    );
+    write("id.yaml", &kept.replacen("id: ", "id: a/b ", 1));
+    refused(
+        &hormesis_in(&dir, &["replay", "id.yaml"]),
+        "`id` names the incident",
+    );
+
+    let import = |name: &str| {
+        hormesis_in(
+            &dir,
+            &[
+                "import",
+                name,
+                "--scenario",
+                "retry-storm",
+                "-o",
+                "out.yaml",
+            ],
+        )
+    };
+    write("extra.csv", "time,offered,event,note\n0,100,,\n");
+    refused(&import("extra.csv"), "extra.csv:1: unknown column `note`");
+    write("wide.csv", "time,offered,event\n0,100,,5\n");
+    refused(
+        &import("wide.csv"),
+        "wide.csv:2: 4 fields where the header names 3",
+    );
+    write(
+        "twice.csv",
+        "time,offered,event\n0,100,\n10,100,\n20,100,node-down\n30,100,node-down\n40,100,node-up\n50,100,\n",
+    );
+    refused(&import("twice.csv"), "twice.csv:5:");
+    refused(&import("twice.csv"), "already down");
+    let o = hormesis_in(
+        &dir,
+        &[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--record",
+            "r.yaml",
+            "--expect",
+            "=metastable",
+        ],
+    );
+    refused(&o, "no key before `=`");
+}

@@ -166,3 +166,30 @@ fn help_names_this_binary() {
         "the example names this binary: {help}"
     );
 }
+
+/// Issue 29, E13: the user's binary inherits none of the built-ins'
+/// assumptions: its help shows its own scenario, and advice names only
+/// parameters its scenario has.
+#[test]
+fn help_and_advice_name_only_what_this_binary_has() {
+    let dir = scratch("own-help");
+    for args in [&["--help"][..], &["tune", "--help"], &["explore", "--help"]] {
+        let o = quotes(&dir, args);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{t}");
+        assert!(!t.contains("retry-storm"), "{args:?}: {t}");
+        assert!(!t.contains("retry-budget"), "{args:?}: {t}");
+    }
+    let o = quotes(&dir, &["--help"]);
+    assert!(text(&o).contains("run --scenario quotes"), "{}", text(&o));
+    // quotes has `rate` but no `warmup` or `horizon` parameter.
+    let o = quotes(&dir, &["run", "--scenario", "quotes", "--set", "rate=1"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("too low to judge"), "{t}");
+    assert!(
+        !t.contains("--set warmup") && !t.contains("--set horizon"),
+        "{t}"
+    );
+    assert!(t.contains("--set rate="), "{t}");
+}

@@ -19,8 +19,8 @@ pub(super) struct TuneArgs {
     /// Scenario name (see `hormesis scenarios`).
     #[arg(long)]
     scenario: String,
-    /// The mitigation whose parameters are tuned (a value of the scenario's
-    /// `mitigation`, e.g. `retry-budget`); `hormesis scenarios` lists them.
+    /// The mitigation whose parameters are tuned: a value of the scenario's
+    /// `mitigation` parameter, as the `scenarios` command lists them.
     #[arg(long)]
     mitigation: String,
     /// Incidents to tune against: files or folders searched for *.yaml.
