@@ -184,7 +184,7 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
         format!("\"{key}\":"),
         format!("'{key}':"),
     ];
-    let at = |hit: &dyn Fn(&str) -> bool| text.lines().position(|l| hit(l)).map(|i| i + 1);
+    let at = |hit: &dyn Fn(&str) -> bool| text.lines().position(hit).map(|i| i + 1);
     at(&|l: &str| {
         spellings
             .iter()

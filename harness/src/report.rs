@@ -172,12 +172,21 @@ impl MapView {
             within(&format!("axis point {}", i + 1), *v, -1e12, 1e12)?;
         }
         let points = along(&self.durations_s).len() * along(&self.magnitudes).len();
-        if self.cells.len() != points {
+        if self.cells.len() > points {
             return Err(format!(
                 "{} cells for a grid of {points} points",
                 self.cells.len()
             ));
         }
+        for (what, scale) in [
+            ("duration_scale", &self.duration_scale),
+            ("magnitude_scale", &self.magnitude_scale),
+        ] {
+            if scale != "linear" && scale != "log" {
+                return Err(format!("{what} is {scale:?}, not linear or log"));
+            }
+        }
+        name_ok("unit", &self.unit)?;
         for (i, c) in self.cells.iter().enumerate() {
             within(&format!("cell {}: fraction", i + 1), c.fraction, 0.0, 1.0)?;
             within(
@@ -675,6 +684,18 @@ pub struct MapView {
     pub magnitudes: Vec<f64>,
     pub cells: Vec<MapCellView>,
     pub tipping_fraction: f64,
+    /// Axis spacing and the magnitude's unit (absent in maps of 0.1.0
+    /// before natural-scale axes: linear, no unit).
+    #[serde(default = "linear")]
+    pub duration_scale: String,
+    #[serde(default = "linear")]
+    pub magnitude_scale: String,
+    #[serde(default)]
+    pub unit: String,
+}
+
+fn linear() -> String {
+    "linear".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -684,6 +705,8 @@ pub struct MapCellView {
     pub runs: usize,
     pub fraction: f64,
     pub mean_stress: f64,
+    #[serde(default)]
+    pub refined: bool,
 }
 
 /// The vulnerability map as a heatmap: durations across, magnitudes up,
@@ -695,7 +718,8 @@ pub fn map_svg(m: &MapView) -> Result<String, ReportError> {
     rows.reverse();
     let (cell_w, cell_h, left, top) = (64i32, 34i32, 90i32, 50i32);
     let width = (left + cell_w * columns.len() as i32 + 20) as u32;
-    let height = (top + cell_h * rows.len() as i32 + 50) as u32;
+    let height = (top + cell_h * rows.len() as i32 + 100) as u32;
+    let magnitude_label = |v: f64| crate::map::label(v, &m.unit);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width.max(420), height)).into_drawing_area();
@@ -711,7 +735,7 @@ pub fn map_svg(m: &MapView) -> Result<String, ReportError> {
             .map_err(draw_error)?;
         for (r, magnitude) in rows.iter().enumerate() {
             let y = top + r as i32 * cell_h;
-            let label = magnitude.map_or("-".into(), |v| format!("{v}"));
+            let label = magnitude.map_or("-".into(), magnitude_label);
             root.draw(&Text::new(label, (10, y + 10), ("sans-serif", 12)))
                 .map_err(draw_error)?;
             for (c, duration) in columns.iter().enumerate() {
@@ -728,6 +752,13 @@ pub fn map_svg(m: &MapView) -> Result<String, ReportError> {
                     heat(cell.fraction).filled(),
                 ))
                 .map_err(draw_error)?;
+                if cell.refined {
+                    root.draw(&Rectangle::new(
+                        [(x + 1, y + 1), (x + cell_w - 3, y + cell_h - 3)],
+                        BLACK.stroke_width(1),
+                    ))
+                    .map_err(draw_error)?;
+                }
                 let text = if cell.runs == 0 {
                     "err".to_string()
                 } else if cell.fraction > 0.0 {
@@ -746,12 +777,42 @@ pub fn map_svg(m: &MapView) -> Result<String, ReportError> {
             root.draw(&Text::new(label, (x, axis_y), ("sans-serif", 12)))
                 .map_err(draw_error)?;
         }
+        let unit = if m.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" in {}", m.unit)
+        };
         root.draw(&Text::new(
-            "duration →   (rows: magnitude; cells: fraction of seeds that tip, or s = mean stress where none did)",
+            format!(
+                "duration → ({} scale); rows: magnitude{unit} ({} scale); cells: fraction of seeds that tip, or s = mean stress where none did; outlined: refined",
+                m.duration_scale, m.magnitude_scale
+            ),
             (10, axis_y + 20),
             ("sans-serif", 11),
         ))
         .map_err(draw_error)?;
+        // The colour legend: what each shade means.
+        let legend_y = axis_y + 40;
+        root.draw(&Text::new(
+            "fraction of seeds that tip:",
+            (10, legend_y + 6),
+            ("sans-serif", 11),
+        ))
+        .map_err(draw_error)?;
+        for (i, f) in [0.0, 0.25, 0.5, 0.75, 1.0].iter().enumerate() {
+            let x = 170 + i as i32 * 50;
+            root.draw(&Rectangle::new(
+                [(x, legend_y), (x + 20, legend_y + 16)],
+                heat(*f).filled(),
+            ))
+            .map_err(draw_error)?;
+            root.draw(&Text::new(
+                format!("{f}"),
+                (x + 23, legend_y + 4),
+                ("sans-serif", 11),
+            ))
+            .map_err(draw_error)?;
+        }
         root.present().map_err(draw_error)?;
     }
     Ok(svg)

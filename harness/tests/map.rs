@@ -32,6 +32,8 @@ fn a_map_covers_the_grid_and_does_not_depend_on_jobs() {
             "3x3",
             "--seeds",
             "2",
+            "--refine",
+            "4",
             "--jobs",
             jobs,
             "--json",
@@ -49,10 +51,18 @@ fn a_map_covers_the_grid_and_does_not_depend_on_jobs() {
     }
     assert_eq!(maps[0], maps[1], "the map is the same for any --jobs");
     let m = &maps[0];
-    assert_eq!(m["durations_s"], serde_json::json!([1.0, 16.0, 30.0]));
-    assert_eq!(m["magnitudes"].as_array().unwrap().len(), 3);
+    // Durations span more than a decade: log-spaced. Load factors do not.
+    assert_eq!(m["duration_scale"], "log");
+    assert_eq!(m["magnitude_scale"], "linear");
     let cells = m["cells"].as_array().unwrap();
-    assert_eq!(cells.len(), 9);
+    let grid: Vec<&serde_json::Value> = cells.iter().filter(|c| c["refined"] == false).collect();
+    assert_eq!(grid.len(), 9);
+    let grid_durations: std::collections::BTreeSet<u64> = grid
+        .iter()
+        .map(|c| c["duration_s"].as_f64().unwrap() as u64)
+        .collect();
+    assert_eq!(grid_durations, [1, 5, 30].into_iter().collect());
+    assert!(cells.len() <= 9 + 4, "at most --refine extra cells");
     let at = |d: f64, f: f64| {
         cells
             .iter()
@@ -96,6 +106,8 @@ fn templates_without_a_magnitude_map_one_row_and_unknown_ones_are_listed() {
         "3x5",
         "--seeds",
         "1",
+        "--refine",
+        "0",
         "--json",
         "-",
     ]);
@@ -143,6 +155,8 @@ fn a_capacity_knob_is_mapped_in_the_values_it_holds() {
         "1x2",
         "--seeds",
         "1",
+        "--refine",
+        "0",
         "--json",
         out.to_str().unwrap(),
     ]);
@@ -177,4 +191,69 @@ fn a_capacity_knob_is_mapped_in_the_values_it_holds() {
         .filter(|w| w.parse::<f64>().is_ok())
         .collect();
     assert_eq!(rows, ["0.1", "0.982"], "{table}");
+}
+
+/// Issue 34: latency-window tips only in a middle band of delay (about
+/// 200–350 ms); the default map finds it, and a grid too coarse to land a
+/// row in it still finds it by refining where the kind of harm changes.
+#[test]
+fn a_narrow_middle_band_is_found_and_a_template_that_never_tips_says_how_fine_it_looked() {
+    let tips = |grid: &str, seeds: &str| {
+        let o = hormesis(&[
+            "map",
+            "--scenario",
+            "latency-window",
+            "--template",
+            "latency host=server",
+            "--grid",
+            grid,
+            "--seeds",
+            seeds,
+            "--json",
+            "-",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(m["magnitude_scale"], "log");
+        assert_eq!(m["unit"], "ms");
+        let cells = m["cells"].as_array().unwrap().clone();
+        cells
+            .into_iter()
+            .filter(|c| c["tipped"].as_u64().unwrap() > 0)
+            .map(|c| c["magnitude"].as_f64().unwrap())
+            .collect::<Vec<f64>>()
+    };
+    for (grid, seeds) in [("8x8", "2"), ("4x4", "1")] {
+        let band = tips(grid, seeds);
+        assert!(!band.is_empty(), "{grid}: nothing tipped");
+        assert!(
+            band.iter().all(|d| (150.0..=450.0).contains(d)),
+            "{grid}: tipped outside the band: {band:?}"
+        );
+    }
+    let o = hormesis(&[
+        "map",
+        "--scenario",
+        "latency-window",
+        "--template",
+        "loss host=server",
+        "--grid",
+        "2x2",
+        "--seeds",
+        "1",
+        "--refine",
+        "0",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("no tip on a 2×2 grid"), "{text}");
+    assert!(
+        text.contains("log-spaced") && text.contains("could be missed"),
+        "{text}"
+    );
 }

@@ -34,6 +34,11 @@ pub(super) struct MapArgs {
     /// Write the map as JSON (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Cells, at most, placed after the grid between neighbouring cells
+    /// whose outcome (tipped or not) or kind of harm differs, halving the
+    /// gap each time: a band narrower than a row is found (0 to 4096).
+    #[arg(long, default_value_t = crate::map::DEFAULT_REFINE, value_name = "N")]
+    refine: usize,
     /// The simulator. A build runs one engine: madsim needs the madsim build
     /// (`cargo madsim-build`, then target/madsim/release/hormesis); see docs/engines.md.
     #[arg(long, value_enum, default_value = EngineKind::BUILT.name())]
@@ -77,6 +82,7 @@ pub(super) fn command(env: &Env, args: MapArgs) -> Result<u8, Failure> {
         seed: args.seed,
         onset: args.onset,
         jobs: jobs(args.jobs),
+        refine: args.refine,
     };
     errln!(
         "mapping {} `{}` over a {}x{} grid on {} seeds",
@@ -90,15 +96,32 @@ pub(super) fn command(env: &Env, args: MapArgs) -> Result<u8, Failure> {
         MapError::Run(e) => Failure::from(e),
         MapError::Config(m) => bad_input(m),
     })?;
+    let grid_runs: usize = m.cells.iter().filter(|c| !c.refined).map(|c| c.runs).sum();
+    let refined: Vec<&map::MapCell> = m.cells.iter().filter(|c| c.refined).collect();
     let mut out = format!(
-        "{} `{}` from {}s: {:.1} % of {} runs tip (fraction of seeds per cell; `.` none)\n",
+        "{} `{}` from {}s: {:.1} % of {} grid runs tip (fraction of seeds per cell; `.` none; `*` refined{}); durations {}, magnitudes {} ({})\n",
         m.scenario,
         m.template,
         m.onset_s,
         m.tipping_fraction * 100.0,
-        m.cells.iter().map(|c| c.runs).sum::<usize>()
+        grid_runs,
+        if refined.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} cells, {} of them tipping",
+                refined.len(),
+                refined.iter().filter(|c| c.tipped > 0).count()
+            )
+        },
+        m.duration_scale.name(),
+        m.magnitude_scale.name(),
+        m.unit
     );
     out += &map::table(&m);
+    if m.cells.iter().all(|c| c.tipped == 0) {
+        out += &format!("{}\n", map::resolution(&m));
+    }
     if m.unhealthy_runs > 0 {
         out += &format!(
             "UNHEALTHY-BASELINE: {} of {} runs had no healthy baseline to judge recovery against \
