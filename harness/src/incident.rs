@@ -61,6 +61,12 @@ pub struct Found {
     pub damage: f64,
     pub amplification: f64,
     pub digest: String,
+    /// The behaviour digest: what the run did (its timeline, the faults as
+    /// applied, failures, and its control's), without the parameters, so
+    /// two incidents whose settings differ but whose runs do not say so.
+    /// Informational; absent in files written before it was recorded.
+    #[serde(default)]
+    pub behaviour: Option<String>,
     /// turmoil's step it was found at; absent on madsim (no step) and in
     /// files written before it was recorded. A verdict that holds only at
     /// a coarse step is a likely simulation artifact (`--check-fidelity`).
@@ -419,6 +425,7 @@ impl Incident {
                 damage: v.damage,
                 amplification: v.amplification,
                 digest: report.digest.clone(),
+                behaviour: Some(report.behaviour.clone()),
                 tick: report_tick(report),
                 hormesis_version: report.hormesis_version.to_string(),
                 date,
@@ -522,15 +529,20 @@ impl Incident {
                 "`id` names the incident in file and test names: 1 to 128 letters, digits, `-`, `_` or `.`".into(),
             ));
         }
-        let digest = &file.found.digest;
-        if digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(invalid(
-                key_in_block(text, "found", "digest"),
-                format!(
-                    "`digest: {}`: a trace digest is 64 hexadecimal digits, as `run` prints it",
-                    clip_value(digest)
-                ),
-            ));
+        for (key, value) in [
+            ("digest", Some(&file.found.digest)),
+            ("behaviour", file.found.behaviour.as_ref()),
+        ] {
+            let Some(value) = value else { continue };
+            if value.len() != 64 || !value.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(invalid(
+                    key_in_block(text, "found", key),
+                    format!(
+                        "`{key}: {}`: a digest is 64 hexadecimal digits, as `run` prints it",
+                        clip_value(value)
+                    ),
+                ));
+            }
         }
         let mut params = BTreeMap::new();
         for (key, value) in &file.params {
@@ -690,6 +702,9 @@ impl Incident {
         let _ = writeln!(out, "  damage: {:.4}", f.damage);
         let _ = writeln!(out, "  amplification: {:.3}", f.amplification);
         let _ = writeln!(out, "  digest: {}", f.digest);
+        if let Some(b) = &f.behaviour {
+            let _ = writeln!(out, "  behaviour: {b}");
+        }
         if let Some(tick) = f.tick {
             let _ = writeln!(out, "  tick: {}", format_duration(tick));
         }

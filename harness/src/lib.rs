@@ -67,6 +67,7 @@ pub mod scenarios;
 pub mod shrink;
 pub mod stress;
 pub mod summary;
+pub mod sweep;
 pub mod testing;
 pub mod timeline;
 pub mod triage;

@@ -221,6 +221,12 @@ pub struct RunReport {
     /// The schedule, one inline spec per event.
     pub schedule: Vec<String>,
     pub digest: String,
+    /// What the run did, without its inputs: the timeline, the faults as
+    /// applied, failures, and its control's timeline and failures. Equal
+    /// for two runs whose settings differ but whose behaviour does not (a
+    /// setting the system rounds, clamps or ignores); `digest` stays the
+    /// replay's check of the whole run.
+    pub behaviour: String,
     pub verdict: Verdict,
     /// How close the run came to tipping, in [0, 1] (see [`crate::stress`]).
     pub stress: f64,
@@ -431,6 +437,7 @@ pub fn run_with_control(
         params: plan.params.clone(),
         schedule: plan.schedule.events.iter().map(|e| e.to_spec()).collect(),
         digest: faulted.digest,
+        behaviour: String::new(),
         verdict,
         control,
         failures,
@@ -442,7 +449,23 @@ pub fn run_with_control(
         stress: 0.0,
     };
     report.stress = crate::stress::stress(&report);
+    report.behaviour = behaviour_digest(&report);
     Ok(report)
+}
+
+/// The behaviour digest of a finished report ([`RunReport::behaviour`]).
+fn behaviour_digest(report: &RunReport) -> String {
+    let mut d = Digest::new(&["behaviour".to_string()]);
+    d.applied(&report.applied)
+        .failures(&report.failures)
+        .timeline(&report.timeline());
+    if let Some(c) = &report.control {
+        d.failures(&c.failures).timeline(&Timeline {
+            window_s: report.window_s,
+            windows: c.windows.clone(),
+        });
+    }
+    d.hex()
 }
 
 /// The outcome of running one plan twice.

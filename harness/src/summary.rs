@@ -129,6 +129,7 @@ pub fn render(r: &RunReport) -> String {
         );
     }
     let _ = writeln!(out, "  digest     {}", r.digest);
+    let _ = writeln!(out, "  behaviour  {}", r.behaviour);
     out
 }
 

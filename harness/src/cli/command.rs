@@ -9,6 +9,7 @@ use super::replay::ReplayArgs;
 use super::report::ReportArgs;
 use super::run::RunArgs;
 use super::shrink::ShrinkArgs;
+use super::sweep::SweepArgs;
 use super::triage::TriageArgs;
 use super::tune::TuneArgs;
 use clap::{Parser, Subcommand};
@@ -136,6 +137,21 @@ Exit codes: 0 mapped, 1 a run had no healthy baseline (`ub` cells: the system is
         after_help = "Example:\n  hormesis map --scenario retry-storm --template load-spike --grid 6x6 --seeds 4 --json map.json"
     )]
     Map(MapArgs),
+    /// Run one trigger across a setting's range: where the verdict turns, and where the setting changes nothing.
+    #[command(
+        long_about = "Run the same trigger (--fault or --schedule) across a numeric parameter's range \
+(--param NAME=LO..HI, --steps values, --log-scale to spread them geometrically) on the same --seeds for \
+every value, and print per value the seeds that tip, the amplification, the median time to recover \
+and the goodput while the trigger lasted. Where the fraction that tips changes between neighbours, \
+up to --refine more values bisect the gap, down to an eighth of the first spread's step. \
+Neighbouring values whose runs behave identically on every seed (the same behaviour digest: \
+timeline, faults as applied, failures and the control's) are reported as a range of no effect: \
+a setting the code rounds, clamps or ignores there.\n\n\
+The result depends on --seed, --seeds, --steps, --log-scale, --refine and --set; never on --jobs.\n\n\
+Exit codes: 0 swept, 1 a run had no healthy baseline, 2 bad input.",
+        after_help = "Examples:\n  hormesis sweep --scenario retry-storm --param timeout=200ms..2s --log-scale --fault 'load-spike:at=60s,for=10s,factor=3'\n  hormesis sweep --scenario retry-storm --param retry_budget.ratio=0..1 --set mitigation=retry-budget --fault 'load-spike:at=60s,for=10s,factor=3' --json sweep.json"
+    )]
+    Sweep(SweepArgs),
     /// Tune a mitigation's policy parameters against the incidents it meets (Bayesian optimisation).
     #[command(
         long_about = "Search the policy parameters of one mitigation (the scenario's `M.*` parameters, \

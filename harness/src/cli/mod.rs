@@ -92,6 +92,7 @@ mod report;
 mod run;
 mod scenarios;
 mod shrink;
+mod sweep;
 mod triage;
 mod tune;
 
@@ -269,6 +270,7 @@ pub fn main_from(
         Command::Shrink(args) => shrink::command(&env, args),
         Command::Import(args) => import::command(&env, args),
         Command::Map(args) => map::command(&env, args),
+        Command::Sweep(args) => sweep::command(&env, args),
         Command::Tune(args) => tune::command(&env, args),
     };
     let result = result.and_then(|code| {

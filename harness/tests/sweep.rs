@@ -1,0 +1,155 @@
+//! `hormesis sweep` and the behaviour digest (issue 35): a setting swept on
+//! shared seeds, the verdict's turn bisected to the stated resolution,
+//! ranges where a setting changes nothing, the same for any `--jobs`.
+
+use std::process::{Command, Output};
+
+fn hormesis(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hormesis"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn json_of(o: &Output) -> serde_json::Value {
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("JSON on stdout")
+}
+
+const SPIKE: &str = "load-spike:at=60s,for=10s,factor=3";
+
+#[test]
+fn the_verdicts_turn_is_bisected_to_the_resolution_the_same_for_any_jobs() {
+    let sweep = |jobs: &str| {
+        json_of(&hormesis(&[
+            "sweep",
+            "--scenario",
+            "retry-storm",
+            "--param",
+            "retry_budget.ratio=0..1",
+            "--steps",
+            "5",
+            "--seeds",
+            "2",
+            "--set",
+            "mitigation=retry-budget",
+            "--fault",
+            SPIKE,
+            "--jobs",
+            jobs,
+            "--json",
+            "-",
+        ]))
+    };
+    let one = sweep("1");
+    assert_eq!(one, sweep("2"), "the sweep is the same for any --jobs");
+    let resolution = one["resolution"].as_f64().unwrap();
+    assert_eq!(resolution, 1.0 / 32.0);
+    let turns = one["boundaries"].as_array().unwrap();
+    assert_eq!(turns.len(), 1, "{one:#}");
+    let (a, b): (f64, f64) = (
+        turns[0][0].as_str().unwrap().parse().unwrap(),
+        turns[0][1].as_str().unwrap().parse().unwrap(),
+    );
+    assert!(b - a <= resolution + 1e-9, "{a}..{b}");
+    // Below the turn the budget saves the system; above, it does not.
+    let points = one["points"].as_array().unwrap();
+    assert_eq!(points.first().unwrap()["tipped"], 0);
+    assert_eq!(points.last().unwrap()["tipped"], 2);
+    assert!(points.iter().any(|p| p["refined"] == true));
+}
+
+/// Under `mitigation=none` the autoscaler's settings are never read: the
+/// sweep says so, and only the behaviour digest sees that the runs match.
+#[test]
+fn a_setting_the_system_ignores_is_a_range_of_no_effect() {
+    let o = hormesis(&[
+        "sweep",
+        "--scenario",
+        "retry-storm",
+        "--param",
+        "autoscaler.max=8..64",
+        "--steps",
+        "3",
+        "--seeds",
+        "1",
+        "--fault",
+        SPIKE,
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(
+            "no effect: `autoscaler.max` 8..64: identical behaviour on 1/1 seeds (3 values)"
+        ),
+        "{text}"
+    );
+    let run = |set: &str| {
+        json_of(&hormesis(&[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--fault",
+            SPIKE,
+            "--set",
+            set,
+            "--json",
+            "-",
+        ]))
+    };
+    let (a, b) = (run("autoscaler.max=8"), run("autoscaler.max=64"));
+    assert_ne!(
+        a["digest"], b["digest"],
+        "the run digest hashes the parameters"
+    );
+    assert_eq!(
+        a["behaviour"], b["behaviour"],
+        "the behaviour did not change"
+    );
+    let used = |ratio: &str| {
+        json_of(&hormesis(&[
+            "run",
+            "--scenario",
+            "retry-storm",
+            "--fault",
+            SPIKE,
+            "--set",
+            "mitigation=retry-budget",
+            "--set",
+            &format!("retry_budget.ratio={ratio}"),
+            "--json",
+            "-",
+        ]))
+    };
+    assert_ne!(used("0.6")["behaviour"], used("0.7")["behaviour"]);
+}
+
+#[test]
+fn a_sweep_refuses_what_it_cannot_sweep() {
+    for (args, needle) in [
+        (&["--param", "nosuch=1..2"][..], "no parameter `nosuch`"),
+        (&["--param", "mitigation=a..b"], "is a choice"),
+        (&["--param", "timeout=2s..1s"], "from low to high"),
+        (
+            &["--param", "retry_budget.ratio=0..1", "--log-scale"],
+            "above 0",
+        ),
+        (&["--param", "timeout"], "NAME=LO..HI"),
+        (&["--param", "timeout=1s..2s", "--steps", "1"], "--steps 1"),
+    ] {
+        let mut all = vec!["sweep", "--scenario", "retry-storm", "--fault", SPIKE];
+        all.extend_from_slice(args);
+        let o = hormesis(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected `{needle}` in {err}"
+        );
+    }
+}
