@@ -503,7 +503,12 @@ fn along_axis(axis: Option<Axis>, n: usize) -> Vec<Option<f64>> {
 /// first: one tipped and the other did not, or the fault did another kind
 /// of harm (a change of regime, where a narrow band can hide).
 fn difference(a: &MapCell, b: &MapCell) -> Option<u8> {
-    if (a.tipped > 0) != (b.tipped > 0) {
+    // A cell with no healthy baseline has no boundary to find: the system
+    // is dead there whatever the fault.
+    let dead = |c: &MapCell| c.runs == 0 || c.unhealthy == c.runs;
+    if dead(a) || dead(b) {
+        None
+    } else if (a.tipped > 0) != (b.tipped > 0) {
         Some(0)
     } else if a.harm != b.harm {
         Some(1)
@@ -709,6 +714,10 @@ pub fn resolution(map: &VulnerabilityMap) -> String {
         let (Some(&lo), Some(&hi)) = (v.first(), v.last()) else {
             return;
         };
+        if lo == hi {
+            parts.push(format!("{name} {} only", show(lo)));
+            return;
+        }
         parts.push(format!(
             "{name} {}–{}, {}-spaced",
             show(lo),
@@ -845,6 +854,12 @@ mod tests {
         );
         let calm = vec![cell(0, &[]); 4];
         assert!(refinements(&points, &calm, None, Some(latency)).is_empty());
+        // A dead cell (no healthy baseline) has no boundary to refine.
+        let mut dead = cells.clone();
+        for c in &mut dead[2..] {
+            c.unhealthy = c.runs;
+        }
+        assert!(refinements(&points, &dead, None, Some(latency)).is_empty());
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub(super) fn command(env: &Env, args: MapArgs) -> Result<u8, Failure> {
         m.unit
     );
     out += &map::table(&m);
-    if m.cells.iter().all(|c| c.tipped == 0) {
+    if m.cells.iter().all(|c| c.tipped == 0) && m.unhealthy_runs == 0 {
         out += &format!("{}\n", map::resolution(&m));
     }
     if m.unhealthy_runs > 0 {
