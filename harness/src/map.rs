@@ -113,6 +113,9 @@ pub struct MapCell {
     /// Mean stress of the runs ([`crate::stress`]): how near the cell is
     /// to tipping where it does not.
     pub mean_stress: f64,
+    /// Mean attempts per offered request of the runs: how hard clients
+    /// retried under the fault.
+    pub mean_amplification: f64,
     pub errors: usize,
     /// Runs with no healthy baseline (`unhealthy-baseline`): counted in
     /// `runs`, never as recovering.
@@ -269,6 +272,7 @@ type Point = (Option<f64>, Option<f64>);
 struct Outcome {
     class: Class,
     stress: f64,
+    amplification: f64,
     harm: Vec<String>,
 }
 
@@ -317,6 +321,7 @@ impl Mapper<'_> {
                 .map(|r| Outcome {
                     class: r.verdict.class,
                     stress: r.stress,
+                    amplification: r.verdict.amplification,
                     harm: crate::consequence::consequences(&r).signature,
                 });
             Ok::<_, RunError>(outcome)
@@ -359,6 +364,7 @@ fn cell_of(
         tipped,
         fraction: ratio(tipped as f64),
         mean_stress: ratio(done.iter().map(|r| r.stress).sum()),
+        mean_amplification: ratio(done.iter().map(|r| r.amplification).sum()),
         errors: runs - n,
         unhealthy: done
             .iter()
@@ -824,6 +830,7 @@ mod tests {
             tipped,
             fraction: tipped as f64 / 2.0,
             mean_stress: 0.0,
+            mean_amplification: 1.0,
             errors: 0,
             unhealthy: 0,
             harm: harm.iter().map(|s| s.to_string()).collect(),

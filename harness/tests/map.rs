@@ -73,6 +73,9 @@ fn a_map_covers_the_grid_and_does_not_depend_on_jobs() {
     assert_eq!(at(30.0, 5.0)["fraction"], 1.0);
     assert_eq!(at(1.0, 1.2)["fraction"], 0.0);
     assert!(at(1.0, 1.2)["mean_stress"].as_f64().unwrap() < 0.5);
+    // Retries multiply the load where the spike tips it, not where it does not.
+    assert!(at(30.0, 5.0)["mean_amplification"].as_f64().unwrap() > 2.0);
+    assert!(at(1.0, 1.2)["mean_amplification"].as_f64().unwrap() < 1.2);
     let fraction = m["tipping_fraction"].as_f64().unwrap();
     assert!(fraction > 0.0 && fraction < 1.0, "{fraction}");
     // `report` draws it: a cell per grid point, shaded and labelled.
