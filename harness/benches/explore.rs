@@ -14,11 +14,21 @@
 //! comma-separated subsets; BENCH_JOBS, default the number of cores;
 //! BENCH_SET, comma-separated `name=value` parameters applied to every
 //! scenario benched, as `--set` would: the same system with its failing
-//! region moved, to check a strategy is not fitted to where it was).
+//! region moved, to check a strategy is not fitted to where it was;
+//! BENCH_SYNTHETIC, generated instances instead of the built-ins: a range
+//! `A..B` (inclusive) or a list `a,b,c` of `synthetic` instances).
+//!
+//! After the per-target tables, an aggregate over the targets: per
+//! strategy, the median over targets of (its median runs to first ÷
+//! random's), the share of targets where it is no worse than random, found
+//! over all explorations, and the ratio of its mean distinct metastable
+//! arms to random's, summed over targets. Instance ranges are chosen when
+//! the bench runs: nothing in the explorer knows which will be used.
 
 use hormesis::engine::EngineKind;
 use hormesis::explore::strategy::StrategyKind;
 use hormesis::explore::{self, ExploreConfig};
+use hormesis::scenario::Scenario;
 use hormesis::scenarios;
 
 struct Outcome {
@@ -53,6 +63,31 @@ fn mean(v: impl Iterator<Item = f64>) -> f64 {
     sum / n.max(1) as f64
 }
 
+/// `A..B` (inclusive) or `a,b,c`.
+fn instances(text: &str) -> Option<Vec<u64>> {
+    if let Some((a, b)) = text.split_once("..") {
+        let (a, b): (u64, u64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        return (a <= b).then(|| (a..=b).collect());
+    }
+    text.split(',').map(|v| v.trim().parse().ok()).collect()
+}
+
+/// One system benched: a scenario and the parameters that make it.
+struct Target {
+    label: String,
+    scenario: &'static dyn Scenario,
+    overrides: Vec<String>,
+}
+
+/// A strategy's figures on one target.
+struct Row {
+    strategy: StrategyKind,
+    first: f64,
+    found: usize,
+    explorations: usize,
+    arms: f64,
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
     let budget = env_usize("BENCH_BUDGET", 16);
@@ -71,19 +106,48 @@ fn main() {
         .ok()
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
         .unwrap_or_default();
+    let synthetic = std::env::var("BENCH_SYNTHETIC").ok();
     let shown_sets = if sets.is_empty() {
         String::new()
     } else {
         format!(", --set {}", sets.join(" --set "))
     };
-    println!("# strategies vs random: budget {budget}, explorer seeds 1..={seeds}, {jobs} jobs{shown_sets}\n");
-    for scenario in scenarios::builtin() {
-        if only
-            .as_ref()
-            .is_some_and(|o| !o.iter().any(|s| s == scenario.name()))
-        {
-            continue;
+    let targets: Vec<Target> = match &synthetic {
+        Some(spec) => {
+            let Some(ids) = instances(spec) else {
+                eprintln!("BENCH_SYNTHETIC: expected A..B or a,b,c of u64, got {spec:?}");
+                std::process::exit(2);
+            };
+            ids.into_iter()
+                .map(|id| Target {
+                    label: format!("synthetic instance {id}"),
+                    scenario: &scenarios::Synthetic,
+                    overrides: std::iter::once(format!("instance={id}"))
+                        .chain(sets.iter().cloned())
+                        .collect(),
+                })
+                .collect()
         }
+        None => scenarios::all()
+            .into_iter()
+            .filter(|s| match &only {
+                Some(o) => o.iter().any(|n| n == s.name()),
+                // The generated family is benched with BENCH_SYNTHETIC.
+                None => s.name() != "synthetic",
+            })
+            .map(|scenario| Target {
+                label: scenario.name().to_string(),
+                scenario,
+                overrides: sets.clone(),
+            })
+            .collect(),
+    };
+    let shown_targets = synthetic
+        .as_ref()
+        .map_or(String::new(), |s| format!(", synthetic instances {s}"));
+    println!("# strategies vs random: budget {budget}, explorer seeds 1..={seeds}, {jobs} jobs{shown_sets}{shown_targets}\n");
+    let mut all: Vec<Vec<Row>> = Vec::new();
+    for target in &targets {
         let mut rows: Vec<(StrategyKind, Vec<Outcome>)> = Vec::new();
         for strategy in StrategyKind::ALL {
             if strategies
@@ -95,8 +159,8 @@ fn main() {
             let mut outcomes = Vec::new();
             for seed in 1..=seeds {
                 let config = ExploreConfig {
-                    scenario,
-                    overrides: sets.clone(),
+                    scenario: target.scenario,
+                    overrides: target.overrides.clone(),
                     engine: EngineKind::Turmoil,
                     strategy,
                     seed,
@@ -108,7 +172,7 @@ fn main() {
                 let e = match explore::explore(&config, &mut |_, _| {}) {
                     Ok(e) => e,
                     Err(err) => {
-                        eprintln!("{} {} seed {seed}: {err}", scenario.name(), strategy.name());
+                        eprintln!("{} {} seed {seed}: {err}", target.label, strategy.name());
                         std::process::exit(1);
                     }
                 };
@@ -120,7 +184,7 @@ fn main() {
                     mean_score: mean(e.runs.iter().map(|r| r.score)),
                 });
             }
-            eprintln!("  {} {} done", scenario.name(), strategy.name());
+            eprintln!("  {} {} done", target.label, strategy.name());
             rows.push((strategy, outcomes));
         }
         let random = rows
@@ -133,9 +197,10 @@ fn main() {
                 )
             })
             .unwrap_or((f64::NAN, f64::NAN));
-        println!("## {}\n", scenario.name());
+        println!("## {}\n", target.label);
         println!("| strategy | median runs to first metastable | found | mean distinct metastable arms | mean score | first ÷ random | arms ÷ random |");
         println!("|---|---|---|---|---|---|---|");
+        let mut figures = Vec::new();
         for (strategy, o) in &rows {
             let first = median(o.iter().map(|x| x.first).collect());
             let arms = mean(o.iter().map(|x| x.arms as f64));
@@ -150,18 +215,82 @@ fn main() {
             } else {
                 "—".into()
             };
+            let found = o.iter().filter(|x| x.found).count();
             println!(
                 "| {} | {} | {}/{} | {:.1} | {:.2} | {:.2} | {} |",
                 strategy.name(),
                 shown,
-                o.iter().filter(|x| x.found).count(),
+                found,
                 o.len(),
                 arms,
                 mean(o.iter().map(|x| x.mean_score)),
                 first / random.0,
                 arms_ratio,
             );
+            figures.push(Row {
+                strategy: *strategy,
+                first,
+                found,
+                explorations: o.len(),
+                arms,
+            });
         }
         println!();
+        all.push(figures);
     }
+    if targets.len() > 1 {
+        aggregate(&all, targets.len());
+    }
+}
+
+/// Each strategy over every target, against random on the same target.
+fn aggregate(all: &[Vec<Row>], n: usize) {
+    println!("## aggregate over {n} targets\n");
+    println!("| strategy | median of first ÷ random | no worse than random | found | arms ÷ random (summed) |");
+    println!("|---|---|---|---|---|");
+    for strategy in StrategyKind::ALL {
+        let mut ratios = Vec::new();
+        let (mut no_worse, mut compared, mut found, mut explorations) = (0, 0, 0, 0);
+        let (mut arms, mut random_arms) = (0.0, 0.0);
+        for rows in all {
+            let (Some(mine), Some(random)) = (
+                rows.iter().find(|r| r.strategy == strategy),
+                rows.iter().find(|r| r.strategy == StrategyKind::Random),
+            ) else {
+                continue;
+            };
+            ratios.push(mine.first / random.first);
+            compared += 1;
+            no_worse += usize::from(mine.first <= random.first);
+            found += mine.found;
+            explorations += mine.explorations;
+            arms += mine.arms;
+            random_arms += random.arms;
+        }
+        if compared == 0 {
+            continue;
+        }
+        ratios.sort_by(f64::total_cmp);
+        let k = ratios.len();
+        let median_ratio = if k % 2 == 1 {
+            ratios[k / 2]
+        } else {
+            (ratios[k / 2 - 1] + ratios[k / 2]) / 2.0
+        };
+        println!(
+            "| {} | {:.2} | {}/{} | {}/{} | {} |",
+            strategy.name(),
+            median_ratio,
+            no_worse,
+            compared,
+            found,
+            explorations,
+            if random_arms > 0.0 {
+                format!("{:.2}", arms / random_arms)
+            } else {
+                "—".into()
+            }
+        );
+    }
+    println!();
 }

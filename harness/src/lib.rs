@@ -71,6 +71,7 @@ pub mod sweep;
 pub mod testing;
 pub mod timeline;
 pub mod triage;
+pub mod truth;
 pub mod tune;
 pub mod verdict;
 pub mod workload;

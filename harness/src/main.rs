@@ -6,5 +6,5 @@
 static ALLOCATOR: hormesis::memory::CountingAllocator = hormesis::memory::CountingAllocator;
 
 fn main() -> std::process::ExitCode {
-    hormesis::cli::main(&hormesis::scenarios::builtin())
+    hormesis::cli::main(&hormesis::scenarios::all())
 }

@@ -59,10 +59,11 @@ impl Registry {
         })
     }
 
-    /// The built-in scenarios (`hormesis scenarios` lists them).
+    /// The built-in scenarios and the generated families (`hormesis
+    /// scenarios` lists them).
     pub fn builtin() -> Registry {
         Registry {
-            scenarios: crate::scenarios::builtin(),
+            scenarios: crate::scenarios::all(),
         }
     }
 
@@ -148,7 +149,7 @@ mod tests {
     #[test]
     fn the_builtin_registry_has_every_builtin_once() {
         let r = Registry::builtin();
-        assert_eq!(r.scenarios().len(), crate::scenarios::builtin().len());
+        assert_eq!(r.scenarios().len(), crate::scenarios::all().len());
         assert!(Registry::new(r.scenarios()).is_ok());
     }
 }

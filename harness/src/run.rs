@@ -156,7 +156,7 @@ impl<'s> RunPlan<'s> {
         }
         let params = Params::resolve(&scenario.params(), overrides).map_err(param_error)?;
         let system = scenario.build(&params).map_err(param_error)?;
-        let target = target(scenario, system.layout());
+        let target = target(scenario, &params, system.layout());
         schedule.check(&target, origin, source)?;
         let first = schedule.first_onset().unwrap_or(system.layout().warmup);
         if first < WINDOW * 3 {
@@ -191,11 +191,15 @@ impl<'s> RunPlan<'s> {
 }
 
 /// What a schedule for this built system may refer to.
-pub fn target(scenario: &dyn Scenario, layout: &crate::scenario::Layout) -> Target {
+pub fn target(
+    scenario: &dyn Scenario,
+    params: &Params,
+    layout: &crate::scenario::Layout,
+) -> Target {
     Target {
         hosts: layout.hosts.clone(),
         clients: layout.clients.clone(),
-        knobs: scenario.knobs(),
+        knobs: scenario.knobs_for(params),
         latest_end: layout.run_limit.saturating_sub(layout.horizon),
     }
 }
@@ -274,7 +278,7 @@ fn simulate(plan: &RunPlan<'_>, schedule: &Schedule, end: Duration) -> Result<Si
     // A fresh system per simulation: systems hold the state of their hosts.
     let params = plan.params.clone().with_seed(plan.seed);
     let system: Rc<dyn System> = plan.scenario.build(&params).map_err(param_error)?.into();
-    let knobs = plan.scenario.knobs();
+    let knobs = plan.scenario.knobs_for(&plan.params);
     let outcome = engine::simulate(
         plan.engine,
         &SimRequest {
@@ -341,7 +345,7 @@ pub fn engine_determinism(plan: &RunPlan<'static>) -> Result<Option<Result<(), S
         let request = engine::madsim::OwnedRequest {
             scenario: plan.scenario,
             params: plan.params.clone(),
-            knobs: plan.scenario.knobs(),
+            knobs: plan.scenario.knobs_for(&plan.params),
             schedule: plan.schedule.clone(),
             seed: plan.seed,
             end: end_of(plan)?,

@@ -131,6 +131,20 @@ pub trait Scenario: Send + Sync {
     fn policy_params(&self, mitigation: &str) -> Vec<&'static str> {
         policy_params_by_prefix(&self.params(), mitigation)
     }
+    /// The knobs of the system `params` build, for a scenario whose knobs
+    /// depend on its parameters (a generated system has one per service).
+    /// By default, [`knobs`](Self::knobs) whatever the parameters.
+    fn knobs_for(&self, params: &Params) -> Vec<KnobSpec> {
+        let _ = params;
+        self.knobs()
+    }
+    /// A description of the system `params` build, beyond the one-line
+    /// [`description`](Self::description): `hormesis scenarios --scenario
+    /// NAME --set ...` prints it. `None` (the default): nothing more to say.
+    fn describe(&self, params: &Params) -> Option<String> {
+        let _ = params;
+        None
+    }
 }
 
 /// The default of [`Scenario::policy_params`]: numeric parameters named

@@ -81,7 +81,7 @@ impl Shrinker<'_> {
         if !self.cache.is_empty() && (self.stop)() {
             return None;
         }
-        let target = run::target(self.base.scenario, &self.layout());
+        let target = run::target(self.base.scenario, &self.base.params, &self.layout());
         let result = if schedule.is_empty() || schedule.check(&target, "shrink", None).is_err() {
             None
         } else {
@@ -484,7 +484,7 @@ pub fn shrink_until(
     let base = incident.plan(registry, &[] as &[&str])?;
     let knob_defaults = base
         .scenario
-        .knobs()
+        .knobs_for(&base.params)
         .into_iter()
         .filter_map(|k| match k.kind {
             KnobKind::Value { default, .. } => Some((k.name, default)),

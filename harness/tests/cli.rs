@@ -51,10 +51,17 @@ fn scenarios_lists_every_builtin_as_json() {
             "hot-shard",
             "warm-cache",
             "latency-window",
-            "gc-headroom"
+            "gc-headroom",
+            "synthetic"
         ]
     );
-    for s in v.as_array().unwrap() {
+    // The generated family has no documented trigger and no mitigation.
+    for s in v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] != "synthetic")
+    {
         assert_eq!(s["tick_ms"], 10.0, "{}", s["name"]);
         assert_eq!(s["mitigations"][0], "none", "{}", s["name"]);
         assert!(
@@ -96,6 +103,64 @@ fn scenarios_lists_every_builtin_as_json() {
         out.contains("retry-storm") && out.contains("service-time (value)"),
         "{out}"
     );
+}
+
+#[test]
+fn scenarios_describes_one_synthetic_instance() {
+    let (out, err) = text(&hormesis(&[
+        "scenarios",
+        "--scenario",
+        "synthetic",
+        "--set",
+        "instance=7",
+    ]));
+    assert!(out.starts_with("synthetic\n"), "{out}{err}");
+    assert!(
+        out.contains("synthetic instance 7: built around memory-pressure"),
+        "{out}"
+    );
+    assert!(out.contains("knobs:   slow-gateway (value)"), "{out}");
+    assert!(out.contains("trigger: none documented"), "{out}");
+    assert!(!out.contains("retry-storm"), "{out}");
+    let o = hormesis(&[
+        "scenarios",
+        "--json",
+        "--scenario",
+        "synthetic",
+        "--set",
+        "instance=8",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v[0]["details"]
+        .as_str()
+        .unwrap()
+        .contains("instance 8: built around token-herd"));
+    assert_eq!(v[0]["hosts"].as_array().unwrap().len(), 3);
+    // A built-in says nothing more.
+    let o = hormesis(&["scenarios", "--json", "--scenario", "retry-storm"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v[0]["details"].is_null());
+    for bad in [
+        &["scenarios", "--set", "instance=7"][..],
+        &["scenarios", "--scenario", "nope"],
+        &[
+            "scenarios",
+            "--scenario",
+            "synthetic",
+            "--set",
+            "instance=-1",
+        ],
+        &[
+            "scenarios",
+            "--scenario",
+            "synthetic",
+            "--set",
+            "colour=red",
+        ],
+    ] {
+        let o = hormesis(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", text(&o).1);
+    }
 }
 
 #[test]

@@ -25,6 +25,9 @@
 //! * [`hot_shard`]: client-side sharding with one hot shard: among many
 //!   shards, only the one that skewed keys load near its limit can be
 //!   kept overloaded by retries.
+//! * [`synthetic`]: a node assembled from optional stages (a thread
+//!   limit, per-tenant tokens, a look-aside cache, a worker pool, sharded
+//!   fan-out calls), from which a generator wires many different systems.
 //! * [`rpc`]: the plumbing they share: protocol, accept loop, worker pool,
 //!   retrying client.
 //! * [`primitives`]: the adaptive components that should prevent such
@@ -47,3 +50,4 @@ pub mod primitives;
 pub mod retry_storm;
 pub mod rpc;
 pub mod rt;
+pub mod synthetic;

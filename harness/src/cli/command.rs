@@ -39,10 +39,23 @@ pub(super) struct Cli {
 #[derive(Subcommand)]
 pub(super) enum Command {
     /// List the scenarios: hosts, knobs, parameters and a trigger that tips each.
+    #[command(
+        long_about = "List the scenarios: hosts, knobs, parameters and a trigger that tips each.\n\n\
+With --scenario, only that one; with --set, the system those parameters build (its hosts and knobs), \
+and for a scenario that can say more (`synthetic`), a description of that system: topology, every \
+component's sizes and policies, its capacity and utilisation.\n\n\
+Example: hormesis scenarios --scenario synthetic --set instance=17"
+    )]
     Scenarios {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Only this scenario.
+        #[arg(long, value_name = "NAME")]
+        scenario: Option<String>,
+        /// A parameter of the listed scenario, NAME=VALUE (repeatable); needs --scenario.
+        #[arg(long = "set", value_name = "NAME=VALUE", requires = "scenario")]
+        sets: Vec<String>,
     },
     /// Run a scenario under a fault schedule and judge its recovery.
     Run(RunArgs),

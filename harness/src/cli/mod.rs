@@ -260,7 +260,11 @@ pub fn main_from(
         return ExitCode::from(2);
     }
     let result = match cli.command {
-        Command::Scenarios { json } => scenarios::command(&env, json),
+        Command::Scenarios {
+            json,
+            scenario,
+            sets,
+        } => scenarios::command(&env, json, scenario.as_deref(), &sets),
         Command::Run(args) => run::command(&env, args),
         Command::Explore(args) => explore::command(&env, args),
         Command::Merge(args) => merge::command(args),

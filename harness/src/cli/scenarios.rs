@@ -18,6 +18,9 @@ struct ScenarioListing {
     /// The values of the `mitigation` parameter (`none` first), if it has one.
     mitigations: Vec<&'static str>,
     trigger: Vec<String>,
+    /// The system these parameters build, described (`Scenario::describe`),
+    /// for scenarios that say more than their description.
+    details: Option<String>,
     /// turmoil's step at the default parameters, milliseconds: the finest
     /// time scale a turmoil run resolves (`run --check-fidelity` reruns at
     /// a fifth of it).
@@ -50,8 +53,8 @@ struct ParamListing {
     help: &'static str,
 }
 
-fn listing(s: &dyn Scenario) -> Result<ScenarioListing, Failure> {
-    let params = Params::resolve(&s.params(), &[] as &[&str]).map_err(bad_input)?;
+fn listing(s: &dyn Scenario, sets: &[String]) -> Result<ScenarioListing, Failure> {
+    let params = Params::resolve(&s.params(), sets).map_err(bad_input)?;
     let system = s.build(&params).map_err(bad_input)?;
     let layout = system.layout();
     Ok(ScenarioListing {
@@ -61,7 +64,7 @@ fn listing(s: &dyn Scenario) -> Result<ScenarioListing, Failure> {
         clients: layout.clients.clone(),
         tick_ms: layout.tick.as_secs_f64() * 1000.0,
         knobs: s
-            .knobs()
+            .knobs_for(&params)
             .into_iter()
             .map(|k| {
                 let (kind, default, range) = match k.kind {
@@ -99,6 +102,7 @@ fn listing(s: &dyn Scenario) -> Result<ScenarioListing, Failure> {
             })
             .unwrap_or_default(),
         trigger: s.trigger(),
+        details: s.describe(&params),
         engines: ENGINES
             .into_iter()
             .filter(|e| s.unsupported_on(*e).is_none())
@@ -118,13 +122,19 @@ fn listing(s: &dyn Scenario) -> Result<ScenarioListing, Failure> {
 
 const ENGINES: [EngineKind; 2] = [EngineKind::Turmoil, EngineKind::Madsim];
 
-pub(super) fn command(env: &Env, json: bool) -> Result<u8, Failure> {
-    let all = env
-        .registry
-        .scenarios()
-        .iter()
-        .copied()
-        .map(listing)
+pub(super) fn command(
+    env: &Env,
+    json: bool,
+    only: Option<&str>,
+    sets: &[String],
+) -> Result<u8, Failure> {
+    let chosen: Vec<&dyn Scenario> = match only {
+        Some(name) => vec![env.registry.find(name).map_err(bad_input)?],
+        None => env.registry.scenarios().to_vec(),
+    };
+    let all = chosen
+        .into_iter()
+        .map(|s| listing(s, sets))
         .collect::<Result<Vec<_>, _>>()?;
     if json {
         outln!("{}", serde_json::to_string_pretty(&all).map_err(bad_input)?);
@@ -154,14 +164,23 @@ pub(super) fn command(env: &Env, json: bool) -> Result<u8, Failure> {
         for u in &s.unsupported {
             outln!("    not on {}: {}", u.engine, u.why);
         }
-        outln!(
-            "  trigger: {}",
-            s.trigger
-                .iter()
-                .map(|t| format!("--fault '{t}'"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
+        if s.trigger.is_empty() {
+            outln!("  trigger: none documented");
+        } else {
+            outln!(
+                "  trigger: {}",
+                s.trigger
+                    .iter()
+                    .map(|t| format!("--fault '{t}'"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+        }
+        if let Some(details) = &s.details {
+            for line in details.lines() {
+                outln!("  {line}");
+            }
+        }
         outln!("  params:");
         let name_width = s.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
         let range_width = s.params.iter().map(|p| p.range.len()).max().unwrap_or(0);

@@ -379,7 +379,7 @@ pub fn explore_until(
         .build(&probe.params)
         .map_err(|e| ExploreError::Config(e.message))?;
     let layout = system.layout().clone();
-    let target: Target = run::target(config.scenario, &layout);
+    let target: Target = run::target(config.scenario, &probe.params, &layout);
     let space = Space::new(&target, layout.warmup);
     if space.cells.is_empty() {
         return Err(ExploreError::Config(format!(

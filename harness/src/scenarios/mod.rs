@@ -11,6 +11,7 @@ mod latency_window;
 mod lookaside_cache;
 mod mru_pool;
 mod retry_storm;
+pub mod synthetic;
 
 #[cfg(feature = "http")]
 pub use axum_tower::AxumTower;
@@ -21,6 +22,7 @@ pub use latency_window::LatencyWindow;
 pub use lookaside_cache::{LookasideCache, WarmCache};
 pub use mru_pool::MruPool;
 pub use retry_storm::RetryStorm;
+pub use synthetic::Synthetic;
 
 use crate::scenario::Scenario;
 
@@ -39,6 +41,18 @@ pub fn builtin() -> Vec<&'static dyn Scenario> {
         &LatencyWindow,
         &GcHeadroom,
     ]
+}
+
+/// Families of generated systems: one scenario, a different system per
+/// parameter (`synthetic --set instance=N`). They have no documented
+/// trigger; the ground-truth bench measures where each member tips.
+pub fn families() -> Vec<&'static dyn Scenario> {
+    vec![&Synthetic]
+}
+
+/// Everything the `hormesis` binary runs: the built-ins, then the families.
+pub fn all() -> Vec<&'static dyn Scenario> {
+    builtin().into_iter().chain(families()).collect()
 }
 
 /// The built-in scenario called `name`, or an error listing the known ones.
