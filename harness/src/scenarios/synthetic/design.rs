@@ -473,13 +473,13 @@ fn topology(draw: &mut Draw, depth: usize, auth: bool) -> Vec<Service> {
             let i = draw.int(0, names.len() - 1);
             let name = names.remove(i);
             let shards = if tier == 0 {
-                if draw.chance(0.2) {
+                if draw.chance(0.3) {
                     2
                 } else {
                     1
                 }
             } else {
-                *draw.pick(&[1, 1, 1, 1, 2, 2, 3])
+                *draw.pick(&[1, 1, 2, 2, 3])
             };
             ids.push(services.len());
             services.push(service(name, tier, shards));
@@ -597,9 +597,9 @@ fn place_mechanism(draw: &mut Draw, services: &mut [Service], mechanism: Mechani
             services[cached].hot = 0;
             services[cached].cache = Some(Cache {
                 keyspace: 0,
-                ttl: draw.secs(5.0, 60.0),
+                ttl: draw.secs(30.0, 300.0),
                 // The warm miss ratio the keyspace is sized for.
-                miss_ratio: draw.uniform(0.1, 0.4),
+                miss_ratio: draw.uniform(0.2, 0.5),
             });
             let callees: Vec<usize> = services[cached].calls.iter().map(|c| c.to).collect();
             *draw.pick(&callees)
@@ -616,7 +616,7 @@ fn place_mechanism(draw: &mut Draw, services: &mut [Service], mechanism: Mechani
             services[holder].hot = 0;
             services[holder].lease = Some(Lease {
                 tenants: draw.log_uniform(30.0, 400.0).round() as u64,
-                ttl: draw.secs(1.0, 10.0),
+                ttl: draw.secs(10.0, 120.0),
                 coalesce: draw.chance(0.5),
                 auth,
                 caller: placeholder_caller(),
@@ -641,7 +641,7 @@ fn place_mechanism(draw: &mut Draw, services: &mut [Service], mechanism: Mechani
         if s.cache.is_none() && s.lease.is_none() && s.shards == 1 && draw.chance(0.15) {
             s.cache = Some(Cache {
                 keyspace: 0,
-                ttl: draw.secs(5.0, 60.0),
+                ttl: draw.secs(30.0, 300.0),
                 miss_ratio: draw.uniform(0.3, 0.7),
             });
         }
@@ -723,8 +723,9 @@ fn size(draw: &mut Draw, services: &mut [Service], weak: usize) {
         s.service_time = service_time;
         if s.pressure.is_nan() {
             // Memory pressure: the queue at which service slows to the
-            // arrival rate, workers / (st (1 + p L)) = λ.
-            let critical = draw.log_uniform(40.0, 1000.0);
+            // arrival rate, workers / (st (1 + p L)) = λ, is 3-30 s of
+            // arrivals (at least 40 jobs).
+            let critical = (busiest * draw.log_uniform(3.0, 30.0)).max(40.0);
             s.pressure = (1.0 / pool_utilisation - 1.0) / critical;
         } else if s.pressure < 0.0 {
             let critical = -s.pressure;
