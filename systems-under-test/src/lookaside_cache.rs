@@ -118,6 +118,25 @@ impl CacheMemory {
         slots[slot] = Some(Instant::now() + ttl);
     }
 
+    /// Like [`boot`](Self::boot), but a first boot finds the cache in its
+    /// steady state under steady traffic: a share `live` of the keys
+    /// present (a fixed choice of them), each with a remaining life spread
+    /// over one `ttl`. A cache whose entries outlive the run would
+    /// otherwise answer almost everything for the whole run.
+    pub fn boot_steady(&self, ttl: Duration, live: f64) {
+        let now = Instant::now();
+        let first = !self.booted.swap(true, Ordering::Relaxed);
+        if !first && self.persistent {
+            return;
+        }
+        let mut slots = self.slots();
+        for (key, slot) in slots.iter_mut().enumerate() {
+            let present = unit(key as u64) < live;
+            let life = 1.0 - unit(key as u64 ^ 0x5851_F42D_4C95_7F2D);
+            *slot = (first && present).then(|| now + ttl.mul_f64(life));
+        }
+    }
+
     /// First boot: every key present, expiring at a spread of times over one
     /// `ttl`, as in a cache that has been serving for a while. Later boots:
     /// empty, or as the crash left them when persistent.
@@ -135,6 +154,15 @@ impl CacheMemory {
             *slot = first.then(|| now + ttl.mul_f64((spread + 1) as f64 / n as f64));
         }
     }
+}
+
+/// A fixed draw in [0, 1) from `key` (splitmix64).
+pub(crate) fn unit(key: u64) -> f64 {
+    let mut z = key.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 struct Cache {

@@ -31,7 +31,7 @@
 //! timeouts a configuration gives the parts.
 
 use crate::hot_shard::Routing;
-use crate::lookaside_cache::CacheMemory;
+use crate::lookaside_cache::{unit, CacheMemory};
 use crate::primitives::RetryBudget;
 use crate::rpc::{
     self, ClientPolicy, ClientStats, Handler, OnDisconnect, PoolConfig, PoolControls, PoolStats,
@@ -50,6 +50,8 @@ pub struct CacheStage {
     /// Keys are requests' keys modulo this.
     pub keyspace: u64,
     pub ttl: Duration,
+    /// The share of keys live at first boot: the cache's steady state.
+    pub live: f64,
 }
 
 /// A node's per-tenant tokens.
@@ -58,6 +60,9 @@ pub struct LeaseStage {
     /// Tenants are requests' keys modulo this.
     pub tenants: u64,
     pub ttl: Duration,
+    /// The share of tenants holding a token at first boot: the steady
+    /// state of their refreshes.
+    pub live: f64,
     /// One refresh per tenant in flight; the others wait for it.
     pub coalesce: bool,
     /// The auth service, `host:port`.
@@ -154,17 +159,18 @@ impl LeaseMemory {
         self.slots()[tenant] = Some(Instant::now() + ttl);
     }
 
-    /// First boot: every tenant holds a token, expiring at a spread of
-    /// times over one `ttl`, as in a process that has been serving for a
-    /// while; later boots start with none.
-    fn boot(&self, ttl: Duration) {
+    /// First boot: a share `live` of the tenants (a fixed choice of them)
+    /// hold a token, each with a remaining life spread over one `ttl`, as
+    /// in a process that has been serving for a while; later boots start
+    /// with none.
+    fn boot(&self, ttl: Duration, live: f64) {
         let now = Instant::now();
         let first = !self.booted.swap(true, Ordering::Relaxed);
         let mut slots = self.slots();
-        let n = slots.len() as u64;
         for (tenant, slot) in slots.iter_mut().enumerate() {
-            let spread = (tenant as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % n;
-            *slot = first.then(|| now + ttl.mul_f64((spread + 1) as f64 / n as f64));
+            let present = unit(tenant as u64) < live;
+            let life = 1.0 - unit(tenant as u64 ^ 0x5851_F42D_4C95_7F2D);
+            *slot = (first && present).then(|| now + ttl.mul_f64(life));
         }
     }
 }
@@ -227,7 +233,7 @@ pub async fn serve_node(config: NodeConfig, state: NodeState) -> std::io::Result
     let clients = &state.stats.clients;
     let lease = match (config.lease, state.lease) {
         (Some(stage), Some(memory)) => {
-            memory.boot(stage.ttl);
+            memory.boot(stage.ttl, stage.live);
             Some(Lease {
                 auth: RetryClient::new(stage.auth.clone(), own(&stage.policy), clients.clone()),
                 stage,
@@ -238,7 +244,7 @@ pub async fn serve_node(config: NodeConfig, state: NodeState) -> std::io::Result
     };
     let cache = match (config.cache, state.cache) {
         (Some(stage), Some(memory)) => {
-            memory.boot(stage.ttl);
+            memory.boot_steady(stage.ttl, stage.live);
             Some((stage, memory))
         }
         _ => None,
@@ -437,12 +443,12 @@ mod tests {
     async fn tokens_boot_warm_once_and_expire_at_spread_times() {
         let memory = LeaseMemory::new(10);
         let ttl = Duration::from_secs(10);
-        memory.boot(ttl);
+        memory.boot(ttl, 1.0);
         assert!((0..10).all(|t| memory.valid(t)));
         tokio::time::sleep(Duration::from_secs(5)).await;
         let live = (0..10).filter(|&t| memory.valid(t)).count();
         assert!(
-            (4..=6).contains(&live),
+            (2..=8).contains(&live),
             "{live} of 10 still valid at half the ttl"
         );
         memory.revoke();
@@ -451,7 +457,15 @@ mod tests {
         memory.grant(3, ttl);
         assert!(memory.valid(3));
         // A restart: no tokens.
-        memory.boot(ttl);
+        memory.boot(ttl, 1.0);
         assert!(!memory.valid(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_boot_holds_the_steady_share_of_tokens() {
+        let memory = LeaseMemory::new(1000);
+        memory.boot(Duration::from_secs(60), 0.3);
+        let live = (0..1000).filter(|&t| memory.valid(t)).count();
+        assert!((250..350).contains(&live), "{live} of 1000");
     }
 }

@@ -124,6 +124,8 @@ pub struct Lease {
     pub caller: Caller,
     /// Warm refreshes per second (model).
     pub refresh_rate: f64,
+    /// The share of tenants holding a token in the warm state (model).
+    pub live: f64,
 }
 
 /// One service: one or more shards (hosts) with the same configuration.
@@ -621,6 +623,7 @@ fn place_mechanism(draw: &mut Draw, services: &mut [Service], mechanism: Mechani
                 auth,
                 caller: placeholder_caller(),
                 refresh_rate: 0.0,
+                live: 0.0,
             });
             auth
         }
@@ -686,7 +689,10 @@ fn flow(services: &mut [Service], rate: f64) {
             // Each tenant refreshes on its first request after expiry.
             let tenants = lease.tenants as f64;
             let per_tenant = arrivals / tenants;
-            lease.refresh_rate = tenants / (lease.ttl.as_secs_f64() + 1.0 / per_tenant.max(1e-9));
+            let ttl = lease.ttl.as_secs_f64();
+            lease.refresh_rate = tenants / (ttl + 1.0 / per_tenant.max(1e-9));
+            // A tenant holds a token for ttl of every ttl + 1/r seconds.
+            lease.live = ttl / (ttl + 1.0 / per_tenant.max(1e-9));
             let auth = lease.auth;
             services[auth].arrivals += lease.refresh_rate;
         }

@@ -236,6 +236,7 @@ fn node_config(design: &Design, i: usize) -> NodeConfig {
         lease: s.lease.as_ref().map(|l| LeaseStage {
             tenants: l.tenants,
             ttl: l.ttl,
+            live: l.live,
             coalesce: l.coalesce,
             auth: address(l.auth).remove(0),
             policy: policy(&l.caller),
@@ -243,6 +244,7 @@ fn node_config(design: &Design, i: usize) -> NodeConfig {
         cache: s.cache.as_ref().map(|c| CacheStage {
             keyspace: c.keyspace,
             ttl: c.ttl,
+            live: 1.0 - c.miss_ratio,
         }),
         calls: s
             .calls
