@@ -89,6 +89,11 @@ fn main() {
         } else {
             String::new()
         };
+        // A `|` inside a cell (`hold a|rest`) would end it.
+        let (templates, example) = (
+            templates.join(", ").replace('|', "\\|"),
+            example.replace('|', "\\|"),
+        );
         println!(
             "| {id} | {} | {} | {} ({:.0} %) | {:.1} % [{:.1}, {:.1}]{unhealthy} | {} | {} | {example} |",
             design.mechanism.name(),
@@ -98,7 +103,7 @@ fn main() {
             t.fraction * 100.0,
             t.interval.0 * 100.0,
             t.interval.1 * 100.0,
-            if templates.is_empty() { "—".into() } else { templates.join(", ") },
+            if templates.is_empty() { "—".into() } else { templates },
             if shapes.is_empty() { "none".into() } else { shapes.join(", ") },
         );
         eprintln!(
