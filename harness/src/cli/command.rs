@@ -42,7 +42,7 @@ pub(super) enum Command {
     #[command(
         long_about = "List the scenarios: hosts, knobs, parameters and a trigger that tips each.\n\n\
 With --scenario, only that one; with --set, the system those parameters build (its hosts and knobs), \
-and for a scenario that can say more (`synthetic`), a description of that system: topology, every \
+and for a scenario that can say more (a generated family), a description of that system: topology, every \
 component's sizes and policies, its capacity and utilisation.\n\n\
 Example: hormesis scenarios --scenario synthetic --set instance=17"
     )]

@@ -297,7 +297,8 @@ pub fn main_from(
 
 /// Words of the built-in scenarios' examples that a binary without them
 /// would refuse (their mitigations and parameters, sample files).
-const BUILTIN_ONLY: [&str; 5] = [
+const BUILTIN_ONLY: [&str; 6] = [
+    "instance=",
     "retry-budget",
     "autoscaler",
     "workers=",
