@@ -371,13 +371,11 @@ impl Handler for Node {
         Box::pin(async move {
             let _thread = match &self.threads {
                 Some(threads) => {
-                    self.stats
-                        .waiting_for_thread
-                        .fetch_add(1, Ordering::Relaxed);
+                    // Counted down however the wait ends: a cancelled
+                    // request (OnDisconnect::Cancel) drops it mid-wait.
+                    let waiting = Waiting::new(&self.stats.waiting_for_thread);
                     let permit = threads.acquire().await;
-                    self.stats
-                        .waiting_for_thread
-                        .fetch_sub(1, Ordering::Relaxed);
+                    drop(waiting);
                     match permit {
                         Ok(p) => Some(p),
                         Err(_) => return Status::Failed,
@@ -387,6 +385,22 @@ impl Handler for Node {
             };
             self.answer(request.key).await
         })
+    }
+}
+
+/// One request counted in a gauge while it lives.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn new(gauge: &'a AtomicU64) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Waiting(gauge)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -459,6 +473,22 @@ mod tests {
         // A restart: no tokens.
         memory.boot(ttl, 1.0);
         assert!(!memory.valid(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_cancelled_midway_is_counted_down() {
+        let gauge = Arc::new(AtomicU64::new(0));
+        let threads = Arc::new(Semaphore::new(0));
+        let (g, t) = (gauge.clone(), threads.clone());
+        let waiter = tokio::spawn(async move {
+            let _waiting = Waiting::new(&g);
+            let _ = t.acquire().await;
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(gauge.load(Ordering::Relaxed), 1);
+        waiter.abort();
+        let _ = waiter.await;
+        assert_eq!(gauge.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test(start_paused = true)]
