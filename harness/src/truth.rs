@@ -66,6 +66,8 @@ pub enum Shape {
     MiddleBand,
     /// Two faults tip together where neither tips alone.
     Compound,
+    /// Tipped, but no single fault did, so no line was drawn.
+    Unprobed,
 }
 
 impl Shape {
@@ -74,6 +76,7 @@ impl Shape {
             Shape::Monotone => "monotone",
             Shape::MiddleBand => "middle band",
             Shape::Compound => "compound",
+            Shape::Unprobed => "not probed",
         }
     }
 }
@@ -303,12 +306,16 @@ pub fn measure(config: &TruthConfig) -> Result<Truth, RunError> {
     // template; alone-runs of each tipping pair's faults.
     let mut shapes = Vec::new();
     let mut lines: Vec<Runs> = Vec::new();
-    for (t, _) in templates.iter().take(config.probed_templates) {
-        let tipping = draws
+    // The most tipping templates that tipped alone at least once.
+    let probed = templates.iter().filter_map(|(t, _)| {
+        draws
             .iter()
             .zip(&outcomes)
-            .find(|((_, f), o)| f.len() == 1 && f[0].0 == *t && **o == Outcome::Tipped);
-        if let Some(((s, faults), _)) = tipping {
+            .find(|((_, f), o)| f.len() == 1 && f[0].0 == *t && **o == Outcome::Tipped)
+            .map(|(draw, _)| (t, draw))
+    });
+    for (t, (s, faults)) in probed.take(config.probed_templates) {
+        {
             let template = &sampler.space.templates[*t];
             for dim in (1..template.dims().len()).rev() {
                 let points = line(template, &faults[0].1, dim, config.line_points);
@@ -354,9 +361,9 @@ pub fn measure(config: &TruthConfig) -> Result<Truth, RunError> {
         }
     }
     if tipped > 0 && shapes.is_empty() {
-        // Tipped only where the lines did not reach (another seed's luck):
-        // the most that can be said is that it is not a band along them.
-        shapes.push(Shape::Monotone);
+        // Only pairs tipped, and a fault of each also tipped alone on
+        // another draw's terms: no line was drawn, so no shape is claimed.
+        shapes.push(Shape::Unprobed);
     }
     shapes.sort_unstable();
     shapes.dedup();
