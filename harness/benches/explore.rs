@@ -16,7 +16,10 @@
 //! scenario benched, as `--set` would: the same system with its failing
 //! region moved, to check a strategy is not fitted to where it was;
 //! BENCH_SYNTHETIC, generated instances instead of the built-ins: a range
-//! `A..B` (inclusive) or a list `a,b,c` of `synthetic` instances).
+//! `A..B` (inclusive) or a list `a,b,c` of `synthetic` instances);
+//! BENCH_ABLATE, comma-separated proposers of the default strategy
+//! (`explore::proposers::NAMES`): for each, one more row, `guided-no-NAME`,
+//! the default strategy without it.
 //!
 //! After the per-target tables, an aggregate over the targets: per
 //! strategy, the median over targets of (its median runs to first ÷
@@ -79,9 +82,17 @@ struct Target {
     overrides: Vec<String>,
 }
 
+/// A strategy benched: one of the command line's, or the default one
+/// without one of its proposers.
+struct Contender {
+    label: String,
+    strategy: StrategyKind,
+    ablate: Vec<String>,
+}
+
 /// A strategy's figures on one target.
 struct Row {
-    strategy: StrategyKind,
+    contender: String,
     first: f64,
     found: usize,
     explorations: usize,
@@ -107,6 +118,39 @@ fn main() {
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
         .unwrap_or_default();
     let synthetic = std::env::var("BENCH_SYNTHETIC").ok();
+    let mut contenders: Vec<Contender> = StrategyKind::ALL
+        .into_iter()
+        .filter(|k| {
+            strategies
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|s| s == k.name()))
+        })
+        .map(|k| Contender {
+            label: k.name().to_string(),
+            strategy: k,
+            ablate: Vec::new(),
+        })
+        .collect();
+    for name in std::env::var("BENCH_ABLATE")
+        .ok()
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        if !explore::proposers::NAMES.contains(&name) {
+            eprintln!(
+                "BENCH_ABLATE: no proposer {name:?}; the default strategy's are {}",
+                explore::proposers::NAMES.join(", ")
+            );
+            std::process::exit(2);
+        }
+        contenders.push(Contender {
+            label: format!("guided-no-{name}"),
+            strategy: StrategyKind::Guided,
+            ablate: vec![name.to_string()],
+        });
+    }
     let shown_sets = if sets.is_empty() {
         String::new()
     } else {
@@ -148,31 +192,26 @@ fn main() {
     println!("# strategies vs random: budget {budget}, explorer seeds 1..={seeds}, {jobs} jobs{shown_sets}{shown_targets}\n");
     let mut all: Vec<Vec<Row>> = Vec::new();
     for target in &targets {
-        let mut rows: Vec<(StrategyKind, Vec<Outcome>)> = Vec::new();
-        for strategy in StrategyKind::ALL {
-            if strategies
-                .as_ref()
-                .is_some_and(|o| !o.iter().any(|s| s == strategy.name()))
-            {
-                continue;
-            }
+        let mut rows: Vec<(&Contender, Vec<Outcome>)> = Vec::new();
+        for contender in &contenders {
             let mut outcomes = Vec::new();
             for seed in 1..=seeds {
                 let config = ExploreConfig {
                     scenario: target.scenario,
                     overrides: target.overrides.clone(),
                     engine: EngineKind::Turmoil,
-                    strategy,
+                    strategy: contender.strategy,
                     seed,
                     budget,
                     jobs,
                     seeds: 4,
                     shard: (0, 1),
+                    ablate: contender.ablate.clone(),
                 };
                 let e = match explore::explore(&config, &mut |_, _| {}) {
                     Ok(e) => e,
                     Err(err) => {
-                        eprintln!("{} {} seed {seed}: {err}", target.label, strategy.name());
+                        eprintln!("{} {} seed {seed}: {err}", target.label, contender.label);
                         std::process::exit(1);
                     }
                 };
@@ -184,12 +223,12 @@ fn main() {
                     mean_score: mean(e.runs.iter().map(|r| r.score)),
                 });
             }
-            eprintln!("  {} {} done", target.label, strategy.name());
-            rows.push((strategy, outcomes));
+            eprintln!("  {} {} done", target.label, contender.label);
+            rows.push((contender, outcomes));
         }
         let random = rows
             .iter()
-            .find(|(k, _)| *k == StrategyKind::Random)
+            .find(|(k, _)| k.label == "random")
             .map(|(_, o)| {
                 (
                     median(o.iter().map(|x| x.first).collect()),
@@ -201,7 +240,7 @@ fn main() {
         println!("| strategy | median runs to first metastable | found | mean distinct metastable arms | mean score | first ÷ random | arms ÷ random |");
         println!("|---|---|---|---|---|---|---|");
         let mut figures = Vec::new();
-        for (strategy, o) in &rows {
+        for (contender, o) in &rows {
             let first = median(o.iter().map(|x| x.first).collect());
             let arms = mean(o.iter().map(|x| x.arms as f64));
             let shown = if first > budget as f64 {
@@ -218,7 +257,7 @@ fn main() {
             let found = o.iter().filter(|x| x.found).count();
             println!(
                 "| {} | {} | {}/{} | {:.1} | {:.2} | {:.2} | {} |",
-                strategy.name(),
+                contender.label,
                 shown,
                 found,
                 o.len(),
@@ -228,7 +267,7 @@ fn main() {
                 arms_ratio,
             );
             figures.push(Row {
-                strategy: *strategy,
+                contender: contender.label.clone(),
                 first,
                 found,
                 explorations: o.len(),
@@ -239,23 +278,23 @@ fn main() {
         all.push(figures);
     }
     if targets.len() > 1 {
-        aggregate(&all, targets.len());
+        aggregate(&all, targets.len(), &contenders);
     }
 }
 
 /// Each strategy over every target, against random on the same target.
-fn aggregate(all: &[Vec<Row>], n: usize) {
+fn aggregate(all: &[Vec<Row>], n: usize, contenders: &[Contender]) {
     println!("## aggregate over {n} targets\n");
     println!("| strategy | median of first ÷ random | no worse than random | found | arms ÷ random (summed) |");
     println!("|---|---|---|---|---|");
-    for strategy in StrategyKind::ALL {
+    for contender in contenders {
         let mut ratios = Vec::new();
         let (mut no_worse, mut compared, mut found, mut explorations) = (0, 0, 0, 0);
         let (mut arms, mut random_arms) = (0.0, 0.0);
         for rows in all {
             let (Some(mine), Some(random)) = (
-                rows.iter().find(|r| r.strategy == strategy),
-                rows.iter().find(|r| r.strategy == StrategyKind::Random),
+                rows.iter().find(|r| r.contender == contender.label),
+                rows.iter().find(|r| r.contender == "random"),
             ) else {
                 continue;
             };
@@ -279,7 +318,7 @@ fn aggregate(all: &[Vec<Row>], n: usize) {
         };
         println!(
             "| {} | {:.2} | {}/{} | {}/{} | {} |",
-            strategy.name(),
+            contender.label,
             median_ratio,
             no_worse,
             compared,

@@ -20,12 +20,13 @@ fn config(strategy: StrategyKind, budget: usize, jobs: usize) -> ExploreConfig {
         jobs,
         seeds: 4,
         shard: (0, 1),
+        ablate: Vec::new(),
     }
 }
 
 #[test]
 fn the_result_does_not_depend_on_jobs() {
-    for strategy in [StrategyKind::Thompson, StrategyKind::Exp3] {
+    for strategy in [StrategyKind::Guided, StrategyKind::Exp3] {
         let one = explore(&config(strategy, 20, 1), &mut |_, _| {}).unwrap();
         let three = explore(&config(strategy, 20, 3), &mut |_, _| {}).unwrap();
         assert_eq!(one, three, "{strategy:?}");
@@ -35,7 +36,7 @@ fn the_result_does_not_depend_on_jobs() {
 
 #[test]
 fn stopping_early_keeps_exactly_the_first_runs() {
-    let full = explore(&config(StrategyKind::Thompson, 24, 2), &mut |_, _| {}).unwrap();
+    let full = explore(&config(StrategyKind::Guided, 24, 2), &mut |_, _| {}).unwrap();
     assert!(!full.stopped_early);
     // Stop before the third batch, as a time budget or Ctrl-C would.
     let asked = std::cell::Cell::new(0);
@@ -43,12 +44,7 @@ fn stopping_early_keeps_exactly_the_first_runs() {
         asked.set(asked.get() + 1);
         asked.get() > 2
     };
-    let cut = explore_until(
-        &config(StrategyKind::Thompson, 24, 2),
-        &mut |_, _| {},
-        &stop,
-    )
-    .unwrap();
+    let cut = explore_until(&config(StrategyKind::Guided, 24, 2), &mut |_, _| {}, &stop).unwrap();
     assert!(cut.stopped_early);
     assert_eq!(cut.runs.len(), 16);
     assert_eq!(cut.runs, full.runs[..16]);
@@ -190,7 +186,7 @@ fn ctrl_c_stops_cleanly_and_keeps_what_was_found() {
 fn shard_outputs(n: usize) -> Vec<(PathBuf, hormesis::explore::merge::ShardOutput)> {
     (0..n)
         .map(|i| {
-            let mut c = config(StrategyKind::Thompson, 8, 2);
+            let mut c = config(StrategyKind::Guided, 8, 2);
             c.seeds = 6;
             c.shard = (i, n);
             let e = explore(&c, &mut |_, _| {}).unwrap();
@@ -301,7 +297,7 @@ fn merge_command_reads_shard_files() {
 fn smallest_triggers_are_no_longer_and_still_tip() {
     use hormesis::explore::boundary::smallest_triggers;
     use hormesis_faults::Schedule;
-    let c = config(StrategyKind::Thompson, 8, 2);
+    let c = config(StrategyKind::Guided, 8, 2);
     let e = explore(&c, &mut |_, _| {}).unwrap();
     let triggers = smallest_triggers(&c, &e.runs);
     assert_eq!(triggers.len(), e.summary.distinct_metastable_arms);
@@ -344,7 +340,7 @@ fn cells_are_refined_only_where_runs_disagree() {
     // Three explorations: whether one refines depends on its draws. On
     // gc-headroom, whose boundary runs through its spike cells, they do.
     for seed in 1..=3 {
-        let mut c = config(StrategyKind::Thompson, 48, 2);
+        let mut c = config(StrategyKind::Guided, 48, 2);
         c.scenario = hormesis::scenarios::find("gc-headroom").unwrap();
         c.seed = seed;
         let e = explore(&c, &mut |_, _| {}).unwrap();
@@ -402,7 +398,7 @@ fn the_default_strategy_runs_valid_compound_schedules() {
     // warm-cache: single faults almost never tip it, so the strategy turns
     // to group probes and compounds.
     let scenario = hormesis::scenarios::find("warm-cache").unwrap();
-    let mut c = config(StrategyKind::Thompson, 48, 2);
+    let mut c = config(StrategyKind::Guided, 48, 2);
     c.scenario = scenario;
     let e = explore(&c, &mut |_, _| {}).unwrap();
     let compounds: Vec<_> = e.runs.iter().filter(|r| r.schedule.len() > 1).collect();
@@ -451,63 +447,68 @@ fn the_default_strategy_runs_valid_compound_schedules() {
 
 /// latency-window tips only under 200-400 ms of added latency: at full
 /// strength (2 s) its keepalive closes the connection and calls fail fast.
-/// The default strategy's dose descent goes below that probe in its
-/// second batch, and finds the window there on every explorer seed tried.
+/// Every dose the default strategy's descent runs is one fault at full
+/// duration, of a template whose full-strength probe ran in an earlier
+/// batch and did not tip, and a latency dose is below that probe's delay.
 #[test]
-fn the_default_strategy_descends_below_a_fault_that_hurts_at_full_strength() {
+fn the_dose_descent_goes_below_a_full_strength_probe_that_held() {
     let scenario = hormesis::scenarios::find("latency-window").unwrap();
+    let delay_ms = |spec: &str| {
+        let event = hormesis_faults::Schedule::from_specs(&[spec.to_string()]).unwrap();
+        match &event.events[0].fault {
+            hormesis_faults::Fault::Latency { delay, .. } => Some(delay.as_millis()),
+            _ => None,
+        }
+    };
+    let mut doses = 0;
     for seed in 1..=3 {
-        let mut c = config(StrategyKind::Thompson, 16, 2);
+        let mut c = config(StrategyKind::Guided, 32, 2);
         c.scenario = scenario;
         c.seed = seed;
         let e = explore(&c, &mut |_, _| {}).unwrap();
-        let delay_ms = |spec: &str| {
-            let event = hormesis_faults::Schedule::from_specs(&[spec.to_string()]).unwrap();
-            match &event.events[0].fault {
-                hormesis_faults::Fault::Latency { delay, .. } => Some(delay.as_millis()),
-                _ => None,
-            }
-        };
-        let first_batch_latency: Vec<u128> = e.runs[..8]
+        for r in e
+            .runs
             .iter()
-            .filter_map(|r| delay_ms(&r.schedule[0]))
-            .collect();
-        assert_eq!(
-            first_batch_latency,
-            [2000],
-            "seed {seed}: full strength first"
-        );
-        let window = e.runs[8..].iter().find(|r| {
-            r.class == Some(Class::Metastable)
-                && r.schedule.len() == 1
-                && delay_ms(&r.schedule[0]).is_some_and(|d| (200..=400).contains(&d))
-        });
-        assert!(
-            window.is_some_and(|r| r.index < 16),
-            "seed {seed}: {:#?}",
-            e.runs
-        );
+            .filter(|r| r.proposer.as_deref() == Some("dose-descent"))
+        {
+            doses += 1;
+            assert_eq!(r.schedule.len(), 1);
+            assert!(r.schedule[0].contains("for=30s"), "{r:?}");
+            let delay = delay_ms(&r.schedule[0]);
+            let template = r.arm.split(" for=").next().unwrap();
+            let above = e.runs[..r.index - r.index % e.batch].iter().any(|p| {
+                p.arm.starts_with(template)
+                    && matches!(p.proposer.as_deref(), Some("coverage" | "site-probes"))
+                    && p.schedule[0].contains("for=30s")
+                    && delay.is_none_or(|d| delay_ms(&p.schedule[0]).is_some_and(|top| top > d))
+                    && p.class != Some(Class::Metastable)
+            });
+            assert!(above, "seed {seed}: {r:?} has no probe above it");
+        }
     }
+    assert!(doses > 0, "no descent in 3 explorations");
 }
 
 /// A knob declared with its default at its max (call-chain's `capacity`,
 /// the share of the back end's workers in service) is a capacity: the
-/// explorer lowers it, and its full-strength probe holds it at a tenth of
-/// the default for the longest duration, which tips call-chain. (Explorer
-/// seed 2's first batch of probes holds the capacity's; one batch keeps the
-/// test short.)
+/// explorer only ever lowers it (its full-strength probe, a tenth of the
+/// default, is `coverage`'s unit test).
 #[test]
 fn a_capacity_knob_is_lowered_and_its_full_strength_probe_is_its_lowest_value() {
     let scenario = hormesis::scenarios::find("call-chain").unwrap();
-    let mut c = config(StrategyKind::Thompson, 8, 2);
-    c.scenario = scenario;
-    c.seed = 2;
-    let capacity_runs: Vec<_> = explore(&c, &mut |_, _| {})
-        .unwrap()
-        .runs
-        .into_iter()
-        .filter(|r| r.schedule.len() == 1 && r.schedule[0].contains("knob=capacity"))
-        .collect();
+    let mut capacity_runs = Vec::new();
+    for seed in 1..=3 {
+        let mut c = config(StrategyKind::Guided, 8, 2);
+        c.scenario = scenario;
+        c.seed = seed;
+        capacity_runs.extend(
+            explore(&c, &mut |_, _| {})
+                .unwrap()
+                .runs
+                .into_iter()
+                .filter(|r| r.schedule.len() == 1 && r.schedule[0].contains("knob=capacity")),
+        );
+    }
     let value = |spec: &str| -> f64 {
         let schedule = hormesis_faults::Schedule::from_specs(&[spec.to_string()]).unwrap();
         match &schedule.events[0].fault {
@@ -520,55 +521,48 @@ fn a_capacity_knob_is_lowered_and_its_full_strength_probe_is_its_lowest_value() 
         capacity_runs.iter().all(|r| value(&r.schedule[0]) < 1.0),
         "{capacity_runs:#?}"
     );
-    assert!(
-        capacity_runs
-            .iter()
-            .any(|r| r.schedule[0].contains("for=30s")
-                && value(&r.schedule[0]) == 0.1
-                && r.class == Some(Class::Metastable)),
-        "{capacity_runs:#?}"
-    );
 }
 
-/// hot-shard: twelve shards, of which shard-7 alone is vulnerable. Once a
-/// fault on shard-7 has tipped the system (explorer seed 2: the full-
-/// strength hold of shard-7 in the first batch), the next batch probes the
-/// other faults aimed at shard-7 at full strength, before the bandit's
-/// draws: the host that gave way under one fault is the likeliest to give
-/// way under another.
+/// hot-shard: twelve shards, of which shard-7 alone is vulnerable. Each
+/// site probe is one fault at full duration, of a template not yet run at
+/// full strength, on a site an earlier batch's run was aimed at (one that
+/// tipped, came closest, or stood out); and once shard-7 tipped, probes
+/// go there.
 #[test]
-fn the_default_strategy_probes_the_other_faults_on_a_host_that_tipped() {
+fn site_probes_go_to_sites_earlier_runs_pointed_at() {
     let scenario = hormesis::scenarios::find("hot-shard").unwrap();
-    let mut c = config(StrategyKind::Thompson, 16, 2);
-    c.scenario = scenario;
-    c.seed = 2;
-    let e = explore(&c, &mut |_, _| {}).unwrap();
-    let on_shard_7 =
-        |spec: &str| spec.contains("host=shard-7") || spec.contains("between=shard-7|");
-    let first_tip = e.runs[..8]
-        .iter()
-        .find(|r| r.class == Some(Class::Metastable))
-        .expect("seed 2 tips in its first batch");
-    assert!(
-        first_tip.schedule.iter().all(|s| on_shard_7(s)),
-        "{first_tip:#?}"
-    );
-    let kind = |spec: &str| spec.split(':').next().unwrap_or_default().to_string();
-    let tipped_kind = kind(&first_tip.schedule[0]);
-    // The runs that lead the second batch: one fault, full duration, on
-    // shard-7, of another kind than the one that tipped.
-    let probes: Vec<String> = e.runs[8..10]
-        .iter()
-        .filter(|r| {
-            r.schedule.len() == 1
-                && on_shard_7(&r.schedule[0])
-                && r.schedule[0].contains("for=30s")
-                && kind(&r.schedule[0]) != tipped_kind
-        })
-        .map(|r| kind(&r.schedule[0]))
-        .collect();
-    assert_eq!(probes.len(), 2, "{:#?}", &e.runs[8..]);
-    assert_ne!(probes[0], probes[1]);
+    let mut probes = 0;
+    for seed in 1..=2 {
+        let mut c = config(StrategyKind::Guided, 24, 2);
+        c.scenario = scenario;
+        c.seed = seed;
+        let e = explore(&c, &mut |_, _| {}).unwrap();
+        for r in e
+            .runs
+            .iter()
+            .filter(|r| r.proposer.as_deref() == Some("site-probes"))
+        {
+            probes += 1;
+            assert_eq!(r.schedule.len(), 1, "{r:?}");
+            assert!(r.schedule[0].contains("for=30s") || !r.schedule[0].contains("for="));
+            let site = site_of(&r.schedule[0]).expect("aimed at a site");
+            let before = &e.runs[..r.index - r.index % e.batch];
+            assert!(
+                before.iter().any(|p| p
+                    .schedule
+                    .iter()
+                    .any(|s| site_of(s).as_deref() == Some(&site))),
+                "seed {seed}: {r:?}"
+            );
+            assert!(
+                !e.runs[..r.index].iter().any(|p| p.schedule.len() == 1
+                    && p.schedule[0] == r.schedule[0]
+                    && p.proposer.as_deref() == Some("site-probes")),
+                "a template probed twice: {r:?}"
+            );
+        }
+    }
+    assert!(probes > 0, "no site probe in two explorations of hot-shard");
 }
 
 /// The site of a fault template (`shard-7` for `latency:…,host=shard-7` and
@@ -581,22 +575,24 @@ fn site_of(spec: &str) -> Option<String> {
     })
 }
 
-/// hot-shard: the first batch probes twelve shards and the load at full
-/// strength; it reaches eight different sites before it returns to any, so
-/// that one weak shard among twelve is reached within the first batch or
-/// two (drawing among the 62 templates alone repeats a shard in most
-/// batches of eight).
+/// hot-shard: coverage reaches every site before it returns to one, so
+/// that one weak shard among twelve is reached within a few batches
+/// (drawing among the 62 templates alone repeats a shard in most batches
+/// of eight). Up to the first site probe (which also counts as probing its
+/// site), coverage's runs are on distinct sites.
 #[test]
-fn the_default_strategy_sweeps_every_site_before_returning_to_one() {
+fn coverage_sweeps_every_site_before_returning_to_one() {
     let scenario = hormesis::scenarios::find("hot-shard").unwrap();
     for seed in 1..=3 {
-        let mut c = config(StrategyKind::Thompson, 8, 2);
+        let mut c = config(StrategyKind::Guided, 16, 2);
         c.scenario = scenario;
         c.seed = seed;
         let e = explore(&c, &mut |_, _| {}).unwrap();
         let sites: Vec<String> = e
             .runs
             .iter()
+            .take_while(|r| r.proposer.as_deref() != Some("site-probes"))
+            .filter(|r| r.proposer.as_deref() == Some("coverage"))
             .filter_map(|r| site_of(&r.schedule[0]))
             .collect();
         let mut distinct = sites.clone();
@@ -606,40 +602,38 @@ fn the_default_strategy_sweeps_every_site_before_returning_to_one() {
     }
 }
 
-/// hot-shard, explorer seed 3: the first batch's full-strength latency on
-/// shard-7 recovers, but with more stress than any other run of the batch
-/// (the hot shard's backlog lingers). Before anything has tipped, the next
-/// batch probes other faults on shard-7 at full strength: the site of the
-/// nearest miss is the likeliest weak one.
+/// Leaving a proposer out (an ablation) removes its runs and nothing
+/// else changes shape; an unknown name is refused with the list of names.
+/// The plain strategies name no proposer.
 #[test]
-fn the_default_strategy_probes_the_other_faults_at_the_site_of_its_nearest_miss() {
-    let scenario = hormesis::scenarios::find("hot-shard").unwrap();
-    let mut c = config(StrategyKind::Thompson, 16, 2);
-    c.scenario = scenario;
-    c.seed = 3;
+fn an_ablated_proposer_never_runs() {
+    let mut c = config(StrategyKind::Guided, 16, 2);
     let e = explore(&c, &mut |_, _| {}).unwrap();
-    let first = &e.runs[..8];
-    assert!(
-        first.iter().all(|r| r.class != Some(Class::Metastable)),
-        "{first:#?}"
-    );
-    let nearest = first
+    let names: Vec<&str> = e
+        .runs
         .iter()
-        .max_by(|a, b| a.stress.total_cmp(&b.stress))
-        .unwrap();
-    assert_eq!(nearest.schedule.len(), 1, "{nearest:#?}");
-    let site = site_of(&nearest.schedule[0]).expect("a fault aimed at a site");
-    assert_eq!(site, "shard-7");
-    let kind = |spec: &str| spec.split(':').next().unwrap_or_default().to_string();
-    let probes: Vec<String> = e.runs[8..]
-        .iter()
-        .filter(|r| {
-            r.schedule.len() == 1
-                && site_of(&r.schedule[0]).as_deref() == Some("shard-7")
-                && r.schedule[0].contains("for=30s")
-                && kind(&r.schedule[0]) != kind(&nearest.schedule[0])
-        })
-        .map(|r| kind(&r.schedule[0]))
+        .filter_map(|r| r.proposer.as_deref())
         .collect();
-    assert!(probes.len() >= 2, "{:#?}", &e.runs[8..]);
+    assert_eq!(
+        names.len(),
+        16,
+        "every run of the default strategy names its proposer"
+    );
+    c = c.ablate("coverage").ablate("uniform");
+    let e = explore(&c, &mut |_, _| {}).unwrap();
+    assert_eq!(e.ablated, ["coverage", "uniform"]);
+    assert!(e
+        .runs
+        .iter()
+        .all(|r| !matches!(r.proposer.as_deref(), Some("coverage" | "uniform"))));
+    let err = explore(&c.clone().ablate("nope"), &mut |_, _| {})
+        .expect_err("an unknown proposer is refused");
+    assert!(err.to_string().contains("near-miss"), "{err}");
+    for plain in [StrategyKind::Thompson, StrategyKind::Random] {
+        let e = explore(&config(plain, 8, 2), &mut |_, _| {}).unwrap();
+        assert!(e
+            .runs
+            .iter()
+            .all(|r| r.proposer.is_none() && r.schedule.len() == 1));
+    }
 }

@@ -104,7 +104,7 @@ overlaid;\n\
 score of every run per arm as a heatmap, and each one's best score so far against runs;\n\
 - for a vulnerability map (`map --json`): the fraction of seeds that tip per grid cell as a heatmap.\n\n\
 Exit codes: 0 written, 2 bad input.",
-        after_help = "Examples:\n  hormesis report run.json -o run.html --svg timeline.svg\n  hormesis report replays/retry-storm/spike.yaml -o spike.html\n  hormesis report thompson.json random.json -o explore.html\n  hormesis report map.json -o map.html"
+        after_help = "Examples:\n  hormesis report run.json -o run.html --svg timeline.svg\n  hormesis report replays/retry-storm/spike.yaml -o spike.html\n  hormesis report guided.json random.json -o explore.html\n  hormesis report map.json -o map.html"
     )]
     Report(ReportArgs),
     /// Replay incident files and check what each expects: exit 1 on any regression.

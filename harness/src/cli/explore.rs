@@ -29,7 +29,7 @@ pub(super) struct ExploreArgs {
     /// runs of the same exploration with an unlimited budget.
     #[arg(long, value_parser = hormesis_faults::parse_duration, value_name = "DURATION")]
     time: Option<std::time::Duration>,
-    #[arg(long, value_enum, default_value = "thompson")]
+    #[arg(long, value_enum, default_value = "guided")]
     strategy: crate::explore::strategy::StrategyKind,
     /// Fixes every choice of the exploration and its run seeds.
     #[arg(long, default_value_t = 1)]

@@ -303,7 +303,7 @@ const BUILTIN_ONLY: [&str; 6] = [
     "autoscaler",
     "workers=",
     "checkout-outage",
-    "thompson.json",
+    "guided.json",
 ];
 
 /// The clap command, named after the binary running, its examples too: a

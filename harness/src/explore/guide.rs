@@ -60,8 +60,6 @@ pub struct Evidence {
 const SHRINK_RUNS: f64 = 2.0;
 /// How many pseudo-runs the shared prior is worth next to a cell's own.
 pub const PRIOR_RUNS: f64 = 2.0;
-/// The share of a batch (after the first) drawn around near misses.
-const NEAR_MISS_SHARE: f64 = 0.6;
 /// Of those, the share that joins two near misses into one schedule.
 const COMPOUND_SHARE: f64 = 0.4;
 
@@ -152,16 +150,9 @@ impl Evidence {
             .collect()
     }
 
-    /// Whether this slot of a batch is drawn around a near miss (else the
-    /// bandit covers the space): never before any evidence, and the less
-    /// the more runs tip. Where most of the space tips there is nothing
-    /// near a miss to find; what is left to find is other failure modes.
-    pub fn wants_near_miss(&self, uniform: f64) -> bool {
-        if self.tried.is_empty() {
-            return false;
-        }
-        let calm = 1.0 - self.tipped as f64 / self.tried.len() as f64;
-        uniform < NEAR_MISS_SHARE * calm
+    /// How many runs have tipped so far.
+    pub fn tipped(&self) -> usize {
+        self.tipped
     }
 
     /// How many runs of `arm` (or with it among a compound's parts) have

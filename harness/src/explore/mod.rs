@@ -11,10 +11,12 @@
 //! seed; the control run of each pool seed is simulated once, long enough
 //! for any schedule of the space, and shared by every run on that seed.
 
+pub mod allocator;
 pub mod boundary;
 pub mod descent;
 pub mod guide;
 pub mod merge;
+pub mod proposers;
 pub mod sites;
 pub mod strategy;
 
@@ -23,8 +25,10 @@ use crate::engine::EngineKind;
 use crate::run::{self, Control, RunError, RunPlan, RunReport};
 use crate::scenario::Scenario;
 use crate::verdict::Class;
+use allocator::Allocator;
 use hormesis_faults::space::{Cell, Space};
 use hormesis_faults::{Schedule, Target};
+use proposers::{Board, Outcome, Proposer, Role};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use serde::{Deserialize, Serialize};
@@ -37,9 +41,13 @@ pub const BATCH: usize = 8;
 pub const MAX_SEEDS: usize = 100_000;
 /// How deep cells may be split.
 const MAX_DEPTH: u32 = 8;
-/// The share of the default strategy's bandit draws that probe two or
-/// three sites at once, from the second batch until the first metastable run.
-const GROUP_SHARE: f64 = 0.35;
+/// A cell whose runs' stresses differ by more than this is split: a slope
+/// its halves can tell apart.
+const STRESS_SLOPE: f64 = 0.2;
+/// A run's reward to the default strategy is its stress times this for
+/// each earlier tip of its arm: a known failure mode is worth less than a
+/// new one.
+const NOVELTY_DISCOUNT: f64 = 0.5;
 
 /// The size of the seed pool when none is given (`explore --seeds`).
 pub const DEFAULT_SEEDS: usize = 4;
@@ -80,6 +88,9 @@ pub struct ExploreConfig {
     pub seeds: usize,
     /// `(i, n)`: this machine explores shard i of n.
     pub shard: (usize, usize),
+    /// The default strategy's proposers left out ([`proposers::NAMES`]):
+    /// an ablation, to measure what each is worth.
+    pub ablate: Vec<String>,
 }
 
 impl ExploreConfig {
@@ -92,12 +103,13 @@ impl ExploreConfig {
             scenario,
             overrides: Vec::new(),
             engine: EngineKind::BUILT,
-            strategy: StrategyKind::Thompson,
+            strategy: StrategyKind::Guided,
             seed: 1,
             budget,
             jobs: default_jobs(),
             seeds: DEFAULT_SEEDS,
             shard: (0, 1),
+            ablate: Vec::new(),
         }
     }
 
@@ -140,6 +152,12 @@ impl ExploreConfig {
         self.shard = (i, n);
         self
     }
+
+    /// Leaves the default strategy's proposer `name` out (an ablation).
+    pub fn ablate(mut self, name: &str) -> Self {
+        self.ablate.push(name.to_string());
+        self
+    }
 }
 
 /// One run of the exploration.
@@ -164,6 +182,10 @@ pub struct RunRecord {
     /// Why the simulation itself failed (an engine limit), if it did; the
     /// run then counts as reward 0 and the exploration goes on.
     pub error: Option<String>,
+    /// The default strategy's proposer that chose the run
+    /// ([`proposers::NAMES`]); absent for the other strategies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposer: Option<String>,
 }
 
 /// The best run of one arm.
@@ -224,6 +246,9 @@ pub struct Exploration {
     /// Whether `stop` (a time budget, Ctrl-C) ended it before the budget.
     pub stopped_early: bool,
     pub batch: usize,
+    /// The proposers left out (an ablation); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ablated: Vec<String>,
     pub run_seeds: Vec<u64>,
     pub runs: Vec<RunRecord>,
     pub summary: Summary,
@@ -250,6 +275,8 @@ pub fn shard_seeds(seed: u64, size: usize, (i, n): (usize, usize)) -> Vec<u64> {
     pool.into_iter().skip(i).step_by(n.max(1)).collect()
 }
 
+/// A cell of the space as the explorer refines it: where runs are labelled
+/// and the plain bandits draw.
 struct Arm {
     cell: Cell,
     stats: ArmStats,
@@ -271,10 +298,9 @@ impl Arm {
     }
 
     /// A cell worth splitting: its runs both tipped and held (it straddles
-    /// a tipping boundary), or their stress differs by more than this,
-    /// a slope the halves can tell apart.
+    /// a tipping boundary), or their stress differs by more than
+    /// [`STRESS_SLOPE`], a slope the halves can tell apart.
     fn straddles(&self) -> bool {
-        const STRESS_SLOPE: f64 = 0.2;
         (self.tipped > 0 && self.held > 0)
             || self
                 .stress_range
@@ -284,40 +310,16 @@ impl Arm {
 
 /// What one slot of a batch runs.
 struct Choice {
-    /// The cell it counts for; `None` for a compound schedule.
+    /// The current cell of a single fault; `None` for a compound.
     arm: Option<usize>,
     /// The probability it was chosen with (EXP3's importance weight).
     probability: f64,
-    /// The initial cells of a group probe (several faults drawn by the
-    /// bandit at once): each is credited with the run's stress.
-    members: Vec<usize>,
     events: Vec<guide::Placed>,
     schedule: Schedule,
     seed_slot: usize,
-    /// Whether it is one dose of a template's descent (its full-strength
-    /// probe or a dose below it).
-    dose: Option<Dose>,
-}
-
-/// The part a run plays in a template's dose descent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dose {
-    FullStrength,
-    Below,
-}
-
-/// A point of `template` at its longest duration and at `magnitude` (where
-/// it has one), the onset at `u` of its range: a full-strength probe, or
-/// one dose of a descent below it.
-fn at_full_duration(
-    template: &hormesis_faults::space::Template,
-    u: f64,
-    magnitude: Option<f64>,
-) -> Vec<f64> {
-    let mut point = vec![template.onset.lo + u * (template.onset.hi - template.onset.lo)];
-    point.extend(template.duration.map(|d| d.hi));
-    point.extend(magnitude.filter(|_| template.magnitude.is_some()));
-    template.snap(&point)
+    role: Role,
+    /// The default strategy's proposer that chose it.
+    proposer: Option<usize>,
 }
 
 /// The cell of `arms` that holds `point` of `template`.
@@ -343,6 +345,396 @@ pub fn explore_until(
     on_run: &mut dyn FnMut(&RunRecord, Option<&RunReport>),
     stop: &dyn Fn() -> bool,
 ) -> Result<Exploration, ExploreError> {
+    let mut explorer = Explorer::new(config)?;
+    let mut records: Vec<RunRecord> = Vec::with_capacity(config.budget.min(4096));
+    let mut stopped_early = false;
+    while records.len() < config.budget {
+        if stop() {
+            stopped_early = true;
+            break;
+        }
+        let size = BATCH.min(config.budget - records.len());
+        // The whole batch is chosen from the state after the last one.
+        let chosen = explorer.choose(size, records.len());
+        let reports = explorer.simulate(&chosen)?;
+        let mut touched = Vec::new();
+        for (choice, report) in chosen.into_iter().zip(reports) {
+            touched.extend(choice.arm);
+            let record = explorer.absorb(choice, &report, records.len());
+            on_run(&record, report.as_ref().ok());
+            records.push(record);
+        }
+        explorer.refine(touched);
+    }
+    let summary = summarise(&records, explorer.arms.len());
+    let (shard, shards) = config.shard;
+    Ok(Exploration {
+        hormesis_version: env!("CARGO_PKG_VERSION"),
+        scenario: config.scenario.name().to_string(),
+        engine: config.engine,
+        strategy: config.strategy,
+        seed: config.seed,
+        shard: format!("{shard}/{shards}"),
+        set: config.overrides.clone(),
+        seeds: config.seeds,
+        budget: (config.budget != usize::MAX).then_some(config.budget),
+        stopped_early,
+        batch: BATCH,
+        ablated: config.ablate.clone(),
+        run_seeds: explorer.run_seeds,
+        runs: records,
+        summary,
+        smallest_triggers: Vec::new(),
+    })
+}
+
+/// The state of one exploration between batches.
+struct Explorer<'a> {
+    config: &'a ExploreConfig,
+    space: Space,
+    target: Target,
+    run_seeds: Vec<u64>,
+    /// Simulated when a run first needs its seed, so a large pool costs
+    /// nothing the budget does not reach.
+    controls: Vec<Option<Result<Control, RunError>>>,
+    /// Long enough for any schedule of the space.
+    control_end: Duration,
+    arms: Vec<Arm>,
+    evidence: guide::Evidence,
+    rng: ChaCha12Rng,
+    /// The plain bandits' rule (`thompson`, `ucb1`, `exp3`).
+    strategy: Box<dyn strategy::Strategy>,
+    /// The default strategy's proposers and their allocator.
+    proposers: Vec<Box<dyn Proposer>>,
+    allocator: Allocator,
+    /// Templates run, or chosen, at full strength.
+    probed: Vec<usize>,
+}
+
+impl<'a> Explorer<'a> {
+    fn new(config: &'a ExploreConfig) -> Result<Explorer<'a>, ExploreError> {
+        let (shard, _) = config.shard;
+        check(config)?;
+        let run_seeds = shard_seeds(config.seed, config.seeds, config.shard);
+        let probe = plan(config, run_seeds[0], Schedule::default())?;
+        let system = config
+            .scenario
+            .build(&probe.params)
+            .map_err(|e| ExploreError::Config(e.message))?;
+        let layout = system.layout().clone();
+        let target: Target = run::target(config.scenario, &probe.params, &layout);
+        let space = Space::new(&target, layout.warmup);
+        if space.cells.is_empty() {
+            return Err(ExploreError::Config(format!(
+                "no fault fits between the warm-up's end ({}) and the latest a trigger may end ({}, the run limit less the horizon): shorten --set warmup or --set horizon",
+                hormesis_faults::format_duration(layout.warmup),
+                hormesis_faults::format_duration(target.latest_end)
+            )));
+        }
+        // The longest run any cell can make: latest onset + longest duration + H.
+        let longest = space
+            .templates
+            .iter()
+            .map(|t| t.onset.hi + t.duration.map_or(0.0, |d| d.hi))
+            .fold(0.0, f64::max);
+        let mut key = blake3::Hasher::new_derive_key("hormesis explore choices v1");
+        key.update(&config.seed.to_le_bytes());
+        key.update(&(shard as u64).to_le_bytes());
+        let proposers = if config.strategy == StrategyKind::Guided {
+            proposers::default_set(&space, &config.ablate)
+        } else {
+            Vec::new()
+        };
+        Ok(Explorer {
+            config,
+            arms: space
+                .cells
+                .iter()
+                .map(|c| Arm::new(c.clone(), ArmStats::default()))
+                .collect(),
+            allocator: Allocator::new(proposers.len()),
+            proposers,
+            controls: (0..run_seeds.len()).map(|_| None).collect(),
+            control_end: Duration::from_secs_f64(longest) + layout.horizon,
+            run_seeds,
+            space,
+            target,
+            evidence: guide::Evidence::default(),
+            rng: ChaCha12Rng::from_seed(*key.finalize().as_bytes()),
+            strategy: config.strategy.strategy(),
+            probed: Vec::new(),
+        })
+    }
+
+    /// The runs of the next batch of `size`, the first of which is run
+    /// number `done`.
+    fn choose(&mut self, size: usize, done: usize) -> Vec<Choice> {
+        let mut pending: Vec<ArmStats> = self.arms.iter().map(|a| a.stats.clone()).collect();
+        if self.config.strategy == StrategyKind::Guided {
+            let board = board(&self.space, &self.evidence, &self.probed, done);
+            for p in &mut self.proposers {
+                p.begin_batch(&board, &mut self.rng);
+            }
+        }
+        let mut exhausted = vec![false; self.proposers.len()];
+        let mut chosen = Vec::with_capacity(size);
+        for k in 0..size {
+            let seed_slot = (done + k) % self.run_seeds.len();
+            let (events, probability, role, proposer) = match self.config.strategy {
+                StrategyKind::Guided => self.propose(done, &mut exhausted),
+                StrategyKind::Random => (self.uniform(), 1.0, Role::Other, None),
+                _ => {
+                    let (arm, probability) = self.strategy.choose(&pending, &mut self.rng);
+                    let cell = &self.arms[arm].cell;
+                    let point = self
+                        .space
+                        .sample_point(cell, &mut || self.rng.random::<f64>());
+                    (vec![(cell.template, point)], probability, Role::Other, None)
+                }
+            };
+            let choice = self.place(events, probability, role, proposer, seed_slot);
+            if let Some(arm) = choice.arm {
+                pending[arm].pending += 1;
+            }
+            chosen.push(choice);
+        }
+        chosen
+    }
+
+    /// One slot of the default strategy: the allocator's proposer's run (a
+    /// proposer with nothing to propose is passed over for the batch).
+    fn propose(
+        &mut self,
+        done: usize,
+        exhausted: &mut [bool],
+    ) -> (Vec<guide::Placed>, f64, Role, Option<usize>) {
+        loop {
+            let willing: Vec<bool> = exhausted.iter().map(|e| !e).collect();
+            let Some(i) = self.allocator.choose(&willing, &mut self.rng) else {
+                // Every proposer ablated or spent: a uniform draw.
+                return (self.uniform(), 1.0, Role::Other, None);
+            };
+            let board = board(&self.space, &self.evidence, &self.probed, done);
+            match self.proposers[i].propose(&board, &mut self.rng) {
+                Some(p) => {
+                    self.allocator.take(i);
+                    if p.role == Role::FullStrength {
+                        self.probed.extend(p.events.iter().map(|(t, _)| *t));
+                    }
+                    return (p.events, 1.0, p.role, Some(i));
+                }
+                None => exhausted[i] = true,
+            }
+        }
+    }
+
+    fn uniform(&mut self) -> Vec<guide::Placed> {
+        proposers::uniform::draw(&self.space, &mut self.rng).unwrap_or_default()
+    }
+
+    /// A choice of `events`, cut to its first fault when the schedule
+    /// rules refuse the compound (two faults on one link).
+    fn place(
+        &self,
+        mut events: Vec<guide::Placed>,
+        probability: f64,
+        role: Role,
+        proposer: Option<usize>,
+        seed_slot: usize,
+    ) -> Choice {
+        let mut schedule = schedule_of(&self.space, &events);
+        if events.len() > 1 && schedule.validate(&self.target).is_err() {
+            events.truncate(1);
+            schedule = schedule_of(&self.space, &events);
+        }
+        let arm = match events.as_slice() {
+            [(template, point)] => locate(&self.arms, &self.space, *template, point),
+            _ => None,
+        };
+        Choice {
+            arm,
+            probability,
+            events,
+            schedule,
+            seed_slot,
+            role,
+            proposer,
+        }
+    }
+
+    /// Simulates a batch on `jobs` threads: the controls it needs first,
+    /// then its runs. A run that cannot be planned or simulated is that
+    /// run's error; the exploration goes on.
+    fn simulate(
+        &mut self,
+        chosen: &[Choice],
+    ) -> Result<Vec<Result<RunReport, RunError>>, ExploreError> {
+        let (config, run_seeds, control_end) = (self.config, &self.run_seeds, self.control_end);
+        let mut missing: Vec<usize> = chosen
+            .iter()
+            .map(|c| c.seed_slot)
+            .filter(|&slot| self.controls[slot].is_none())
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let made = parallel(config.jobs, missing.len(), |i| {
+            Ok::<_, RunError>(
+                plan(config, run_seeds[missing[i]], Schedule::default())
+                    .and_then(|plan| run::control(&plan, control_end)),
+            )
+        })?;
+        for (slot, control) in missing.into_iter().zip(made) {
+            self.controls[slot] = Some(control);
+        }
+        let controls = &self.controls;
+        Ok(parallel(config.jobs, chosen.len(), |k| {
+            let Choice {
+                schedule,
+                seed_slot: slot,
+                ..
+            } = &chosen[k];
+            let control = match &controls[*slot] {
+                Some(Ok(control)) => control,
+                Some(Err(e)) => {
+                    return Ok(Err(RunError::Setup(format!(
+                        "the control run of seed {}: {e}",
+                        run_seeds[*slot]
+                    ))))
+                }
+                None => unreachable!("every control a batch needs is made before it"),
+            };
+            Ok::<_, RunError>(
+                plan(config, run_seeds[*slot], schedule.clone())
+                    .and_then(|plan| run::run_with_control(&plan, Some(control))),
+            )
+        })?)
+    }
+
+    /// Learns from one finished run and returns its record.
+    fn absorb(
+        &mut self,
+        choice: Choice,
+        report: &Result<RunReport, RunError>,
+        index: usize,
+    ) -> RunRecord {
+        let (score, stress, class, ttr_s, error) = match report {
+            Ok(r) => (
+                r.verdict.score,
+                r.stress,
+                Some(r.verdict.class),
+                r.verdict.ttr_s,
+                None,
+            ),
+            Err(e) => (0.0, 0.0, None, None, Some(e.to_string())),
+        };
+        let (arm_label, cell_label) = match choice.arm {
+            Some(arm) => (
+                self.space
+                    .label(&self.space.cells[self.arms[arm].cell.root]),
+                self.space.label(&self.arms[arm].cell),
+            ),
+            None => compound_labels(&self.space, &self.arms, &choice.events),
+        };
+        // A known failure mode is worth less than a new one: the reward
+        // halves for each earlier tip of the arm (of any part of a compound).
+        let repeats = arm_label
+            .split(" + ")
+            .map(|part| self.evidence.tips_of(part))
+            .max()
+            .unwrap_or(0);
+        let reward = stress * NOVELTY_DISCOUNT.powi(repeats.min(30) as i32);
+        if let Some(arm) = choice.arm {
+            let arm_count = self.arms.len();
+            let a = &mut self.arms[arm];
+            self.strategy
+                .update(&mut a.stats, stress, choice.probability, arm_count);
+            match class {
+                Some(Class::Metastable) => a.tipped += 1,
+                Some(_) => a.held += 1,
+                None => {}
+            }
+            if class.is_some() {
+                a.stress_range = Some(match a.stress_range {
+                    Some((lo, hi)) => (lo.min(stress), hi.max(stress)),
+                    None => (stress, stress),
+                });
+            }
+        }
+        let harm = report.as_ref().ok().map(consequence::consequences);
+        let name = choice.proposer.map(|i| self.proposers[i].name());
+        let outcome = Outcome {
+            events: &choice.events,
+            role: choice.role,
+            proposer: name.unwrap_or("uniform"),
+            stress,
+            reward,
+            class,
+            consequences: harm.as_ref(),
+        };
+        if let Some(i) = choice.proposer {
+            self.allocator.credit(i, reward);
+        }
+        for p in &mut self.proposers {
+            p.observe(&self.space, &outcome);
+        }
+        self.evidence.record(guide::Tried {
+            events: choice.events,
+            stress,
+            arm: arm_label.clone(),
+            tipped: class == Some(Class::Metastable),
+        });
+        RunRecord {
+            index,
+            arm: arm_label,
+            cell: cell_label,
+            schedule: choice.schedule.events.iter().map(|e| e.to_spec()).collect(),
+            seed: self.run_seeds[choice.seed_slot],
+            score,
+            stress,
+            class,
+            ttr_s,
+            error,
+            proposer: name.map(str::to_string),
+        }
+    }
+
+    /// Refines where a cell's runs disagree: in verdict (a tipping
+    /// boundary runs through it) or in stress (a slope toward one).
+    fn refine(&mut self, mut touched: Vec<usize>) {
+        touched.sort_unstable();
+        touched.dedup();
+        for i in touched {
+            let a = &self.arms[i];
+            if !a.straddles() || a.cell.depth >= MAX_DEPTH {
+                continue;
+            }
+            if let Some((left, right)) = self.space.split(&a.cell) {
+                let stats = a.stats.halved();
+                self.arms[i] = Arm::new(left, stats.clone());
+                self.arms.push(Arm::new(right, stats));
+            }
+        }
+    }
+}
+
+/// What the proposers read, after `runs` finished runs.
+fn board<'b>(
+    space: &'b Space,
+    evidence: &'b guide::Evidence,
+    probed: &'b [usize],
+    runs: usize,
+) -> Board<'b> {
+    Board {
+        space,
+        evidence,
+        probed,
+        runs,
+        tipped: evidence.tipped(),
+    }
+}
+
+/// The configuration's shard, seed pool and ablation, checked.
+fn check(config: &ExploreConfig) -> Result<(), ExploreError> {
     let (shard, shards) = config.shard;
     if shards == 0 || shard >= shards {
         return Err(ExploreError::Config(format!(
@@ -361,507 +753,30 @@ pub fn explore_until(
             config.seeds
         )));
     }
-    let run_seeds = shard_seeds(config.seed, config.seeds, config.shard);
-    let base = |seed: u64, schedule: Schedule| {
-        RunPlan::new(
-            config.scenario,
-            &config.overrides,
-            schedule,
-            "explore",
-            None,
-            seed,
-            config.engine,
-        )
-    };
-    let probe = base(run_seeds[0], Schedule::default())?;
-    let system = config
-        .scenario
-        .build(&probe.params)
-        .map_err(|e| ExploreError::Config(e.message))?;
-    let layout = system.layout().clone();
-    let target: Target = run::target(config.scenario, &probe.params, &layout);
-    let space = Space::new(&target, layout.warmup);
-    if space.cells.is_empty() {
+    if let Some(unknown) = config
+        .ablate
+        .iter()
+        .find(|a| !proposers::NAMES.contains(&a.as_str()))
+    {
         return Err(ExploreError::Config(format!(
-            "no fault fits between the warm-up's end ({}) and the latest a trigger may end ({}, the run limit less the horizon): shorten --set warmup or --set horizon",
-            hormesis_faults::format_duration(layout.warmup),
-            hormesis_faults::format_duration(target.latest_end)
+            "no proposer named {unknown:?} to leave out; the default strategy's are {}",
+            proposers::NAMES.join(", ")
         )));
     }
-    let mut arms: Vec<Arm> = space
-        .cells
-        .iter()
-        .map(|c| Arm::new(c.clone(), ArmStats::default()))
-        .collect();
-    let mut evidence = guide::Evidence::default();
-    let roots = space.cells.len();
-    let mut root_stats = vec![ArmStats::default(); roots];
-    // The default strategy shares evidence between cells and proposes
-    // around near misses (see `guide`); the others are plain bandits.
-    let guided = config.strategy == StrategyKind::Thompson;
-    let root_label = |cell: &Cell| space.label(&space.cells[cell.root]);
+    Ok(())
+}
 
-    // The longest run any cell can make: latest onset + longest duration + H.
-    let longest = space
-        .templates
-        .iter()
-        .map(|t| t.onset.hi + t.duration.map_or(0.0, |d| d.hi))
-        .fold(0.0, f64::max);
-    let control_end = Duration::from_secs_f64(longest) + layout.horizon;
-    // Controls are simulated when a run first needs their seed, so a large
-    // pool costs nothing the budget does not reach.
-    let mut controls: Vec<Option<Result<Control, RunError>>> =
-        (0..run_seeds.len()).map(|_| None).collect();
-
-    let strategy = config.strategy.strategy();
-    let mut key = blake3::Hasher::new_derive_key("hormesis explore choices v1");
-    key.update(&config.seed.to_le_bytes());
-    key.update(&(shard as u64).to_le_bytes());
-    let mut rng = ChaCha12Rng::from_seed(*key.finalize().as_bytes());
-
-    let mut records: Vec<RunRecord> = Vec::with_capacity(config.budget.min(4096));
-    // Templates the default strategy has run at full strength.
-    let mut probed: Vec<usize> = Vec::new();
-    // Doses below the full-strength probes that hurt without tipping.
-    let mut descent = descent::Descent::default();
-    // The hosts and links the faults of a tipping run were aimed at.
-    let mut tipped_sites: Vec<String> = Vec::new();
-    // Full-strength single faults, to find a site that stands out.
-    let mut full_strength = sites::FullStrengthRuns::default();
-    // The sites of the run that came closest without tipping.
-    let mut best_near_miss: Option<(f64, Vec<String>)> = None;
-    let mut stopped_early = false;
-    while records.len() < config.budget {
-        if stop() {
-            stopped_early = true;
-            break;
-        }
-        let size = BATCH.min(config.budget - records.len());
-        // Choose the whole batch from the state after the last one.
-        let priors = if guided {
-            evidence.prior(&space)
-        } else {
-            Vec::new()
-        };
-        // The plain bandits draw over the current cells.
-        let mut pending: Vec<ArmStats> = arms.iter().map(|a| a.stats.clone()).collect();
-        // The default strategy covers the space over its initial cells,
-        // where distinct failure modes are told apart; splits only refine
-        // what its runs are labelled and counted as.
-        let mut pending_roots: Vec<ArmStats> = root_stats
-            .iter()
-            .zip(&space.cells)
-            .map(|(stats, cell)| match priors.get(cell.template) {
-                Some(&mean) => stats.with_prior(mean, guide::PRIOR_RUNS),
-                None => stats.clone(),
-            })
-            .collect();
-        let mut chosen: Vec<Choice> = Vec::with_capacity(size);
-
-        // Failures are rare here (a batch or more and none yet): probe
-        // several sites per run.
-        let sparse =
-            !records.is_empty() && !records.iter().any(|r| r.class == Some(Class::Metastable));
-        // The descents' next doses lead the batch, in an order drawn: up
-        // to three quarters of it while nothing has tipped (a failure in a
-        // middle band is what they look for), a quarter once something has
-        // (then other failure modes matter more: at half, gc-pressure's
-        // distinct arms fell to 0.86x random's at budget 16).
-        let mut doses = if guided {
-            descent.next(&space)
-        } else {
-            Vec::new()
-        };
-        for i in (1..doses.len()).rev() {
-            let j = ((rng.random::<f64>() * (i + 1) as f64) as usize).min(i);
-            doses.swap(i, j);
-        }
-        doses.truncate(if sparse { size * 3 / 4 } else { size / 4 });
-        // The templates aimed at a site of a tipping run, of the run that
-        // came closest without tipping, or where a full-strength fault
-        // stood out against the same kind elsewhere, and not yet run at
-        // full strength, are probed next, a quarter of a batch at most: a
-        // host that gave way (or nearly did) under one fault is the
-        // likeliest to give way under another (one weak host among many),
-        // and each is a failure mode of its own.
-        let mut standing_out = full_strength.standing_out();
-        standing_out.extend(best_near_miss.iter().flat_map(|(_, sites)| sites.clone()));
-        let mut site_probes: Vec<usize> = (0..space.templates.len())
-            .filter(|t| guided && !probed.contains(t))
-            .filter(|&t| {
-                space.templates[t]
-                    .site()
-                    .is_some_and(|site| tipped_sites.iter().chain(&standing_out).any(|s| s == site))
-            })
-            .collect();
-        for i in (1..site_probes.len()).rev() {
-            let j = ((rng.random::<f64>() * (i + 1) as f64) as usize).min(i);
-            site_probes.swap(i, j);
-        }
-        // The most promising first, by the evidence shared over each
-        // template's kind and host (ties in the order drawn).
-        let promise = |t: usize| priors.get(t).copied().unwrap_or(0.0);
-        site_probes.sort_by(|&a, &b| promise(b).total_cmp(&promise(a)));
-        site_probes.truncate(size / 4);
-        for k in 0..size {
-            let seed_slot = (records.len() + k) % run_seeds.len();
-            // The batch's leading runs: the descents' doses, then site probes.
-            let lead = match doses.get(k) {
-                Some(&(template, magnitude)) => Some((template, Some(magnitude), Dose::Below)),
-                None => k
-                    .checked_sub(doses.len())
-                    .and_then(|i| site_probes.get(i))
-                    .map(|&template| {
-                        probed.push(template);
-                        let strongest = space.templates[template].magnitude.map(|m| m.hi);
-                        (template, strongest, Dose::FullStrength)
-                    }),
-            };
-            if let Some((template, magnitude, dose)) = lead {
-                let point =
-                    at_full_duration(&space.templates[template], rng.random::<f64>(), magnitude);
-                let arm = locate(&arms, &space, template, &point);
-                if let Some(arm) = arm {
-                    pending[arm].pending += 1;
-                }
-                let events = vec![(template, point)];
-                chosen.push(Choice {
-                    arm,
-                    probability: 1.0,
-                    members: Vec::new(),
-                    schedule: schedule_of(&space, &events),
-                    events,
-                    seed_slot,
-                    dose: Some(dose),
-                });
-                continue;
-            }
-            let mut uniform = || rng.random::<f64>();
-            let near_miss = guided && !records.is_empty() && evidence.wants_near_miss(uniform());
-            let proposal = near_miss
-                .then(|| evidence.propose(&space, &mut uniform))
-                .and_then(|events| {
-                    let schedule = schedule_of(&space, &events);
-                    // A compound the schedule rules refuse (two faults on
-                    // one link) is dropped for a bandit choice.
-                    schedule.validate(&target).ok().map(|()| (events, schedule))
-                });
-            let choice = match proposal {
-                Some((events, schedule)) => {
-                    let arm = match events.as_slice() {
-                        [(template, point)] => locate(&arms, &space, *template, point),
-                        _ => None,
-                    };
-                    Choice {
-                        arm,
-                        probability: 1.0,
-                        members: Vec::new(),
-                        events,
-                        schedule,
-                        seed_slot,
-                        dose: None,
-                    }
-                }
-                None => {
-                    let uniform_draw = config.strategy == StrategyKind::Random;
-                    // Templates not yet run at full strength, while nothing
-                    // has tipped: the whole first batch, then half of the
-                    // bandit's share of each batch.
-                    let fresh: Vec<usize> = (0..space.templates.len())
-                        .filter(|t| !probed.contains(t))
-                        .collect();
-                    let full_strength = guided
-                        && (records.is_empty()
-                            || (sparse && !fresh.is_empty() && rng.random::<f64>() < 0.5));
-                    let dose = full_strength.then_some(Dose::FullStrength);
-                    let (arm, probability, template, point) = if full_strength {
-                        // A probe of a whole template at full strength (the
-                        // longest, largest fault it allows, onset drawn),
-                        // templates without repeats: most vulnerabilities
-                        // grow with the dose, so a template that does not
-                        // tip at its strongest rarely tips elsewhere, and
-                        // its stress says how close it came.
-                        let pool: Vec<usize> = if fresh.is_empty() {
-                            (0..space.templates.len()).collect()
-                        } else {
-                            least_probed_sites(&space, &probed, fresh)
-                        };
-                        let template = pool[((rng.random::<f64>() * pool.len() as f64) as usize)
-                            .min(pool.len() - 1)];
-                        probed.push(template);
-                        let t = &space.templates[template];
-                        let point =
-                            at_full_duration(t, rng.random::<f64>(), t.magnitude.map(|m| m.hi));
-                        let arm = locate(&arms, &space, template, &point);
-                        (arm, 1.0 / pool.len() as f64, template, point)
-                    } else if uniform_draw {
-                        // Uniform over the fault space: the initial cells,
-                        // whatever has been split since.
-                        let n = space.cells.len();
-                        let root =
-                            &space.cells[((rng.random::<f64>() * n as f64) as usize).min(n - 1)];
-                        let point = space.sample_point(root, &mut || rng.random::<f64>());
-                        let arm = locate(&arms, &space, root.template, &point);
-                        (arm, 1.0 / n as f64, root.template, point)
-                    } else if guided {
-                        let (root, probability) = strategy.choose(&pending_roots, &mut rng);
-                        pending_roots[root].pending += 1;
-                        let cell = &space.cells[root];
-                        let point = space.sample_point(cell, &mut || rng.random::<f64>());
-                        let arm = locate(&arms, &space, cell.template, &point);
-                        (arm, probability, cell.template, point)
-                    } else {
-                        let (arm, probability) = strategy.choose(&pending, &mut rng);
-                        let cell = &arms[arm].cell;
-                        let point = space.sample_point(cell, &mut || rng.random::<f64>());
-                        (Some(arm), probability, cell.template, point)
-                    };
-                    let mut events = vec![(template, point)];
-                    // A group probe's initial cells, credited with its stress.
-                    let mut members: Vec<usize> =
-                        arm.map(|a| arms[a].cell.root).into_iter().collect();
-                    if guided && sparse && rng.random::<f64>() < GROUP_SHARE {
-                        // A group probe: up to two more cells on other
-                        // hosts in the same run, so one run tests several
-                        // sites while nothing has tipped yet; a probe that
-                        // comes close is cut back to its parts among the
-                        // near misses. Once failures are found, single
-                        // faults tell them apart.
-                        for _ in 0..2 {
-                            let (extra, _) = strategy.choose(&pending_roots, &mut rng);
-                            let t = space.cells[extra].template;
-                            let site = space.templates[t].site();
-                            if events.iter().any(|(u, _)| {
-                                *u == t || (site.is_some() && space.templates[*u].site() == site)
-                            }) {
-                                continue;
-                            }
-                            let point = space
-                                .sample_point(&space.cells[extra], &mut || rng.random::<f64>());
-                            events.push((t, point));
-                            members.push(extra);
-                            pending_roots[extra].pending += 1;
-                        }
-                    }
-                    let mut schedule = schedule_of(&space, &events);
-                    if events.len() > 1 && schedule.validate(&target).is_err() {
-                        events.truncate(1);
-                        members.truncate(1);
-                        schedule = schedule_of(&space, &events);
-                    }
-                    let (arm, members) = if events.len() > 1 {
-                        (None, members)
-                    } else {
-                        (arm, Vec::new())
-                    };
-                    Choice {
-                        arm,
-                        probability,
-                        members,
-                        schedule,
-                        // A group probe is no one template's dose.
-                        dose: dose.filter(|_| events.len() == 1),
-                        events,
-                        seed_slot,
-                    }
-                }
-            };
-            if let Some(arm) = choice.arm {
-                pending[arm].pending += 1;
-            }
-            chosen.push(choice);
-        }
-        let mut missing: Vec<usize> = chosen
-            .iter()
-            .map(|c| c.seed_slot)
-            .filter(|&slot| controls[slot].is_none())
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        let made: Vec<Result<Control, RunError>> = parallel(config.jobs, missing.len(), |i| {
-            Ok::<_, RunError>(
-                base(run_seeds[missing[i]], Schedule::default())
-                    .and_then(|plan| run::control(&plan, control_end)),
-            )
-        })?;
-        for (slot, control) in missing.into_iter().zip(made) {
-            controls[slot] = Some(control);
-        }
-        // A run that cannot be planned or simulated is that run's error;
-        // the exploration goes on.
-        let reports: Vec<Result<RunReport, RunError>> = parallel(config.jobs, chosen.len(), |k| {
-            let Choice {
-                schedule,
-                seed_slot: slot,
-                ..
-            } = &chosen[k];
-            let control = match &controls[*slot] {
-                Some(Ok(control)) => control,
-                Some(Err(e)) => {
-                    return Ok(Err(RunError::Setup(format!(
-                        "the control run of seed {}: {e}",
-                        run_seeds[*slot]
-                    ))))
-                }
-                None => unreachable!("every control a batch needs is made before it"),
-            };
-            Ok::<_, RunError>(
-                base(run_seeds[*slot], schedule.clone())
-                    .and_then(|plan| run::run_with_control(&plan, Some(control))),
-            )
-        })?;
-        let arm_count = arms.len();
-        let mut touched = Vec::new();
-        for (choice, report) in chosen.into_iter().zip(reports) {
-            let (score, stress, class, ttr_s, error) = match &report {
-                Ok(r) => (
-                    r.verdict.score,
-                    r.stress,
-                    Some(r.verdict.class),
-                    r.verdict.ttr_s,
-                    None,
-                ),
-                Err(e) => (0.0, 0.0, None, None, Some(e.to_string())),
-            };
-            let (arm_label, cell_label) = match choice.arm {
-                Some(arm) => {
-                    let a = &mut arms[arm];
-                    // The reward is the graded stress, so runs that recover
-                    // still teach the strategy how close they came. The
-                    // default strategy halves it for each earlier tip of
-                    // the same arm: a known failure mode is worth less
-                    // than a new one.
-                    let reward = if guided {
-                        stress * 0.5f64.powi(evidence.tips_of(&root_label(&a.cell)).min(30) as i32)
-                    } else {
-                        stress
-                    };
-                    strategy.update(&mut a.stats, reward, choice.probability, arm_count);
-                    if guided {
-                        let root = a.cell.root;
-                        strategy.update(&mut root_stats[root], reward, choice.probability, roots);
-                    }
-                    match class {
-                        Some(Class::Metastable) => a.tipped += 1,
-                        Some(_) => a.held += 1,
-                        None => {}
-                    }
-                    if class.is_some() {
-                        a.stress_range = Some(match a.stress_range {
-                            Some((lo, hi)) => (lo.min(stress), hi.max(stress)),
-                            None => (stress, stress),
-                        });
-                    }
-                    touched.push(arm);
-                    (root_label(&a.cell), space.label(&a.cell))
-                }
-                None => {
-                    for &root in &choice.members {
-                        strategy.update(&mut root_stats[root], stress, choice.probability, roots);
-                    }
-                    compound_labels(&space, &arms, &choice.events)
-                }
-            };
-            if let (Some(dose), Ok(report), [(template, point)]) =
-                (choice.dose, &report, choice.events.as_slice())
-            {
-                if let Some(magnitude) = descent::dose_of(&space, *template, point) {
-                    let harm = consequence::consequences(report);
-                    let tipped = class == Some(Class::Metastable);
-                    match dose {
-                        Dose::FullStrength => {
-                            descent.start(&space, *template, magnitude, &harm, tipped)
-                        }
-                        Dose::Below => descent.record(*template, magnitude, &harm, tipped),
-                    }
-                }
-            }
-            if matches!(class, Some(Class::Stable | Class::SlowRecovery))
-                && best_near_miss
-                    .as_ref()
-                    .is_none_or(|(best, _)| stress > *best)
-            {
-                let sites: Vec<String> = choice
-                    .events
-                    .iter()
-                    .filter_map(|(t, _)| space.templates[*t].site().map(str::to_string))
-                    .collect();
-                if !sites.is_empty() {
-                    best_near_miss = Some((stress, sites));
-                }
-            }
-            if let (Some(Dose::FullStrength), Some(_), [(template, _)]) =
-                (choice.dose, class, choice.events.as_slice())
-            {
-                let t = &space.templates[*template];
-                if let Some(site) = t.site() {
-                    full_strength.record(t.kind(), site, stress);
-                }
-            }
-            if class == Some(Class::Metastable) {
-                for (template, _) in &choice.events {
-                    if let Some(site) = space.templates[*template].site() {
-                        if !tipped_sites.iter().any(|s| s == site) {
-                            tipped_sites.push(site.to_string());
-                        }
-                    }
-                }
-            }
-            evidence.record(guide::Tried {
-                events: choice.events,
-                stress,
-                arm: arm_label.clone(),
-                tipped: class == Some(Class::Metastable),
-            });
-            let record = RunRecord {
-                index: records.len(),
-                arm: arm_label,
-                cell: cell_label,
-                schedule: choice.schedule.events.iter().map(|e| e.to_spec()).collect(),
-                seed: run_seeds[choice.seed_slot],
-                score,
-                stress,
-                class,
-                ttr_s,
-                error,
-            };
-            on_run(&record, report.as_ref().ok());
-            records.push(record);
-        }
-        // Refine where a cell's runs disagree: in verdict (a tipping
-        // boundary runs through it) or in stress (a slope toward one).
-        touched.sort_unstable();
-        touched.dedup();
-        for i in touched {
-            let a = &arms[i];
-            if !a.straddles() || a.cell.depth >= MAX_DEPTH {
-                continue;
-            }
-            if let Some((left, right)) = space.split(&a.cell) {
-                let stats = a.stats.halved();
-                arms[i] = Arm::new(left, stats.clone());
-                arms.push(Arm::new(right, stats));
-            }
-        }
-    }
-    let summary = summarise(&records, arms.len());
-    Ok(Exploration {
-        hormesis_version: env!("CARGO_PKG_VERSION"),
-        scenario: config.scenario.name().to_string(),
-        engine: config.engine,
-        strategy: config.strategy,
-        seed: config.seed,
-        shard: format!("{shard}/{shards}"),
-        set: config.overrides.clone(),
-        seeds: config.seeds,
-        budget: (config.budget != usize::MAX).then_some(config.budget),
-        stopped_early,
-        batch: BATCH,
-        run_seeds,
-        runs: records,
-        summary,
-        smallest_triggers: Vec::new(),
-    })
+/// The plan of one run of the exploration.
+fn plan(config: &ExploreConfig, seed: u64, schedule: Schedule) -> Result<RunPlan<'_>, RunError> {
+    RunPlan::new(
+        config.scenario,
+        &config.overrides,
+        schedule,
+        "explore",
+        None,
+        seed,
+        config.engine,
+    )
 }
 
 /// The schedule of placed faults, in onset order.
@@ -1006,23 +921,4 @@ pub(crate) fn parallel<T: Send, E: Send>(
     });
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
-}
-
-/// Of `fresh` templates, those aimed at the sites probed least so far (a
-/// template aimed at no site counts as a site of its own): a sweep that
-/// reaches every host before it returns to one, so that one weak host among
-/// many is reached in a fraction of the templates.
-fn least_probed_sites(space: &Space, probed: &[usize], fresh: Vec<usize>) -> Vec<usize> {
-    let probes_at = |t: usize| match space.templates[t].site() {
-        Some(site) => probed
-            .iter()
-            .filter(|&&p| space.templates[p].site() == Some(site))
-            .count(),
-        None => 0,
-    };
-    let fewest = fresh.iter().map(|&t| probes_at(t)).min().unwrap_or(0);
-    fresh
-        .into_iter()
-        .filter(|&t| probes_at(t) == fewest)
-        .collect()
 }

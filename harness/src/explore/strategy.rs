@@ -77,18 +77,24 @@ impl ArmStats {
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum StrategyKind {
-    /// Thompson sampling on a Beta posterior per arm (the default).
+    /// The default: proposers (coverage, site probes, dose descent, near
+    /// misses, a bandit over cells, group probes, uniform draws) sharing
+    /// each batch by the yield each has shown (`explore::allocator`).
+    Guided,
+    /// Thompson sampling on a Beta posterior per cell.
     Thompson,
     /// UCB1: the mean plus an optimism bonus that shrinks with pulls.
     Ucb1,
     /// EXP3: exponential weights, for rewards that need not be stationary.
     Exp3,
-    /// Uniform over arms: the baseline every other strategy must beat.
+    /// Uniform over the whole fault space (a template, then a point of it):
+    /// the baseline every other strategy must beat.
     Random,
 }
 
 impl StrategyKind {
-    pub const ALL: [StrategyKind; 4] = [
+    pub const ALL: [StrategyKind; 5] = [
+        StrategyKind::Guided,
         StrategyKind::Thompson,
         StrategyKind::Ucb1,
         StrategyKind::Exp3,
@@ -97,6 +103,7 @@ impl StrategyKind {
 
     pub fn name(self) -> &'static str {
         match self {
+            StrategyKind::Guided => "guided",
             StrategyKind::Thompson => "thompson",
             StrategyKind::Ucb1 => "ucb1",
             StrategyKind::Exp3 => "exp3",
@@ -106,7 +113,7 @@ impl StrategyKind {
 
     pub fn strategy(self) -> Box<dyn Strategy> {
         match self {
-            StrategyKind::Thompson => Box::new(Thompson),
+            StrategyKind::Guided | StrategyKind::Thompson => Box::new(Thompson),
             StrategyKind::Ucb1 => Box::new(Ucb1),
             StrategyKind::Exp3 => Box::new(Exp3 { gamma: 0.1 }),
             StrategyKind::Random => Box::new(Random),
