@@ -360,31 +360,14 @@ fn normal(uniform: &mut dyn FnMut() -> f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explore::proposers::testing::{space, template};
     use hormesis_faults::{KnobKind, KnobSpec, Target};
     use std::time::Duration;
-
-    fn space() -> Space {
-        let target = Target {
-            hosts: vec!["a".into(), "b".into(), "c".into()],
-            clients: vec!["client-1".into()],
-            knobs: vec![KnobSpec {
-                name: "flush".into(),
-                kind: KnobKind::Action,
-                help: String::new(),
-            }],
-            latest_end: Duration::from_secs(3000),
-        };
-        Space::new(&target, Duration::from_secs(30))
-    }
 
     fn uniforms(seed: u64) -> impl FnMut() -> f64 {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(seed);
         move || rng.random::<f64>()
-    }
-
-    fn template(space: &Space, name: &str) -> usize {
-        space.templates.iter().position(|t| t.name == name).unwrap()
     }
 
     fn tried(space: &Space, name: &str, point: Vec<f64>, stress: f64) -> Tried {
