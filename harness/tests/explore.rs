@@ -526,8 +526,7 @@ fn a_capacity_knob_is_lowered_and_its_full_strength_probe_is_its_lowest_value() 
 /// hot-shard: twelve shards, of which shard-7 alone is vulnerable. Each
 /// site probe is one fault at full duration, of a template not yet run at
 /// full strength, on a site an earlier batch's run was aimed at (one that
-/// tipped, came closest, or stood out); and once shard-7 tipped, probes
-/// go there.
+/// tipped, came closest, or stood out).
 #[test]
 fn site_probes_go_to_sites_earlier_runs_pointed_at() {
     let scenario = hormesis::scenarios::find("hot-shard").unwrap();
