@@ -15,7 +15,8 @@
 # finish: merges each scenario's shards (OUT/SCENARIO/explore.json) and draws
 #   them (OUT/SCENARIO/report.html), replays the kept incidents
 #   (OUT/replays.xml, JUnit), and triages what was found against them
-#   (OUT/triage.json). Fails (exit 1) only on a replay regression or a
+#   (OUT/triage.json), with the modes in REPLAYS/accepted.yaml (if any)
+#   reported as accepted. Fails (exit 1) only on a replay regression or a
 #   failure mode not yet kept. --check-fidelity also replays each kept
 #   incident at a fifth of its scenario's step and fails one whose verdict
 #   changes there (a likely simulation artifact).
@@ -189,7 +190,10 @@ finish() {
     echo "nightly: no kept incidents in $replays: nothing to replay; every failure mode found is new" >&2
   fi
   if [[ ${#shard_files[@]} -gt 0 ]]; then
-    rc=0; "$bin" triage "${shard_files[@]}" --known "$replays" --json "$out/triage.json" || rc=$?
+    # Modes the team accepts without an incident live beside the kept ones.
+    local accepted=()
+    [[ -f $replays/accepted.yaml ]] && accepted=(--accepted "$replays/accepted.yaml")
+    rc=0; "$bin" triage "${shard_files[@]}" --known "$replays" "${accepted[@]}" --json "$out/triage.json" || rc=$?
     case $rc in 0) ;; 1) echo "nightly: new failure modes or an unhealthy system (see $out/triage.json)" >&2; failed=1 ;; *) exit "$rc" ;; esac
   else
     echo "nightly: no shard results in $out: nothing to triage" >&2

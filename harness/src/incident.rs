@@ -80,6 +80,12 @@ pub struct Found {
     /// The id of the incident this one was shrunk from.
     #[serde(default)]
     pub shrunk_from: Option<String>,
+    /// The loop that kept it down, `mechanism@place` (see
+    /// [`crate::diagnosis`]): what triage groups failure modes by. Not
+    /// part of the id or the digest; absent in files written before it was
+    /// recorded and for a finding that is not metastable.
+    #[serde(default)]
+    pub mechanism: Option<String>,
 }
 
 /// The step a report's run was simulated at, to the microsecond.
@@ -431,6 +437,11 @@ impl Incident {
                 date,
                 command,
                 shrunk_from: None,
+                mechanism: report
+                    .diagnosis
+                    .as_ref()
+                    .filter(|_| v.class == crate::verdict::Class::Metastable)
+                    .map(|d| d.key()),
             },
             expect,
             located: None,
@@ -717,6 +728,9 @@ impl Incident {
         let _ = writeln!(out, "  command: {}", yaml_scalar(&f.command));
         if let Some(from) = &f.shrunk_from {
             let _ = writeln!(out, "  shrunk-from: {}", yaml_scalar(from));
+        }
+        if let Some(m) = &f.mechanism {
+            let _ = writeln!(out, "  mechanism: {}", yaml_scalar(m));
         }
         out.push_str("expect:\n");
         let e = &self.expect;

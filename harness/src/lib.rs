@@ -46,6 +46,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod consequence;
+pub mod diagnosis;
 pub mod digest;
 pub mod engine;
 pub mod explore;

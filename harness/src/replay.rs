@@ -102,7 +102,8 @@ pub fn applicable<S: AsRef<str>>(
 }
 
 /// The incident files named by `paths`: files as given, directories
-/// searched recursively for `*.yaml` / `*.yml`, in name order. A directory
+/// searched recursively for `*.yaml` / `*.yml` (but `accepted.yaml`, the
+/// accepted modes of [`crate::triage`]), in name order. A directory
 /// without any is an error, as is a path that does not exist.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     collect_in(paths, false)
@@ -134,6 +135,12 @@ fn collect_in(paths: &[PathBuf], empty_ok: bool) -> Result<Vec<PathBuf>, String>
                 if seen.insert(id) {
                     walk(&path, seen, out)?;
                 }
+            } else if path
+                .file_name()
+                .is_some_and(|n| n == crate::triage::ACCEPTED_FILE)
+            {
+                // The accepted modes beside the kept incidents are no incident.
+                continue;
             } else if path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))

@@ -234,6 +234,9 @@ pub struct RunReport {
     pub verdict: Verdict,
     /// How close the run came to tipping, in [0, 1] (see [`crate::stress`]).
     pub stress: f64,
+    /// The loop that kept goodput down after the trigger, with its evidence
+    /// (see [`crate::diagnosis`]); null for a run without a control.
+    pub diagnosis: Option<crate::diagnosis::Diagnosis>,
     /// The same seed without faults; null when the schedule is empty (the run is its own control).
     pub control: Option<ControlReport>,
     /// Hosts that stopped on their own (panic or exit): findings in themselves.
@@ -451,8 +454,10 @@ pub fn run_with_control(
         window_s: timeline.window_s,
         windows: timeline.windows,
         stress: 0.0,
+        diagnosis: None,
     };
     report.stress = crate::stress::stress(&report);
+    report.diagnosis = crate::diagnosis::diagnose(&report);
     report.behaviour = behaviour_digest(&report);
     Ok(report)
 }

@@ -101,6 +101,29 @@ pub fn render(r: &RunReport) -> String {
     if !marks.is_empty() {
         let _ = writeln!(out, "             {marks}");
     }
+    // Why it stayed down: only a run that did not recover in time has a
+    // loop worth naming.
+    if let (Some(d), true) = (&r.diagnosis, v.class == crate::verdict::Class::Metastable) {
+        match d.loops.first() {
+            Some(l) => {
+                let _ = writeln!(out, "  mechanism  {}: {}", d.key(), l.evidence);
+                for other in &d.loops[1..] {
+                    let _ = writeln!(
+                        out,
+                        "    also     {}: {}",
+                        crate::diagnosis::key(other.mechanism, &other.place),
+                        other.evidence
+                    );
+                }
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  mechanism  unexplained: no exported figure shows a loop after the trigger"
+                );
+            }
+        }
+    }
     if let Some(why) = &v.unhealthy {
         let _ = writeln!(
             out,

@@ -14,6 +14,11 @@ pub(super) struct TriageArgs {
     /// Incidents already kept (files or folders searched for *.yaml).
     #[arg(long, value_name = "PATH", required = true)]
     known: Vec<PathBuf>,
+    /// Modes the team accepts without keeping an incident: a YAML list of
+    /// `{scenario, mode, reason}` (e.g. `replays/accepted.yaml`). Accepted
+    /// modes are reported apart and never fail the gate.
+    #[arg(long, value_name = "FILE")]
+    accepted: Option<PathBuf>,
     /// Write the findings as JSON; `-` for stdout.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -29,31 +34,76 @@ pub(super) fn command(env: &Env, args: TriageArgs) -> Result<u8, Failure> {
     }
     let paths = replay::collect_kept(&args.known).map_err(bad_input)?;
     let mut known = Vec::new();
+    let mut derived = 0;
     for path in paths {
-        let incident = Incident::load(&path).map_err(bad_input)?;
+        let mut incident = Incident::load(&path).map_err(bad_input)?;
+        // An incident kept before mechanisms were recorded is matched by
+        // the mechanism its replay shows.
+        if incident.found.mechanism.is_none()
+            && incident.found.class == crate::verdict::Class::Metastable
+        {
+            let outcome = replay::replay(&env.registry, &incident, &[] as &[&str])
+                .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+            if outcome.report.verdict.class == crate::verdict::Class::Metastable {
+                incident.found.mechanism = outcome.report.diagnosis.map(|d| d.key());
+                derived += 1;
+            }
+        }
         known.push((path, incident));
     }
-    let findings = crate::triage::triage(&explorations, &known);
-    let new = findings.iter().filter(|f| f.known_in.is_none()).count();
+    let accepted = match &args.accepted {
+        Some(path) => {
+            let text = crate::files::read_text(path)
+                .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+            let names: Vec<&str> = env.registry.scenarios().iter().map(|s| s.name()).collect();
+            crate::triage::parse_accepted(&text, &path.display().to_string(), &names)
+                .map_err(bad_input)?
+        }
+        None => Vec::new(),
+    };
+    let findings = crate::triage::triage(&explorations, &known, &accepted);
+    let is_new = |f: &crate::triage::Finding| f.known_in.is_none() && f.accepted.is_none();
+    let new = findings.iter().filter(|f| is_new(f)).count();
+    let accepted_count = findings
+        .iter()
+        .filter(|f| f.known_in.is_none() && f.accepted.is_some())
+        .count();
     let mut out = format!(
-        "{} failure modes found, {} new (known incidents: {})\n",
+        "{} failure modes found, {} new, {} accepted (known incidents: {})\n",
         findings.len(),
         new,
+        accepted_count,
         known.len()
     );
+    if derived > 0 {
+        out += &format!(
+            "  (the mechanism of {derived} kept incidents was read by replaying them; \
+             a `mechanism:` line under `found:` saves the replay)\n"
+        );
+    }
     for f in &findings {
+        let status = match (&f.known_in, &f.accepted) {
+            (Some(_), _) => "ok",
+            (None, Some(_)) => "acc",
+            (None, None) => "NEW",
+        };
         out += &format!(
             "  {:<4} {:<18} {:<32} {}  (seed {}, score {:.2}){}\n",
-            if f.known_in.is_some() { "ok" } else { "NEW" },
+            status,
             f.scenario,
             f.signature,
             f.schedule.join(" "),
             f.seed,
             f.score,
-            f.known_in
-                .as_ref()
-                .map_or(String::new(), |p| format!("  kept in {}", p.display()))
+            match (&f.known_in, &f.accepted) {
+                (Some(p), _) => format!("  kept in {}", p.display()),
+                (None, Some(why)) => format!("  accepted: {why}"),
+                (None, None) => String::new(),
+            }
         );
+        if f.spellings.len() > 1 || f.spellings.first() != Some(&f.signature) {
+            out += &format!("         merged: {}\n", f.spellings.join(" | "));
+        }
     }
     // New incidents belong with the known ones: the first folder given.
     let keep_in = args
@@ -74,7 +124,7 @@ pub(super) fn command(env: &Env, args: TriageArgs) -> Result<u8, Failure> {
     }
     for f in findings
         .iter()
-        .filter(|f| f.known_in.is_none() && f.signature != crate::triage::UNHEALTHY)
+        .filter(|f| is_new(f) && f.signature != crate::triage::UNHEALTHY)
     {
         let faults: Vec<String> = f
             .schedule

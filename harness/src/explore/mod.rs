@@ -186,6 +186,11 @@ pub struct RunRecord {
     /// ([`proposers::NAMES`]); absent for the other strategies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposer: Option<String>,
+    /// The loop that kept a metastable run down, `mechanism@place`
+    /// ([`crate::diagnosis`]); absent for a run that recovered and in files
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<String>,
 }
 
 /// The best run of one arm.
@@ -627,6 +632,12 @@ impl<'a> Explorer<'a> {
             ),
             Err(e) => (0.0, 0.0, None, None, Some(e.to_string())),
         };
+        let mechanism = report
+            .as_ref()
+            .ok()
+            .filter(|r| r.verdict.class == Class::Metastable)
+            .and_then(|r| r.diagnosis.as_ref())
+            .map(|d| d.key());
         let (arm_label, cell_label) = match choice.arm {
             Some(arm) => (
                 self.space
@@ -695,6 +706,7 @@ impl<'a> Explorer<'a> {
             ttr_s,
             error,
             proposer: name.map(str::to_string),
+            mechanism,
         }
     }
 

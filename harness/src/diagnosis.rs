@@ -1,0 +1,593 @@
+//! Why a run stays down: the feedback loop that kept goodput low after the
+//! trigger was gone, named with the evidence that shows it.
+//!
+//! The diagnosis reads the last half of the watch (from `t_e + H/2` to
+//! `t_e + H`), where a transient has drained and only what sustains itself
+//! is left, against the control over the same windows. It reads what the
+//! system exports: each gauge's meaning comes from its name
+//! ([`GaugeMeaning::of`]: `PLACE_queue_depth`, `PLACE_cache_hits`, …), and
+//! the client-side figures every run has (attempts per request, timeouts,
+//! errors) give a generic fallback for a system that exports nothing.
+//!
+//! Loops are tried from the most specific to the most generic; each one
+//! whose evidence holds is listed, and the first is the run's
+//! *mechanism*: a cold cache explains the retries its misses cause, not
+//! the other way round. The mechanism and its place (where the loop lives:
+//! the service whose gauges carry it) identify a failure mode for
+//! [`triage`](crate::triage), whatever fault spelling tipped it.
+
+use crate::run::RunReport;
+use crate::stress::counters_as_rates;
+use crate::timeline::Window;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The thresholds that decide when a figure counts as evidence, in one
+/// place. They are ratios to the control, so they do not depend on a
+/// system's scale.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// A gauge is *raised* when its mean exceeds the control's by this
+    /// factor (plus one, so a gauge idle in the control needs more than
+    /// a blip).
+    pub raised: f64,
+    /// A rate or ratio has *fallen* when it is below this share of the
+    /// control's.
+    pub fallen: f64,
+    /// Attempts per request at least this many times the control's is
+    /// retry amplification.
+    pub amplification: f64,
+    /// A backlog that still grows by this factor from the first to the
+    /// second half of the window read, while arrivals are the control's,
+    /// is a system that serves less than it did.
+    pub growth: f64,
+    /// Timeouts or errors count once they are this share of the offered
+    /// requests.
+    pub failure_share: f64,
+}
+
+/// The thresholds the harness uses.
+pub const THRESHOLDS: Thresholds = Thresholds {
+    raised: 3.0,
+    fallen: 0.5,
+    amplification: 1.5,
+    growth: 1.2,
+    failure_share: 0.1,
+};
+
+/// What an exported gauge measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Meaning {
+    /// Work waiting for a worker.
+    QueueDepth,
+    /// Requests served (a counter).
+    Served,
+    /// Cache hits and misses (counters).
+    CacheHits,
+    CacheMisses,
+    /// Requests waiting for a thread of their own.
+    WaitingForThread,
+    /// Credential refreshes and failed refreshes (counters).
+    Refreshes,
+    RefreshFailures,
+    /// Connections opened (a counter).
+    Connects,
+    /// A caller's attempts at its dependencies (a counter).
+    CallerAttempts,
+}
+
+/// One gauge's meaning and the place (service) it belongs to; `""` for a
+/// gauge named without a place, which belongs to the system's only service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GaugeMeaning {
+    pub meaning: Meaning,
+    pub place: String,
+}
+
+/// Gauge-name endings and what they mean, longest first so that
+/// `refresh_failures` is not read as `…failures`.
+const SUFFIXES: [(&str, Meaning); 10] = [
+    ("waiting_for_thread", Meaning::WaitingForThread),
+    ("refresh_failures", Meaning::RefreshFailures),
+    ("queue_depth", Meaning::QueueDepth),
+    ("cache_misses", Meaning::CacheMisses),
+    ("cache_hits", Meaning::CacheHits),
+    ("refreshes", Meaning::Refreshes),
+    ("attempts", Meaning::CallerAttempts),
+    ("connects", Meaning::Connects),
+    ("served", Meaning::Served),
+    ("queue", Meaning::QueueDepth),
+];
+
+impl GaugeMeaning {
+    /// The meaning a gauge's name declares: `PLACE_METRIC` or `METRIC`,
+    /// where METRIC is one of `queue_depth`, `queue`, `served`,
+    /// `cache_hits`, `cache_misses`, `waiting_for_thread`, `refreshes`,
+    /// `refresh_failures`, `connects`, `attempts`. Aggregates over places
+    /// (`max_…`, `total_…`) and other names mean nothing here.
+    pub fn of(name: &str) -> Option<GaugeMeaning> {
+        let (suffix, meaning) = SUFFIXES.iter().find(|(s, _)| name.ends_with(s))?;
+        let prefix = &name[..name.len() - suffix.len()];
+        // `foo_requeue` is not a queue: the ending must be a whole word.
+        let place = match prefix.strip_suffix('_') {
+            Some(place) => place,
+            None if prefix.is_empty() => "",
+            None => return None,
+        };
+        if matches!(place, "max" | "total" | "min") {
+            return None;
+        }
+        Some(GaugeMeaning {
+            meaning: *meaning,
+            place: place.replace('_', "-"),
+        })
+    }
+}
+
+/// One loop the run showed, with what shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Loop {
+    /// `token-herd`, `cache-refill`, `thread-exhaustion`,
+    /// `memory-pressure`, `retry-amplification`, `connection-churn`,
+    /// `backlog`, `sustained-timeouts`, `sustained-errors`.
+    pub mechanism: &'static str,
+    /// Where it lives: the service whose gauges carry it; `""` when no
+    /// gauge places it.
+    pub place: String,
+    /// The figures that show it, against the control's.
+    pub evidence: String,
+    /// The gauges that carry it (for the report's timeline).
+    pub gauges: Vec<String>,
+}
+
+/// Every loop a run showed after its trigger; the first is its mechanism.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnosis {
+    /// The first loop's mechanism, `unexplained` when none showed.
+    pub mechanism: String,
+    /// The first loop's place.
+    pub place: String,
+    pub loops: Vec<Loop>,
+}
+
+impl Diagnosis {
+    /// `mechanism@place`, or the mechanism alone when it has no place: the
+    /// key triage groups failure modes by.
+    pub fn key(&self) -> String {
+        key(&self.mechanism, &self.place)
+    }
+}
+
+/// `mechanism@place`, or `mechanism` when the place is empty.
+pub fn key(mechanism: &str, place: &str) -> String {
+    if place.is_empty() {
+        mechanism.to_string()
+    } else {
+        format!("{mechanism}@{place}")
+    }
+}
+
+/// The diagnosis of `report`; `None` for a run without a control (no
+/// faults) or without windows after its trigger.
+pub fn diagnose(report: &RunReport) -> Option<Diagnosis> {
+    let control = report.control.as_ref()?;
+    let v = &report.verdict;
+    let (run, calm) = counters_as_rates(&report.windows, &control.windows);
+    let from = v.trigger_end_s + v.horizon_s / 2.0;
+    let to = v.trigger_end_s + v.horizon_s;
+    let late = |ws: &[Window]| -> Vec<Window> {
+        ws.iter()
+            .filter(|w| w.t_s >= from && w.t_s < to)
+            .cloned()
+            .collect()
+    };
+    let (run, calm) = (late(&run), late(&calm));
+    if run.is_empty() || calm.is_empty() {
+        return None;
+    }
+    Some(diagnose_windows(&run, &calm, &THRESHOLDS))
+}
+
+fn mean(ws: &[Window], f: impl Fn(&Window) -> f64) -> f64 {
+    if ws.is_empty() {
+        return 0.0;
+    }
+    ws.iter().map(f).sum::<f64>() / ws.len() as f64
+}
+
+fn gauge(name: &str) -> impl Fn(&Window) -> f64 + '_ {
+    move |w| w.gauges.get(name).copied().unwrap_or(0.0)
+}
+
+/// Per place, the gauges of each meaning it exports.
+type Places = BTreeMap<String, BTreeMap<Meaning, String>>;
+
+/// The diagnosis of `run` against `calm`, the same windows of the control,
+/// counters already read as rates. Pure: what [`diagnose`] does once it
+/// has picked the windows.
+pub fn diagnose_windows(run: &[Window], calm: &[Window], t: &Thresholds) -> Diagnosis {
+    let mut places: Places = BTreeMap::new();
+    if let Some(first) = run.first() {
+        for name in first.gauges.keys() {
+            if let Some(g) = GaugeMeaning::of(name) {
+                places
+                    .entry(g.place)
+                    .or_default()
+                    .insert(g.meaning, name.clone());
+            }
+        }
+    }
+    let raised = |x: f64, normal: f64| x > t.raised * normal + 1.0;
+    let both = |name: &str| (mean(run, gauge(name)), mean(calm, gauge(name)));
+    let per_s = |x: f64| format!("{x:.1}/s");
+    let mut loops = Vec::new();
+    let mut found = |mechanism, place: &str, evidence: String, gauges: Vec<&String>| {
+        loops.push(Loop {
+            mechanism,
+            place: place.to_string(),
+            evidence,
+            gauges: gauges.into_iter().cloned().collect(),
+        })
+    };
+    let offered = mean(run, |w| w.offered as f64).max(1e-9);
+    let goodput_share =
+        mean(run, |w| w.goodput as f64) / mean(calm, |w| w.goodput as f64).max(1e-9);
+    let attempts = |ws: &[Window]| {
+        let o = mean(ws, |w| w.offered as f64);
+        if o > 0.0 {
+            mean(ws, |w| w.attempts as f64) / o
+        } else {
+            0.0
+        }
+    };
+    let (amp, calm_amp) = (attempts(run), attempts(calm));
+
+    for (place, gauges) in &places {
+        let refresh = [Meaning::RefreshFailures, Meaning::Refreshes]
+            .iter()
+            .filter_map(|m| gauges.get(m))
+            .find(|name| {
+                let (x, normal) = both(name);
+                raised(x, normal)
+            });
+        if let Some(name) = refresh {
+            let (x, normal) = both(name);
+            found(
+                "token-herd",
+                place,
+                format!("{name}: {} (control {})", per_s(x), per_s(normal)),
+                vec![name],
+            );
+        }
+    }
+    for (place, gauges) in &places {
+        if let (Some(h), Some(m)) = (
+            gauges.get(&Meaning::CacheHits),
+            gauges.get(&Meaning::CacheMisses),
+        ) {
+            let ratio = |ws: &[Window]| {
+                let (hits, misses) = (mean(ws, gauge(h)), mean(ws, gauge(m)));
+                if hits + misses > 0.0 {
+                    hits / (hits + misses)
+                } else {
+                    0.0
+                }
+            };
+            // The miss load is what the dependency sees: a cache is cold
+            // when its misses are raised and its hit rate below the
+            // control's, however far it fell.
+            let (x, normal) = (ratio(run), ratio(calm));
+            let (misses, calm_misses) = both(m);
+            if x < normal && raised(misses, calm_misses) {
+                found(
+                    "cache-refill",
+                    place,
+                    format!(
+                        "cache: hit rate {:.0} % (control {:.0} %), misses {} (control {})",
+                        100.0 * x,
+                        100.0 * normal,
+                        per_s(misses),
+                        per_s(calm_misses)
+                    ),
+                    vec![h, m],
+                );
+            }
+        }
+    }
+    for (place, gauges) in &places {
+        if let Some(name) = gauges.get(&Meaning::WaitingForThread) {
+            let (x, normal) = both(name);
+            if raised(x, normal) {
+                found(
+                    "thread-exhaustion",
+                    place,
+                    format!("{x:.0} requests waiting for a thread (control {normal:.0})"),
+                    vec![name],
+                );
+            }
+        }
+    }
+    // Backlogs, the largest against its control first.
+    let mut backlogs: Vec<(f64, &String, &String, f64, f64)> = places
+        .iter()
+        .filter_map(|(place, gauges)| {
+            let name = gauges.get(&Meaning::QueueDepth)?;
+            let (x, normal) = both(name);
+            raised(x, normal).then_some((x / (normal + 1.0), place, name, x, normal))
+        })
+        .collect();
+    backlogs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let amplified = amp >= t.amplification * calm_amp.max(1.0);
+    for &(_, place, name, x, normal) in &backlogs {
+        let queue = format!(
+            "queue at {}: depth {x:.0} (control {normal:.0})",
+            shown(place)
+        );
+        let served = places[place].get(&Meaning::Served);
+        let slowed = match served {
+            Some(s) => {
+                let (rate, normal_rate) = both(s);
+                (rate < (1.0 - (1.0 - t.fallen) / 2.0) * normal_rate)
+                    .then(|| format!("served {} (control {})", per_s(rate), per_s(normal_rate)))
+            }
+            None if !amplified => {
+                let half = run.len() / 2;
+                let (early, later) = (
+                    mean(&run[..half], gauge(name)),
+                    mean(&run[half..], gauge(name)),
+                );
+                (half > 0 && later > t.growth * early + 1.0).then(|| {
+                    format!("still growing ({early:.0} → {later:.0}) on the control's arrivals")
+                })
+            }
+            None => None,
+        };
+        if let Some(why) = slowed {
+            let mut carried = vec![name];
+            carried.extend(served);
+            found("memory-pressure", place, format!("{queue}, {why}"), carried);
+        }
+    }
+    let caller_retries = places.iter().find_map(|(place, gauges)| {
+        let name = gauges.get(&Meaning::CallerAttempts)?;
+        let (x, normal) = both(name);
+        (x >= t.amplification * normal.max(1e-9) && raised(x, normal))
+            .then_some((place, name, x, normal))
+    });
+    if amplified || caller_retries.is_some() {
+        let mut evidence = if amplified {
+            format!(
+                "retries: {amp:.1} attempts per request (control {calm_amp:.1}) while goodput stays at {:.0} %",
+                100.0 * goodput_share
+            )
+        } else {
+            String::new()
+        };
+        let mut carried = Vec::new();
+        if let Some((place, name, x, normal)) = caller_retries {
+            if !evidence.is_empty() {
+                evidence += "; ";
+            }
+            evidence += &format!(
+                "{} calls its dependencies {} (control {})",
+                shown(place),
+                per_s(x),
+                per_s(normal)
+            );
+            carried.push(name);
+        }
+        let place = match backlogs.first() {
+            Some(&(_, place, name, x, normal)) => {
+                evidence += &format!(
+                    "; queue at {}: depth {x:.0} (control {normal:.0})",
+                    shown(place)
+                );
+                carried.push(name);
+                place.clone()
+            }
+            None => caller_retries.map(|c| c.0.clone()).unwrap_or_default(),
+        };
+        found("retry-amplification", &place, evidence, carried);
+    }
+    for (place, gauges) in &places {
+        if let Some(name) = gauges.get(&Meaning::Connects) {
+            let (x, normal) = both(name);
+            if raised(x, normal) {
+                found(
+                    "connection-churn",
+                    place,
+                    format!(
+                        "connections opened {} (control {})",
+                        per_s(x),
+                        per_s(normal)
+                    ),
+                    vec![name],
+                );
+            }
+        }
+    }
+    for &(_, place, name, x, normal) in &backlogs {
+        found(
+            "backlog",
+            place,
+            format!(
+                "queue at {}: depth {x:.0} (control {normal:.0})",
+                shown(place)
+            ),
+            vec![name],
+        );
+    }
+    for (mechanism, count) in [
+        (
+            "sustained-timeouts",
+            (|w: &Window| w.timeouts as f64) as fn(&Window) -> f64,
+        ),
+        ("sustained-errors", |w: &Window| w.errors as f64),
+    ] {
+        let (x, normal) = (mean(run, count), mean(calm, count));
+        if x >= t.failure_share * offered && raised(x, normal) {
+            found(
+                mechanism,
+                "",
+                format!(
+                    "{:.0} % of requests (control {:.0} %) while goodput stays at {:.0} %",
+                    100.0 * x / offered,
+                    100.0 * normal / mean(calm, |w| w.offered as f64).max(1e-9),
+                    100.0 * goodput_share
+                ),
+                vec![],
+            );
+        }
+    }
+    let (mechanism, place) = loops
+        .first()
+        .map_or(("unexplained".to_string(), String::new()), |l| {
+            (l.mechanism.to_string(), l.place.clone())
+        });
+    Diagnosis {
+        mechanism,
+        place,
+        loops,
+    }
+}
+
+fn shown(place: &str) -> &str {
+    if place.is_empty() {
+        "the service"
+    } else {
+        place
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(offered: u64, attempts: u64, goodput: u64, gauges: &[(&str, f64)]) -> Window {
+        Window {
+            t_s: 0.0,
+            offered,
+            attempts,
+            goodput,
+            errors: 0,
+            timeouts: offered - goodput,
+            p50_ms: None,
+            p99_ms: None,
+            gauges: gauges.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+
+    fn calm(gauges: &[(&str, f64)]) -> Vec<Window> {
+        vec![window(100, 100, 100, gauges); 10]
+    }
+
+    fn diagnose(run: Vec<Window>, calm: Vec<Window>) -> Diagnosis {
+        diagnose_windows(&run, &calm, &THRESHOLDS)
+    }
+
+    #[test]
+    fn names_declare_meanings_and_places() {
+        let g = GaugeMeaning::of("back_queue_depth").unwrap();
+        assert_eq!((g.meaning, g.place.as_str()), (Meaning::QueueDepth, "back"));
+        let g = GaugeMeaning::of("replica_1_queue").unwrap();
+        assert_eq!(
+            (g.meaning, g.place.as_str()),
+            (Meaning::QueueDepth, "replica-1")
+        );
+        let g = GaugeMeaning::of("queue_depth").unwrap();
+        assert_eq!((g.meaning, g.place.as_str()), (Meaning::QueueDepth, ""));
+        let g = GaugeMeaning::of("auth_refresh_failures").unwrap();
+        assert_eq!(g.meaning, Meaning::RefreshFailures);
+        assert_eq!(GaugeMeaning::of("max_queue_depth"), None);
+        assert_eq!(GaugeMeaning::of("requeue"), None);
+        assert_eq!(GaugeMeaning::of("degrade_level"), None);
+    }
+
+    #[test]
+    fn retries_on_a_backlog_are_retry_amplification_at_the_queue() {
+        let run = vec![window(100, 400, 3, &[("queue_depth", 3100.0)]); 10];
+        let d = diagnose(run, calm(&[("queue_depth", 12.0)]));
+        assert_eq!(d.key(), "retry-amplification");
+        assert!(
+            d.loops[0].evidence.contains("4.0 attempts per request"),
+            "{d:?}"
+        );
+        assert!(d.loops.iter().any(|l| l.mechanism == "backlog"));
+    }
+
+    #[test]
+    fn a_cold_cache_comes_before_the_retries_its_misses_cause() {
+        let g = |hits, misses| {
+            [
+                ("cache_hits", hits),
+                ("cache_misses", misses),
+                ("db_queue_depth", 300.0),
+            ]
+        };
+        let run = vec![window(100, 200, 5, &g(2.0, 98.0)); 10];
+        let d = diagnose(
+            run,
+            calm(&[
+                ("cache_hits", 90.0),
+                ("cache_misses", 10.0),
+                ("db_queue_depth", 1.0),
+            ]),
+        );
+        assert_eq!(d.mechanism, "cache-refill");
+        assert!(d
+            .loops
+            .iter()
+            .any(|l| l.mechanism == "retry-amplification" && l.place == "db"));
+    }
+
+    #[test]
+    fn a_backlog_that_grows_without_retries_is_a_slowdown() {
+        let run: Vec<Window> = (0..10)
+            .map(|i| window(100, 100, 0, &[("queue_depth", 500.0 + 200.0 * i as f64)]))
+            .collect();
+        let d = diagnose(run, calm(&[("queue_depth", 3.0)]));
+        assert_eq!(d.mechanism, "memory-pressure", "{d:?}");
+        // A steady backlog with the same arrivals is only a backlog.
+        let run = vec![window(100, 100, 0, &[("queue_depth", 500.0)]); 10];
+        assert_eq!(
+            diagnose(run, calm(&[("queue_depth", 3.0)])).mechanism,
+            "backlog"
+        );
+    }
+
+    #[test]
+    fn a_pool_serving_less_than_its_control_is_a_slowdown() {
+        let run = vec![window(100, 150, 0, &[("api_queue", 900.0), ("api_served", 40.0)]); 10];
+        let d = diagnose(run, calm(&[("api_queue", 2.0), ("api_served", 100.0)]));
+        assert_eq!(d.key(), "memory-pressure@api");
+    }
+
+    #[test]
+    fn token_herd_and_thread_exhaustion_are_named_where_they_live() {
+        let run = vec![
+            window(
+                100,
+                100,
+                10,
+                &[("auth_refreshes", 80.0), ("auth_queue", 50.0)]
+            );
+            10
+        ];
+        let d = diagnose(run, calm(&[("auth_refreshes", 1.0), ("auth_queue", 0.0)]));
+        assert_eq!(d.key(), "token-herd@auth");
+        let run = vec![window(100, 100, 10, &[("front_waiting_for_thread", 400.0)]); 10];
+        let d = diagnose(run, calm(&[("front_waiting_for_thread", 0.0)]));
+        assert_eq!(d.key(), "thread-exhaustion@front");
+    }
+
+    #[test]
+    fn a_system_that_exports_nothing_gets_the_generic_reading() {
+        let run = vec![window(100, 100, 5, &[]); 10];
+        let d = diagnose(run, calm(&[]));
+        assert_eq!(d.mechanism, "sustained-timeouts");
+        assert!(d.loops[0].evidence.starts_with("95 %"), "{d:?}");
+        // A run that looks like its control shows no loop.
+        assert_eq!(diagnose(calm(&[]), calm(&[])).mechanism, "unexplained");
+    }
+}
