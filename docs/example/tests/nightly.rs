@@ -12,7 +12,7 @@ fn workspace() -> PathBuf {
 fn nightly(out: &Path, replays: &Path) -> (Option<i32>, String, String) {
     let _ = std::fs::remove_dir_all(out);
     let o = Command::new(workspace().join("ci/nightly.sh"))
-        .args(["--time", "1s", "--shards", "1"])
+        .args(["--budget", "6", "--shards", "1"])
         .arg("--out")
         .arg(out)
         .env("HORMESIS_BIN", env!("CARGO_BIN_EXE_hormesis-quotes"))
