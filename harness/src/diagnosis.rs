@@ -34,6 +34,9 @@ pub struct Thresholds {
     /// A rate or ratio has *fallen* when it is below this share of the
     /// control's.
     pub fallen: f64,
+    /// A backlogged pool whose served rate is below this share of the
+    /// control's has slowed under its own load.
+    pub slowed: f64,
     /// Attempts per request at least this many times the control's is
     /// retry amplification.
     pub amplification: f64,
@@ -50,6 +53,7 @@ pub struct Thresholds {
 pub const THRESHOLDS: Thresholds = Thresholds {
     raised: 3.0,
     fallen: 0.5,
+    slowed: 0.75,
     amplification: 1.5,
     growth: 1.2,
     failure_share: 0.1,
@@ -328,7 +332,7 @@ pub fn diagnose_windows(run: &[Window], calm: &[Window], t: &Thresholds) -> Diag
         let slowed = match served {
             Some(s) => {
                 let (rate, normal_rate) = both(s);
-                (rate < (1.0 - (1.0 - t.fallen) / 2.0) * normal_rate)
+                (rate < t.slowed * normal_rate)
                     .then(|| format!("served {} (control {})", per_s(rate), per_s(normal_rate)))
             }
             None if !amplified => {
