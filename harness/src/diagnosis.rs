@@ -155,6 +155,13 @@ pub struct Diagnosis {
     pub loops: Vec<Loop>,
 }
 
+impl Loop {
+    /// `mechanism@place`, as [`Diagnosis::key`].
+    pub fn key(&self) -> String {
+        key(self.mechanism, &self.place)
+    }
+}
+
 impl Diagnosis {
     /// `mechanism@place`, or the mechanism alone when it has no place: the
     /// key triage groups failure modes by.
@@ -204,246 +211,49 @@ fn gauge(name: &str) -> impl Fn(&Window) -> f64 + '_ {
     move |w| w.gauges.get(name).copied().unwrap_or(0.0)
 }
 
+/// How many of a window's requests failed one way.
+type Count = fn(&Window) -> f64;
+
 /// Per place, the gauges of each meaning it exports.
 type Places = BTreeMap<String, BTreeMap<Meaning, String>>;
+
+/// A raised queue: its place, gauge, depth and the control's depth.
+struct Backlog<'a> {
+    place: &'a String,
+    name: &'a String,
+    depth: f64,
+    normal: f64,
+}
 
 /// The diagnosis of `run` against `calm`, the same windows of the control,
 /// counters already read as rates. Pure: what [`diagnose`] does once it
 /// has picked the windows.
+///
+/// The order is causal, most specific first: a loop that can produce
+/// another's evidence comes before it. A pool serving less than its
+/// control under a backlog comes before a cold cache, because a slowed
+/// dependency fails the fills that would warm the cache (a cold cache
+/// makes its dependency serve *more*, not less); a cold cache comes before
+/// the retries its misses cause; every named loop comes before the bare
+/// backlog and the generic failure shares.
 pub fn diagnose_windows(run: &[Window], calm: &[Window], t: &Thresholds) -> Diagnosis {
-    let mut places: Places = BTreeMap::new();
-    if let Some(first) = run.first() {
-        for name in first.gauges.keys() {
-            if let Some(g) = GaugeMeaning::of(name) {
-                places
-                    .entry(g.place)
-                    .or_default()
-                    .insert(g.meaning, name.clone());
-            }
-        }
-    }
-    let raised = |x: f64, normal: f64| x > t.raised * normal + 1.0;
-    let both = |name: &str| (mean(run, gauge(name)), mean(calm, gauge(name)));
-    let per_s = |x: f64| format!("{x:.1}/s");
-    let mut loops = Vec::new();
-    let mut found = |mechanism, place: &str, evidence: String, gauges: Vec<&String>| {
-        loops.push(Loop {
-            mechanism,
-            place: place.to_string(),
-            evidence,
-            gauges: gauges.into_iter().cloned().collect(),
-        })
-    };
-    let offered = mean(run, |w| w.offered as f64).max(1e-9);
-    let goodput_share =
-        mean(run, |w| w.goodput as f64) / mean(calm, |w| w.goodput as f64).max(1e-9);
-    let attempts = |ws: &[Window]| {
-        let o = mean(ws, |w| w.offered as f64);
-        if o > 0.0 {
-            mean(ws, |w| w.attempts as f64) / o
-        } else {
-            0.0
-        }
-    };
-    let (amp, calm_amp) = (attempts(run), attempts(calm));
-
-    for (place, gauges) in &places {
-        let refresh = [Meaning::RefreshFailures, Meaning::Refreshes]
-            .iter()
-            .filter_map(|m| gauges.get(m))
-            .find(|name| {
-                let (x, normal) = both(name);
-                raised(x, normal)
-            });
-        if let Some(name) = refresh {
-            let (x, normal) = both(name);
-            found(
-                "token-herd",
-                place,
-                format!("{name}: {} (control {})", per_s(x), per_s(normal)),
-                vec![name],
-            );
-        }
-    }
-    for (place, gauges) in &places {
-        if let (Some(h), Some(m)) = (
-            gauges.get(&Meaning::CacheHits),
-            gauges.get(&Meaning::CacheMisses),
-        ) {
-            let ratio = |ws: &[Window]| {
-                let (hits, misses) = (mean(ws, gauge(h)), mean(ws, gauge(m)));
-                if hits + misses > 0.0 {
-                    hits / (hits + misses)
-                } else {
-                    0.0
-                }
-            };
-            // The miss load is what the dependency sees: a cache is cold
-            // when its misses are raised and its hit rate below the
-            // control's, however far it fell.
-            let (x, normal) = (ratio(run), ratio(calm));
-            let (misses, calm_misses) = both(m);
-            if x < normal && raised(misses, calm_misses) {
-                found(
-                    "cache-refill",
-                    place,
-                    format!(
-                        "cache: hit rate {:.0} % (control {:.0} %), misses {} (control {})",
-                        100.0 * x,
-                        100.0 * normal,
-                        per_s(misses),
-                        per_s(calm_misses)
-                    ),
-                    vec![h, m],
-                );
-            }
-        }
-    }
-    for (place, gauges) in &places {
-        if let Some(name) = gauges.get(&Meaning::WaitingForThread) {
-            let (x, normal) = both(name);
-            if raised(x, normal) {
-                found(
-                    "thread-exhaustion",
-                    place,
-                    format!("{x:.0} requests waiting for a thread (control {normal:.0})"),
-                    vec![name],
-                );
-            }
-        }
-    }
-    // Backlogs, the largest against its control first.
-    let mut backlogs: Vec<(f64, &String, &String, f64, f64)> = places
-        .iter()
-        .filter_map(|(place, gauges)| {
-            let name = gauges.get(&Meaning::QueueDepth)?;
-            let (x, normal) = both(name);
-            raised(x, normal).then_some((x / (normal + 1.0), place, name, x, normal))
-        })
-        .collect();
-    backlogs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let amplified = amp >= t.amplification * calm_amp.max(1.0);
-    for &(_, place, name, x, normal) in &backlogs {
-        let queue = format!(
-            "queue at {}: depth {x:.0} (control {normal:.0})",
-            shown(place)
-        );
-        let served = places[place].get(&Meaning::Served);
-        let slowed = match served {
-            Some(s) => {
-                let (rate, normal_rate) = both(s);
-                (rate < t.slowed * normal_rate)
-                    .then(|| format!("served {} (control {})", per_s(rate), per_s(normal_rate)))
-            }
-            None if !amplified => {
-                let half = run.len() / 2;
-                let (early, later) = (
-                    mean(&run[..half], gauge(name)),
-                    mean(&run[half..], gauge(name)),
-                );
-                (half > 0 && later > t.growth * early + 1.0).then(|| {
-                    format!("still growing ({early:.0} → {later:.0}) on the control's arrivals")
-                })
-            }
-            None => None,
-        };
-        if let Some(why) = slowed {
-            let mut carried = vec![name];
-            carried.extend(served);
-            found("memory-pressure", place, format!("{queue}, {why}"), carried);
-        }
-    }
-    let caller_retries = places.iter().find_map(|(place, gauges)| {
-        let name = gauges.get(&Meaning::CallerAttempts)?;
-        let (x, normal) = both(name);
-        (x >= t.amplification * normal.max(1e-9) && raised(x, normal))
-            .then_some((place, name, x, normal))
-    });
-    if amplified || caller_retries.is_some() {
-        let mut evidence = if amplified {
-            format!(
-                "retries: {amp:.1} attempts per request (control {calm_amp:.1}) while goodput stays at {:.0} %",
-                100.0 * goodput_share
-            )
-        } else {
-            String::new()
-        };
-        let mut carried = Vec::new();
-        if let Some((place, name, x, normal)) = caller_retries {
-            if !evidence.is_empty() {
-                evidence += "; ";
-            }
-            evidence += &format!(
-                "{} calls its dependencies {} (control {})",
-                shown(place),
-                per_s(x),
-                per_s(normal)
-            );
-            carried.push(name);
-        }
-        let place = match backlogs.first() {
-            Some(&(_, place, name, x, normal)) => {
-                evidence += &format!(
-                    "; queue at {}: depth {x:.0} (control {normal:.0})",
-                    shown(place)
-                );
-                carried.push(name);
-                place.clone()
-            }
-            None => caller_retries.map(|c| c.0.clone()).unwrap_or_default(),
-        };
-        found("retry-amplification", &place, evidence, carried);
-    }
-    for (place, gauges) in &places {
-        if let Some(name) = gauges.get(&Meaning::Connects) {
-            let (x, normal) = both(name);
-            if raised(x, normal) {
-                found(
-                    "connection-churn",
-                    place,
-                    format!(
-                        "connections opened {} (control {})",
-                        per_s(x),
-                        per_s(normal)
-                    ),
-                    vec![name],
-                );
-            }
-        }
-    }
-    for &(_, place, name, x, normal) in &backlogs {
-        found(
-            "backlog",
-            place,
-            format!(
-                "queue at {}: depth {x:.0} (control {normal:.0})",
-                shown(place)
-            ),
-            vec![name],
-        );
-    }
-    for (mechanism, count) in [
-        (
-            "sustained-timeouts",
-            (|w: &Window| w.timeouts as f64) as fn(&Window) -> f64,
-        ),
-        ("sustained-errors", |w: &Window| w.errors as f64),
-    ] {
-        let (x, normal) = (mean(run, count), mean(calm, count));
-        if x >= t.failure_share * offered && raised(x, normal) {
-            found(
-                mechanism,
-                "",
-                format!(
-                    "{:.0} % of requests (control {:.0} %) while goodput stays at {:.0} %",
-                    100.0 * x / offered,
-                    100.0 * normal / mean(calm, |w| w.offered as f64).max(1e-9),
-                    100.0 * goodput_share
-                ),
-                vec![],
-            );
-        }
-    }
+    let r = Reading::new(run, calm, t);
+    let backlogs = r.backlogs();
+    let (slowed, growing) = r.slowdowns(&backlogs);
+    let mut loops = r.token_herds();
+    loops.extend(r.thread_exhaustion());
+    loops.extend(slowed);
+    loops.extend(r.cold_caches());
+    loops.extend(growing);
+    loops.extend(r.retry_amplification(&backlogs));
+    loops.extend(r.connection_churn());
+    loops.extend(backlogs.iter().map(|b| Loop {
+        mechanism: "backlog",
+        place: b.place.clone(),
+        evidence: b.shown(),
+        gauges: vec![b.name.clone()],
+    }));
+    loops.extend(r.sustained_failures());
     let (mechanism, place) = loops
         .first()
         .map_or(("unexplained".to_string(), String::new()), |l| {
@@ -453,6 +263,384 @@ pub fn diagnose_windows(run: &[Window], calm: &[Window], t: &Thresholds) -> Diag
         mechanism,
         place,
         loops,
+    }
+}
+
+impl Backlog<'_> {
+    fn shown(&self) -> String {
+        format!(
+            "queue at {}: depth {:.0} (control {:.0})",
+            shown(self.place),
+            self.depth,
+            self.normal
+        )
+    }
+}
+
+fn per_s(x: f64) -> String {
+    format!("{x:.1}/s")
+}
+
+fn found(mechanism: &'static str, place: &str, evidence: String, gauges: &[&String]) -> Loop {
+    Loop {
+        mechanism,
+        place: place.to_string(),
+        evidence,
+        gauges: gauges.iter().map(|g| (*g).clone()).collect(),
+    }
+}
+
+/// The windows read, the thresholds, and what the system's gauges mean.
+struct Reading<'a> {
+    run: &'a [Window],
+    calm: &'a [Window],
+    t: &'a Thresholds,
+    places: Places,
+}
+
+impl<'a> Reading<'a> {
+    fn new(run: &'a [Window], calm: &'a [Window], t: &'a Thresholds) -> Self {
+        let mut places: Places = BTreeMap::new();
+        if let Some(first) = run.first() {
+            for name in first.gauges.keys() {
+                if let Some(g) = GaugeMeaning::of(name) {
+                    places
+                        .entry(g.place)
+                        .or_default()
+                        .insert(g.meaning, name.clone());
+                }
+            }
+        }
+        Reading {
+            run,
+            calm,
+            t,
+            places,
+        }
+    }
+
+    fn raised(&self, x: f64, normal: f64) -> bool {
+        x > self.t.raised * normal + 1.0
+    }
+
+    /// A gauge's mean in the run and in the control.
+    fn both(&self, name: &str) -> (f64, f64) {
+        (mean(self.run, gauge(name)), mean(self.calm, gauge(name)))
+    }
+
+    /// Each place's gauge of one meaning.
+    fn each(&self, meaning: Meaning) -> impl Iterator<Item = (&String, &String)> {
+        self.places
+            .iter()
+            .filter_map(move |(place, gauges)| Some((place, gauges.get(&meaning)?)))
+    }
+
+    fn offered(&self) -> f64 {
+        mean(self.run, |w| w.offered as f64).max(1e-9)
+    }
+
+    fn goodput_share(&self) -> f64 {
+        mean(self.run, |w| w.goodput as f64) / mean(self.calm, |w| w.goodput as f64).max(1e-9)
+    }
+
+    /// Client attempts per offered request in the run and the control.
+    fn attempts_per_request(&self) -> (f64, f64) {
+        let per = |ws: &[Window]| {
+            let o = mean(ws, |w| w.offered as f64);
+            if o > 0.0 {
+                mean(ws, |w| w.attempts as f64) / o
+            } else {
+                0.0
+            }
+        };
+        (per(self.run), per(self.calm))
+    }
+
+    fn amplified(&self) -> bool {
+        let (amp, calm_amp) = self.attempts_per_request();
+        amp >= self.t.amplification * calm_amp.max(1.0)
+    }
+
+    fn token_herds(&self) -> Vec<Loop> {
+        let mut loops = Vec::new();
+        for (place, gauges) in &self.places {
+            let refresh = [Meaning::RefreshFailures, Meaning::Refreshes]
+                .iter()
+                .filter_map(|m| gauges.get(m))
+                .find(|name| {
+                    let (x, normal) = self.both(name);
+                    self.raised(x, normal)
+                });
+            if let Some(name) = refresh {
+                let (x, normal) = self.both(name);
+                loops.push(found(
+                    "token-herd",
+                    place,
+                    format!("{name}: {} (control {})", per_s(x), per_s(normal)),
+                    &[name],
+                ));
+            }
+        }
+        loops
+    }
+
+    fn cold_caches(&self) -> Vec<Loop> {
+        let mut loops = Vec::new();
+        for (place, gauges) in &self.places {
+            let (Some(h), Some(m)) = (
+                gauges.get(&Meaning::CacheHits),
+                gauges.get(&Meaning::CacheMisses),
+            ) else {
+                continue;
+            };
+            let ratio = |ws: &[Window]| {
+                let (hits, misses) = (mean(ws, gauge(h)), mean(ws, gauge(m)));
+                if hits + misses > 0.0 {
+                    hits / (hits + misses)
+                } else {
+                    0.0
+                }
+            };
+            // The miss load is what the dependency sees: a cache is cold
+            // when its hit rate is below the control's and its misses put
+            // as much more load on the dependency as retries would have to
+            // (the amplification threshold). Not `raised`: misses cannot
+            // exceed requests, so a cache that misses a third of its
+            // requests when warm could never triple them.
+            let (x, normal) = (ratio(self.run), ratio(self.calm));
+            let (misses, calm_misses) = self.both(m);
+            if x < normal
+                && misses >= self.t.amplification * calm_misses
+                && misses > calm_misses + 1.0
+            {
+                loops.push(found(
+                    "cache-refill",
+                    place,
+                    format!(
+                        "cache: hit rate {:.0} % (control {:.0} %), misses {} (control {})",
+                        100.0 * x,
+                        100.0 * normal,
+                        per_s(misses),
+                        per_s(calm_misses)
+                    ),
+                    &[h, m],
+                ));
+            }
+        }
+        loops
+    }
+
+    fn thread_exhaustion(&self) -> Vec<Loop> {
+        self.each(Meaning::WaitingForThread)
+            .filter_map(|(place, name)| {
+                let (x, normal) = self.both(name);
+                self.raised(x, normal).then(|| {
+                    found(
+                        "thread-exhaustion",
+                        place,
+                        format!("{x:.0} requests waiting for a thread (control {normal:.0})"),
+                        &[name],
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Raised queues, the largest against its control first.
+    fn backlogs(&self) -> Vec<Backlog<'_>> {
+        let mut backlogs: Vec<Backlog> = self
+            .each(Meaning::QueueDepth)
+            .filter_map(|(place, name)| {
+                let (depth, normal) = self.both(name);
+                self.raised(depth, normal).then_some(Backlog {
+                    place,
+                    name,
+                    depth,
+                    normal,
+                })
+            })
+            .collect();
+        backlogs
+            .sort_by(|a, b| (b.depth / (b.normal + 1.0)).total_cmp(&(a.depth / (a.normal + 1.0))));
+        backlogs
+    }
+
+    /// Backlogged pools that serve less than they did: those whose served
+    /// rate shows it, and (without a served gauge, and without retries to
+    /// explain it) those whose backlog still grows on the control's
+    /// arrivals.
+    fn slowdowns(&self, backlogs: &[Backlog]) -> (Vec<Loop>, Vec<Loop>) {
+        let (mut slowed, mut growing) = (Vec::new(), Vec::new());
+        for b in backlogs {
+            match self.places[b.place].get(&Meaning::Served) {
+                Some(s) => {
+                    let (rate, normal_rate) = self.both(s);
+                    if rate < self.t.slowed * normal_rate {
+                        slowed.push(found(
+                            "memory-pressure",
+                            b.place,
+                            format!(
+                                "{}, served {} (control {})",
+                                b.shown(),
+                                per_s(rate),
+                                per_s(normal_rate)
+                            ),
+                            &[b.name, s],
+                        ));
+                    }
+                }
+                None if !self.amplified() => {
+                    let half = self.run.len() / 2;
+                    let (early, later) = (
+                        mean(&self.run[..half], gauge(b.name)),
+                        mean(&self.run[half..], gauge(b.name)),
+                    );
+                    if half > 0 && later > self.t.growth * early + 1.0 {
+                        growing.push(found(
+                            "memory-pressure",
+                            b.place,
+                            format!(
+                                "{}, still growing ({early:.0} → {later:.0}) on the control's arrivals",
+                                b.shown()
+                            ),
+                            &[b.name],
+                        ));
+                    }
+                }
+                None => {}
+            }
+        }
+        (slowed, growing)
+    }
+
+    fn retry_amplification(&self, backlogs: &[Backlog]) -> Option<Loop> {
+        let amplified = self.amplified();
+        let caller_retries = self
+            .each(Meaning::CallerAttempts)
+            .find_map(|(place, name)| self.caller_retries(place, name));
+        if !amplified && caller_retries.is_none() {
+            return None;
+        }
+        let (amp, calm_amp) = self.attempts_per_request();
+        let mut evidence = Vec::new();
+        if amplified {
+            evidence.push(format!(
+                "retries: {amp:.1} attempts per request (control {calm_amp:.1}) while goodput stays at {:.0} %",
+                100.0 * self.goodput_share()
+            ));
+        }
+        let mut carried = Vec::new();
+        if let Some((_, name, shown_retries)) = &caller_retries {
+            evidence.push(shown_retries.clone());
+            carried.push(*name);
+        }
+        let place = match backlogs.first() {
+            Some(b) => {
+                evidence.push(b.shown());
+                carried.push(b.name);
+                b.place.clone()
+            }
+            None => caller_retries.map(|c| c.0.clone()).unwrap_or_default(),
+        };
+        Some(found(
+            "retry-amplification",
+            &place,
+            evidence.join("; "),
+            &carried,
+        ))
+    }
+
+    /// Whether `place`'s calls to its dependencies are amplified, and how
+    /// that reads. Per request it worked on when it exports what it served
+    /// (a service that works on more requests calls more, retrying or
+    /// not), else as a rate. Not `raised`: a caller with two retries can
+    /// at most triple its attempts.
+    fn caller_retries<'p>(
+        &self,
+        place: &'p String,
+        name: &'p String,
+    ) -> Option<(&'p String, &'p String, String)> {
+        let t = self.t;
+        let (x, normal) = self.both(name);
+        if x <= normal + 1.0 {
+            return None;
+        }
+        match self.places[place].get(&Meaning::Served) {
+            Some(served) => {
+                let (worked, calm_worked) = self.both(served);
+                let (per, calm_per) = (x / worked.max(1e-9), normal / calm_worked.max(1e-9));
+                (worked > 0.0 && per >= t.amplification * calm_per).then(|| {
+                    (
+                        place,
+                        name,
+                        format!(
+                            "{} makes {per:.1} calls per request it works on (control {calm_per:.1})",
+                            shown(place)
+                        ),
+                    )
+                })
+            }
+            None => (x >= t.amplification * normal.max(1e-9)).then(|| {
+                (
+                    place,
+                    name,
+                    format!(
+                        "{} calls its dependencies {} (control {})",
+                        shown(place),
+                        per_s(x),
+                        per_s(normal)
+                    ),
+                )
+            }),
+        }
+    }
+
+    fn connection_churn(&self) -> Vec<Loop> {
+        self.each(Meaning::Connects)
+            .filter_map(|(place, name)| {
+                let (x, normal) = self.both(name);
+                self.raised(x, normal).then(|| {
+                    found(
+                        "connection-churn",
+                        place,
+                        format!(
+                            "connections opened {} (control {})",
+                            per_s(x),
+                            per_s(normal)
+                        ),
+                        &[name],
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn sustained_failures(&self) -> Vec<Loop> {
+        let offered = self.offered();
+        let calm_offered = mean(self.calm, |w| w.offered as f64).max(1e-9);
+        let counts: [(&'static str, Count); 2] = [
+            ("sustained-timeouts", |w| w.timeouts as f64),
+            ("sustained-errors", |w| w.errors as f64),
+        ];
+        counts
+            .into_iter()
+            .filter_map(|(mechanism, count)| {
+                let (x, normal) = (mean(self.run, count), mean(self.calm, count));
+                (x >= self.t.failure_share * offered && self.raised(x, normal)).then(|| {
+                    found(
+                        mechanism,
+                        "",
+                        format!(
+                            "{:.0} % of requests (control {:.0} %) while goodput stays at {:.0} %",
+                            100.0 * x / offered,
+                            100.0 * normal / calm_offered,
+                            100.0 * self.goodput_share()
+                        ),
+                        &[],
+                    )
+                })
+            })
+            .collect()
     }
 }
 
@@ -543,6 +731,63 @@ mod tests {
             .loops
             .iter()
             .any(|l| l.mechanism == "retry-amplification" && l.place == "db"));
+    }
+
+    #[test]
+    fn a_cache_that_misses_much_when_warm_is_cold_at_less_than_triple_its_misses() {
+        // 40 % misses when warm can never triple; 1.7× its misses with the
+        // hit rate down is a cold cache.
+        let g = |hits, misses| [("cache_hits", hits), ("cache_misses", misses)];
+        let run = vec![window(100, 100, 50, &g(32.0, 68.0)); 10];
+        let d = diagnose(run, calm(&g(60.0, 40.0)));
+        assert_eq!(d.mechanism, "cache-refill", "{d:?}");
+        // The same misses with the hit rate where it was: more traffic, not
+        // a colder cache.
+        let run = vec![window(100, 100, 50, &g(102.0, 68.0)); 10];
+        let d = diagnose(run, calm(&g(60.0, 40.0)));
+        assert_ne!(d.mechanism, "cache-refill", "{d:?}");
+    }
+
+    #[test]
+    fn a_slowed_dependency_comes_before_the_cold_cache_it_causes() {
+        // The dependency serves less than its control under a backlog: its
+        // slowdown fails the fills, so the cache is cold because of it.
+        let g = |hits, misses, queue, served| {
+            [
+                ("edge_cache_hits", hits),
+                ("edge_cache_misses", misses),
+                ("cart_queue", queue),
+                ("cart_served", served),
+            ]
+        };
+        let run = vec![window(100, 150, 40, &g(20.0, 50.0, 1200.0, 12.0)); 10];
+        let d = diagnose(run, calm(&g(30.0, 20.0, 0.0, 20.0)));
+        assert_eq!(d.key(), "memory-pressure@cart", "{d:?}");
+        assert!(d.loops.iter().any(|l| l.key() == "cache-refill@edge"));
+    }
+
+    #[test]
+    fn a_caller_that_calls_more_because_it_works_more_is_not_retrying() {
+        let g = |attempts, served, queue| {
+            [
+                ("gateway_attempts", attempts),
+                ("gateway_served", served),
+                ("cart_queue", queue),
+            ]
+        };
+        // Twice the calls for twice the work: one call per request, as in
+        // the control.
+        let run = vec![window(100, 100, 10, &g(200.0, 200.0, 900.0)); 10];
+        let d = diagnose(run.clone(), calm(&g(100.0, 100.0, 0.0)));
+        assert_eq!(d.key(), "backlog@cart", "{d:?}");
+        // Twice the calls for the same work: each call tried twice.
+        let run = vec![window(100, 100, 10, &g(200.0, 100.0, 900.0)); 10];
+        let d = diagnose(run, calm(&g(100.0, 100.0, 0.0)));
+        assert_eq!(d.key(), "retry-amplification@cart", "{d:?}");
+        assert!(
+            d.loops[0].evidence.contains("2.0 calls per request"),
+            "{d:?}"
+        );
     }
 
     #[test]

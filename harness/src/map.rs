@@ -472,7 +472,7 @@ fn mapper(config: &MapConfig) -> Result<(Mapper<'_>, Duration), MapError> {
         .map_err(|e| MapError::Config(e.message))?
         .layout()
         .clone();
-    let target = run::target(config.scenario, &probe.params, &layout);
+    let target = run::fault_space(config.scenario, &probe.params, &layout);
     let space = Space::new(&target, layout.warmup);
     let Some(template) = space.templates.iter().find(|t| t.name == config.template) else {
         return Err(MapError::Config(format!(

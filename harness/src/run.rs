@@ -6,7 +6,7 @@ use crate::engine::{self, Applied, EngineError, EngineKind, HostFailure, SimOutc
 use crate::scenario::{ParamError, Params, Scenario, System};
 use crate::timeline::{Timeline, Window};
 use crate::verdict::{self, Figures, Frame, Verdict};
-use hormesis_faults::{format_duration, Schedule, ScheduleError, Target};
+use hormesis_faults::{format_duration, KnobSpec, Schedule, ScheduleError, Target};
 use serde::Serialize;
 use std::rc::Rc;
 use std::time::Duration;
@@ -190,8 +190,22 @@ impl<'s> RunPlan<'s> {
     }
 }
 
-/// What a schedule for this built system may refer to.
+/// What a schedule for this built system may refer to: its hosts, its
+/// knobs and its remedies.
 pub fn target(
+    scenario: &dyn Scenario,
+    params: &Params,
+    layout: &crate::scenario::Layout,
+) -> Target {
+    Target {
+        knobs: knobs(scenario, params),
+        ..fault_space(scenario, params, layout)
+    }
+}
+
+/// What a search may propose as faults: [`target`] without the remedies,
+/// which cut loops rather than stress them.
+pub fn fault_space(
     scenario: &dyn Scenario,
     params: &Params,
     layout: &crate::scenario::Layout,
@@ -202,6 +216,14 @@ pub fn target(
         knobs: scenario.knobs_for(params),
         latest_end: layout.run_limit.saturating_sub(layout.horizon),
     }
+}
+
+/// Every knob a schedule may turn: the scenario's knobs, then its
+/// remedies.
+pub fn knobs(scenario: &dyn Scenario, params: &Params) -> Vec<KnobSpec> {
+    let mut knobs = scenario.knobs_for(params);
+    knobs.extend(scenario.remedies(params));
+    knobs
 }
 
 /// The figures of the paired control run.
@@ -281,7 +303,7 @@ fn simulate(plan: &RunPlan<'_>, schedule: &Schedule, end: Duration) -> Result<Si
     // A fresh system per simulation: systems hold the state of their hosts.
     let params = plan.params.clone().with_seed(plan.seed);
     let system: Rc<dyn System> = plan.scenario.build(&params).map_err(param_error)?.into();
-    let knobs = plan.scenario.knobs_for(&plan.params);
+    let knobs = knobs(plan.scenario, &plan.params);
     let outcome = engine::simulate(
         plan.engine,
         &SimRequest {
@@ -348,7 +370,7 @@ pub fn engine_determinism(plan: &RunPlan<'static>) -> Result<Option<Result<(), S
         let request = engine::madsim::OwnedRequest {
             scenario: plan.scenario,
             params: plan.params.clone(),
-            knobs: plan.scenario.knobs_for(&plan.params),
+            knobs: knobs(plan.scenario, &plan.params),
             schedule: plan.schedule.clone(),
             seed: plan.seed,
             end: end_of(plan)?,

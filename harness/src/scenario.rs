@@ -138,6 +138,17 @@ pub trait Scenario: Send + Sync {
         let _ = params;
         self.knobs()
     }
+    /// Remedies: knobs an operator turns to cut one sustaining loop
+    /// (pause retries, warm a cache back to its steady state, relieve
+    /// memory pressure). A schedule may turn them like any knob, so a
+    /// diagnosis can be checked by intervention (does cutting the loop it
+    /// names at the trigger's end bring the run back?), but no search
+    /// proposes them as faults. Each remedy's name should say the loop it
+    /// cuts. None by default.
+    fn remedies(&self, params: &Params) -> Vec<KnobSpec> {
+        let _ = params;
+        Vec::new()
+    }
     /// A description of the system `params` build, beyond the one-line
     /// [`description`](Self::description): `hormesis scenarios --scenario
     /// NAME --set ...` prints it. `None` (the default): nothing more to say.

@@ -482,9 +482,7 @@ pub fn shrink_until(
     say: &mut dyn FnMut(&str),
 ) -> Result<Shrunk, ShrinkError> {
     let base = incident.plan(registry, &[] as &[&str])?;
-    let knob_defaults = base
-        .scenario
-        .knobs_for(&base.params)
+    let knob_defaults = crate::run::knobs(base.scenario, &base.params)
         .into_iter()
         .filter_map(|k| match k.kind {
             KnobKind::Value { default, .. } => Some((k.name, default)),

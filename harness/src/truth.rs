@@ -215,7 +215,7 @@ pub fn measure(config: &TruthConfig) -> Result<Truth, RunError> {
         .layout()
         .clone();
     let space = Space::new(
-        &run::target(config.scenario, &probe.params, &layout),
+        &run::fault_space(config.scenario, &probe.params, &layout),
         layout.warmup,
     );
     let seeds: Vec<u64> = (1..=config.seeds.max(1) as u64).collect();

@@ -31,6 +31,24 @@ fn best_mitigation(scenario: &str) -> (&'static str, f64) {
     }
 }
 
+/// The loop each documented trigger is diagnosed as (docs/scenarios.md,
+/// "Why each stays down"): `mechanism` or `mechanism@place`.
+fn diagnosed(scenario: &str) -> &'static str {
+    match scenario {
+        "retry-storm" | "latency-window" => "retry-amplification",
+        "lookaside-cache" | "axum-tower" | "warm-cache" => "cache-refill",
+        "call-chain" => "retry-amplification@back",
+        "gc-pressure" => "memory-pressure",
+        "hot-shard" => "retry-amplification@hot",
+        // The replica whose connections sink differs by seed.
+        "mru-pool" => "backlog@replica-",
+        "gc-headroom" => "backlog",
+        other => {
+            panic!("no diagnosis recorded for `{other}`: add it here and to docs/scenarios.md")
+        }
+    }
+}
+
 fn trigger(scenario: &str) -> Vec<String> {
     scenarios::find(scenario).unwrap().trigger()
 }
@@ -75,6 +93,13 @@ fn trigger_is_metastable(scenario: &str) {
                 r.verdict.score >= 0.5,
                 "{scenario} seed {seed}: {:?}",
                 r.verdict
+            );
+            let key = r.diagnosis.as_ref().map(|d| d.key()).unwrap_or_default();
+            let want = diagnosed(scenario);
+            assert!(
+                key == want || (want.ends_with('-') && key.starts_with(want)),
+                "{scenario} seed {seed}: diagnosed {key}, documented {want}: {:?}",
+                r.diagnosis
             );
             metastable.push(seed);
         }
@@ -132,6 +157,21 @@ acceptance!(hot_shard, "hot-shard");
 acceptance!(warm_cache, "warm-cache");
 acceptance!(latency_window, "latency-window");
 acceptance!(gc_headroom, "gc-headroom");
+
+/// retry-storm's trigger is diagnosed as its documented loop (its rates
+/// are in `retry_storm.rs`).
+#[test]
+fn retry_storms_trigger_is_diagnosed_as_retry_amplification() {
+    let trigger = trigger("retry-storm");
+    let specs: Vec<&str> = trigger.iter().map(String::as_str).collect();
+    let r = run_specs("retry-storm", &specs, &["mitigation=none"], 1);
+    assert_eq!(
+        r.diagnosis.as_ref().map(|d| d.key()).as_deref(),
+        Some(diagnosed("retry-storm")),
+        "{:?}",
+        r.diagnosis
+    );
+}
 
 /// retry-storm's own rates (19 of 20 seeds) are in `retry_storm.rs`; this
 /// checks that every built-in scenario is covered above or there.

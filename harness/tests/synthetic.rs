@@ -177,3 +177,74 @@ fn a_horizon_too_short_for_the_clients_deadline_is_refused() {
     .expect("refused");
     assert!(err.to_string().contains("horizon"), "{err}");
 }
+
+/// Remedies (`Scenario::remedies`) are knobs a schedule may turn but no
+/// search proposes; `pause-retries` stops every retry while it is held,
+/// and turned at a trigger's end it brings back a run that retries kept
+/// down (a diagnosis checked by intervention, scripts/diagnosis.py).
+#[test]
+fn remedies_are_turned_by_schedules_and_cut_their_loop() {
+    let set = instance(11);
+    let params = Params::resolve(&Synthetic.params(), &[set.as_str()]).unwrap();
+    let system = Synthetic.build(&params).unwrap();
+    let layout = system.layout().clone();
+    let names = |t: hormesis_faults::Target| -> Vec<String> {
+        t.knobs.into_iter().map(|k| k.name).collect()
+    };
+    let space = names(hormesis::run::fault_space(&Synthetic, &params, &layout));
+    let target = names(hormesis::run::target(&Synthetic, &params, &layout));
+    for remedy in ["pause-retries", "flush-queues", "restore-caches"] {
+        assert!(!space.contains(&remedy.to_string()), "{space:?}");
+        assert!(target.contains(&remedy.to_string()), "{target:?}");
+    }
+
+    let crash = "crash:at=48s,for=3s,host=catalog";
+    let seed = 4466838986402576708;
+    let plain = run_instance(11, &[crash], seed);
+    assert_eq!(
+        plain.verdict.class,
+        Class::Metastable,
+        "{:?}",
+        plain.verdict
+    );
+    assert!(
+        plain.windows.iter().any(|w| w.attempts > w.offered),
+        "the clients retry"
+    );
+    // Held at its no-op value as long, the switch moves the trigger's end
+    // (and the window recovery is judged in) without bringing it back.
+    let null = run_instance(
+        11,
+        &[crash, "knob:at=51s,for=30s,knob=pause-retries,value=0"],
+        seed,
+    );
+    assert_eq!(null.verdict.class, Class::Metastable, "{:?}", null.verdict);
+    let paused = run_instance(
+        11,
+        &[crash, "knob:at=51s,for=30s,knob=pause-retries,value=1"],
+        seed,
+    );
+    assert_ne!(
+        paused.verdict.class,
+        Class::Metastable,
+        "{:?}",
+        paused.verdict
+    );
+    // While held (after the windows a retry begun before it may finish in),
+    // no client retries.
+    for w in paused
+        .windows
+        .iter()
+        .filter(|w| w.t_s >= 53.0 && w.t_s < 80.0)
+    {
+        assert_eq!(w.attempts, w.offered, "at {} s", w.t_s);
+    }
+    // Restoring the cache alone does not: the retries keep the backlog.
+    let restored = run_instance(11, &[crash, "knob:at=51s,knob=restore-caches"], seed);
+    assert_eq!(
+        restored.verdict.class,
+        Class::Metastable,
+        "{:?}",
+        restored.verdict
+    );
+}

@@ -12,6 +12,7 @@
 //! many shards, one is vulnerable.
 
 use crate::rpc::{CallError, ClientPolicy, ClientStats, RetryClient};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// Routes keys to shards: a fraction `hot_share` of the key space goes to
@@ -71,6 +72,19 @@ impl ShardedClient {
             shards: servers
                 .iter()
                 .map(|s| RetryClient::new(s.clone(), policy.clone(), stats.clone()))
+                .collect(),
+        }
+    }
+
+    /// Retries (on every shard) only while `paused` is clear; see
+    /// [`RetryClient::with_retry_pause`].
+    pub fn with_retry_pause(self, paused: Arc<AtomicBool>) -> Self {
+        ShardedClient {
+            routing: self.routing,
+            shards: self
+                .shards
+                .into_iter()
+                .map(|c| c.with_retry_pause(paused.clone()))
                 .collect(),
         }
     }

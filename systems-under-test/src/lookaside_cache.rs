@@ -58,9 +58,21 @@ pub struct CacheMemory {
     /// Restarts keep the entries (and their expiry times).
     persistent: bool,
     flush_requested: AtomicBool,
+    /// A requested return to the steady state: `(ttl, live)`.
+    restore_requested: Mutex<Option<(Duration, f64)>>,
     /// When `entries` was last recounted: a full scan per request would
     /// cost the keyspace on every request of the simulation.
     counted: Mutex<Option<Instant>>,
+}
+
+/// A share `live` of the keys present (a fixed choice of them), each with
+/// a remaining life spread over one `ttl`: a cache under steady traffic.
+fn steady(slots: &mut [Option<Instant>], now: Instant, ttl: Duration, live: f64) {
+    for (key, slot) in slots.iter_mut().enumerate() {
+        let present = unit(key as u64) < live;
+        let life = 1.0 - unit(key as u64 ^ 0x5851_F42D_4C95_7F2D);
+        *slot = present.then(|| now + ttl.mul_f64(life));
+    }
 }
 
 impl CacheMemory {
@@ -70,6 +82,7 @@ impl CacheMemory {
             booted: AtomicBool::new(false),
             persistent: false,
             flush_requested: AtomicBool::new(false),
+            restore_requested: Mutex::new(None),
             counted: Mutex::new(None),
         }
     }
@@ -87,6 +100,18 @@ impl CacheMemory {
         self.flush_requested.store(true, Ordering::Relaxed);
     }
 
+    /// Asks the cache to return to its steady state (as
+    /// [`boot_steady`](Self::boot_steady) leaves a first boot): the
+    /// warm-up an operator runs after a cold start, and the remedy that
+    /// tests a cache-refill diagnosis. No warmer than steady, so that it
+    /// undoes a cold cache and nothing else.
+    pub fn restore_steady(&self, ttl: Duration, live: f64) {
+        *self
+            .restore_requested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((ttl, live));
+    }
+
     fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Option<Instant>>> {
         self.expiry.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -100,6 +125,15 @@ impl CacheMemory {
         if self.flush_requested.swap(false, Ordering::Relaxed) {
             tracing::info!("cache flushed");
             slots.iter_mut().for_each(|s| *s = None);
+        }
+        let restore = self
+            .restore_requested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((ttl, live)) = restore {
+            tracing::info!("cache restored to its steady state");
+            steady(&mut slots, now, ttl, live);
         }
         let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
         if counted.is_none_or(|t| now - t >= Duration::from_secs(1)) {
@@ -130,10 +164,10 @@ impl CacheMemory {
             return;
         }
         let mut slots = self.slots();
-        for (key, slot) in slots.iter_mut().enumerate() {
-            let present = unit(key as u64) < live;
-            let life = 1.0 - unit(key as u64 ^ 0x5851_F42D_4C95_7F2D);
-            *slot = (first && present).then(|| now + ttl.mul_f64(life));
+        if first {
+            steady(&mut slots, now, ttl, live);
+        } else {
+            slots.iter_mut().for_each(|s| *s = None);
         }
     }
 

@@ -119,6 +119,8 @@ pub struct LeaseMemory {
     flights: Vec<tokio::sync::Mutex<()>>,
     booted: AtomicBool,
     revoke_requested: AtomicBool,
+    /// A requested return to the steady state: `(ttl, live)`.
+    restore_requested: Mutex<Option<(Duration, f64)>>,
 }
 
 impl LeaseMemory {
@@ -129,12 +131,24 @@ impl LeaseMemory {
             flights: (0..n).map(|_| tokio::sync::Mutex::new(())).collect(),
             booted: AtomicBool::new(false),
             revoke_requested: AtomicBool::new(false),
+            restore_requested: Mutex::new(None),
         }
     }
 
     /// Asks the node to drop every token (a key rotation).
     pub fn revoke(&self) {
         self.revoke_requested.store(true, Ordering::Relaxed);
+    }
+
+    /// Asks the node to return its tokens to their steady state (as a
+    /// first boot finds them): the remedy that tests a token-herd
+    /// diagnosis, no better than steady so it undoes the herd and nothing
+    /// else.
+    pub fn restore_steady(&self, ttl: Duration, live: f64) {
+        *self
+            .restore_requested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((ttl, live));
     }
 
     fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Option<Instant>>> {
@@ -152,6 +166,15 @@ impl LeaseMemory {
             tracing::info!("tokens revoked");
             slots.iter_mut().for_each(|s| *s = None);
         }
+        let restore = self
+            .restore_requested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((ttl, live)) = restore {
+            tracing::info!("tokens restored to their steady state");
+            steady(&mut slots, now, ttl, live);
+        }
         slots[tenant].is_some_and(|t| t > now)
     }
 
@@ -167,11 +190,21 @@ impl LeaseMemory {
         let now = Instant::now();
         let first = !self.booted.swap(true, Ordering::Relaxed);
         let mut slots = self.slots();
-        for (tenant, slot) in slots.iter_mut().enumerate() {
-            let present = unit(tenant as u64) < live;
-            let life = 1.0 - unit(tenant as u64 ^ 0x5851_F42D_4C95_7F2D);
-            *slot = (first && present).then(|| now + ttl.mul_f64(life));
+        if first {
+            steady(&mut slots, now, ttl, live);
+        } else {
+            slots.iter_mut().for_each(|s| *s = None);
         }
+    }
+}
+
+/// A share `live` of the tenants (a fixed choice of them) holding a token,
+/// each with a remaining life spread over one `ttl`.
+fn steady(slots: &mut [Option<Instant>], now: Instant, ttl: Duration, live: f64) {
+    for (tenant, slot) in slots.iter_mut().enumerate() {
+        let present = unit(tenant as u64) < live;
+        let life = 1.0 - unit(tenant as u64 ^ 0x5851_F42D_4C95_7F2D);
+        *slot = present.then(|| now + ttl.mul_f64(life));
     }
 }
 
@@ -183,6 +216,9 @@ pub struct NodeState {
     pub stats: Arc<NodeStats>,
     pub cache: Option<Arc<CacheMemory>>,
     pub lease: Option<Arc<LeaseMemory>>,
+    /// While set, none of the node's clients retries (see
+    /// [`RetryClient::with_retry_pause`]); shareable across nodes.
+    pub retries_paused: Arc<AtomicBool>,
 }
 
 impl NodeState {
@@ -196,6 +232,7 @@ impl NodeState {
                 .lease
                 .as_ref()
                 .map(|l| Arc::new(LeaseMemory::new(l.tenants))),
+            retries_paused: Arc::default(),
         }
     }
 }
@@ -235,7 +272,8 @@ pub async fn serve_node(config: NodeConfig, state: NodeState) -> std::io::Result
         (Some(stage), Some(memory)) => {
             memory.boot(stage.ttl, stage.live);
             Some(Lease {
-                auth: RetryClient::new(stage.auth.clone(), own(&stage.policy), clients.clone()),
+                auth: RetryClient::new(stage.auth.clone(), own(&stage.policy), clients.clone())
+                    .with_retry_pause(state.retries_paused.clone()),
                 stage,
                 memory,
             })
@@ -257,7 +295,10 @@ pub async fn serve_node(config: NodeConfig, state: NodeState) -> std::io::Result
             clients: d
                 .shards
                 .iter()
-                .map(|s| RetryClient::new(s.clone(), own(&d.policy), clients.clone()))
+                .map(|s| {
+                    RetryClient::new(s.clone(), own(&d.policy), clients.clone())
+                        .with_retry_pause(state.retries_paused.clone())
+                })
                 .collect(),
         })
         .collect();

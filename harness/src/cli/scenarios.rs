@@ -14,6 +14,9 @@ struct ScenarioListing {
     hosts: Vec<String>,
     clients: Vec<String>,
     knobs: Vec<KnobListing>,
+    /// Knobs that cut a loop (`Scenario::remedies`): a schedule may turn
+    /// them, no search proposes them.
+    remedies: Vec<KnobListing>,
     params: Vec<ParamListing>,
     /// The values of the `mitigation` parameter (`none` first), if it has one.
     mitigations: Vec<&'static str>,
@@ -63,25 +66,8 @@ fn listing(s: &dyn Scenario, sets: &[String]) -> Result<ScenarioListing, Failure
         hosts: layout.hosts.clone(),
         clients: layout.clients.clone(),
         tick_ms: layout.tick.as_secs_f64() * 1000.0,
-        knobs: s
-            .knobs_for(&params)
-            .into_iter()
-            .map(|k| {
-                let (kind, default, range) = match k.kind {
-                    KnobKind::Action => ("action", None, None),
-                    KnobKind::Value { min, max, default } => {
-                        ("value", Some(default), Some([min, max]))
-                    }
-                };
-                KnobListing {
-                    name: k.name,
-                    kind,
-                    default,
-                    range,
-                    help: k.help,
-                }
-            })
-            .collect(),
+        knobs: s.knobs_for(&params).into_iter().map(knob_listing).collect(),
+        remedies: s.remedies(&params).into_iter().map(knob_listing).collect(),
         params: s
             .params()
             .into_iter()
@@ -120,6 +106,20 @@ fn listing(s: &dyn Scenario, sets: &[String]) -> Result<ScenarioListing, Failure
     })
 }
 
+fn knob_listing(k: hormesis_faults::KnobSpec) -> KnobListing {
+    let (kind, default, range) = match k.kind {
+        KnobKind::Action => ("action", None, None),
+        KnobKind::Value { min, max, default } => ("value", Some(default), Some([min, max])),
+    };
+    KnobListing {
+        name: k.name,
+        kind,
+        default,
+        range,
+        help: k.help,
+    }
+}
+
 const ENGINES: [EngineKind; 2] = [EngineKind::Turmoil, EngineKind::Madsim];
 
 pub(super) fn command(
@@ -153,6 +153,14 @@ pub(super) fn command(
             .map(|k| format!("{} ({})", k.name, k.kind))
             .collect();
         outln!("  knobs:   {}", knobs.join(", "));
+        if !s.remedies.is_empty() {
+            let remedies: Vec<String> = s
+                .remedies
+                .iter()
+                .map(|k| format!("{} ({})", k.name, k.kind))
+                .collect();
+            outln!("  remedies: {}", remedies.join(", "));
+        }
         if !s.mitigations.is_empty() {
             outln!("  mitigations: {}", s.mitigations.join(", "));
         }

@@ -427,7 +427,7 @@ impl<'a> Explorer<'a> {
             .build(&probe.params)
             .map_err(|e| ExploreError::Config(e.message))?;
         let layout = system.layout().clone();
-        let target: Target = run::target(config.scenario, &probe.params, &layout);
+        let target: Target = run::fault_space(config.scenario, &probe.params, &layout);
         let space = Space::new(&target, layout.warmup);
         if space.cells.is_empty() {
             return Err(ExploreError::Config(format!(

@@ -317,7 +317,7 @@ pub fn schedules(
     let layout = system.layout().clone();
     let target = Target {
         latest_end: within,
-        ..run::target(scenario, &params, &layout)
+        ..run::fault_space(scenario, &params, &layout)
     };
     let warmup = layout.warmup;
     Ok(hormesis_faults::strategy::schedule(&target, max_events)

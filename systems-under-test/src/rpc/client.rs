@@ -144,6 +144,8 @@ pub struct RetryClient {
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
     /// When the last connect failed, if it did (see [`ConnectPolicy`]).
     failed_connect: Mutex<Option<Instant>>,
+    /// While set, no attempt is retried (an operator pausing retries).
+    retries_paused: Option<Arc<AtomicBool>>,
 }
 
 impl RetryClient {
@@ -156,7 +158,15 @@ impl RetryClient {
             next_id: AtomicU64::new(1),
             connection: tokio::sync::Mutex::new(None),
             failed_connect: Mutex::new(None),
+            retries_paused: None,
         }
+    }
+
+    /// Retries only while `paused` is clear: the switch an operator flips
+    /// to stop a retry storm (and a diagnosis flips to test one).
+    pub fn with_retry_pause(mut self, paused: Arc<AtomicBool>) -> Self {
+        self.retries_paused = Some(paused);
+        self
     }
 
     /// One logical request for `key`, retried per the policy.
@@ -179,7 +189,11 @@ impl RetryClient {
             if refused {
                 self.stats.retries_refused.fetch_add(1, Ordering::Relaxed);
             }
-            if attempts > self.policy.retries || refused {
+            let paused = self
+                .retries_paused
+                .as_ref()
+                .is_some_and(|p| p.load(Ordering::Relaxed));
+            if attempts > self.policy.retries || refused || paused {
                 return Err(match last_error {
                     None => CallError::TimedOut { attempts },
                     Some(reason) => CallError::Failed { attempts, reason },

@@ -32,6 +32,7 @@ pub struct PoolControls {
     service_time_us: AtomicU64,
     flush_requested: AtomicBool,
     workers: AtomicUsize,
+    pressure_paused: AtomicBool,
 }
 
 impl PoolControls {
@@ -40,6 +41,7 @@ impl PoolControls {
             service_time_us: AtomicU64::new(config.service_time.as_micros() as u64),
             flush_requested: AtomicBool::new(false),
             workers: AtomicUsize::new(config.workers.max(1)),
+            pressure_paused: AtomicBool::new(false),
         }
     }
 
@@ -55,6 +57,13 @@ impl PoolControls {
     /// Asks the pool to drop every queued job (an operator's remedy).
     pub fn flush_queue(&self) {
         self.flush_requested.store(true, Ordering::Relaxed);
+    }
+
+    /// While paused, a long queue slows no job (memory pressure relieved:
+    /// more heap, a GC tuned away; the remedy that tests a
+    /// memory-pressure diagnosis).
+    pub fn pause_pressure(&self, paused: bool) {
+        self.pressure_paused.store(paused, Ordering::Relaxed);
     }
 
     /// The number of workers the pool should run (at least one).
@@ -230,7 +239,12 @@ async fn worker(pool: Arc<Shared>, slot: usize) {
             pool.stats.abandoned.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        let slowdown = 1.0 + pool.config.pressure * queued as f64;
+        let pressure = if pool.controls.pressure_paused.load(Ordering::Relaxed) {
+            0.0
+        } else {
+            pool.config.pressure
+        };
+        let slowdown = 1.0 + pressure * queued as f64;
         let time = pool
             .controls
             .service_time()

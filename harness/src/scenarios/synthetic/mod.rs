@@ -29,7 +29,7 @@ use hormesis_sut::synthetic::{
 };
 use std::collections::BTreeSet;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +38,11 @@ pub struct Synthetic;
 const PORT: u16 = 7000;
 const CACHE_FLUSH: &str = "cache-flush";
 const REVOKE_TOKENS: &str = "revoke-tokens";
+const PAUSE_RETRIES: &str = "pause-retries";
+const RELIEVE_PRESSURE: &str = "relieve-pressure";
+const RESTORE_CACHES: &str = "restore-caches";
+const RESTORE_TOKENS: &str = "restore-tokens";
+const FLUSH_QUEUES: &str = "flush-queues";
 
 impl Scenario for Synthetic {
     fn name(&self) -> &'static str {
@@ -94,6 +99,13 @@ impl Scenario for Synthetic {
         }
     }
 
+    fn remedies(&self, params: &Params) -> Vec<KnobSpec> {
+        match params.int("instance") {
+            Ok(instance) => remedies(&Design::generate(instance)),
+            Err(_) => Vec::new(),
+        }
+    }
+
     fn describe(&self, params: &Params) -> Option<String> {
         let design = Design::generate(params.int("instance").ok()?);
         Some(design.describe(params.float("load").unwrap_or(1.0)))
@@ -131,21 +143,27 @@ impl Scenario for Synthetic {
             min_latency: common::ms(1),
             max_latency: common::ms(10),
         };
+        let retries_paused = Arc::new(AtomicBool::new(false));
         let hosts = design
             .services
             .iter()
             .enumerate()
             .flat_map(|(i, s)| {
                 let config = node_config(&design, i);
+                let retries_paused = retries_paused.clone();
                 s.hosts().into_iter().map(move |name| Host {
                     service: i,
-                    state: NodeState::new(&config),
+                    state: NodeState {
+                        retries_paused: retries_paused.clone(),
+                        ..NodeState::new(&config)
+                    },
                     config: config.clone(),
                     name,
                 })
             })
             .collect();
         Ok(Box::new(SyntheticSystem {
+            retries_paused,
             layout,
             client_stats: common::client_stats(clients.len()),
             gauges: gauge_names(&design),
@@ -187,6 +205,55 @@ fn knobs(design: &Design) -> Vec<KnobSpec> {
         });
     }
     knobs
+}
+
+/// One remedy per loop an instance can hold, each restoring one part of
+/// the system to its steady state or cutting one feedback, so that a
+/// diagnosis can be checked by intervention (scripts/diagnosis.py).
+fn remedies(design: &Design) -> Vec<KnobSpec> {
+    let switch = |name: &str, help: &str| KnobSpec {
+        name: name.into(),
+        kind: KnobKind::Value {
+            min: 0.0,
+            max: 1.0,
+            default: 0.0,
+        },
+        help: help.into(),
+    };
+    let action = |name: &str, help: &str| KnobSpec {
+        name: name.into(),
+        kind: KnobKind::Action,
+        help: help.into(),
+    };
+    let mut remedies = vec![
+        switch(
+            PAUSE_RETRIES,
+            "1: no caller retries, the clients' nor any service's (cuts retry-amplification); 0: as configured",
+        ),
+        action(
+            FLUSH_QUEUES,
+            "every pool drops its queued jobs (cuts a backlog)",
+        ),
+    ];
+    if design.services.iter().any(|s| s.pressure > 0.0) {
+        remedies.push(switch(
+            RELIEVE_PRESSURE,
+            "1: a long queue slows no pool (cuts memory-pressure); 0: as configured",
+        ));
+    }
+    if design.services.iter().any(|s| s.cache.is_some()) {
+        remedies.push(action(
+            RESTORE_CACHES,
+            "every cache back to its steady state, no warmer (cuts cache-refill)",
+        ));
+    }
+    if design.services.iter().any(|s| s.lease.is_some()) {
+        remedies.push(action(
+            RESTORE_TOKENS,
+            "every service's tokens back to their steady state (cuts token-herd)",
+        ));
+    }
+    remedies
 }
 
 fn policy(c: &design::Caller) -> ClientPolicy {
@@ -319,6 +386,8 @@ fn gauge_names(design: &Design) -> Vec<Gauges> {
 }
 
 struct SyntheticSystem {
+    /// The `pause-retries` remedy's switch, shared by every client.
+    retries_paused: Arc<AtomicBool>,
     layout: Layout,
     design: Design,
     hosts: Vec<Host>,
@@ -374,12 +443,15 @@ impl System for SyntheticSystem {
             .into_iter()
             .map(|h| format!("{h}:{PORT}"))
             .collect();
-        Rc::new(EntryClient(ShardedClient::new(
-            routing(entry),
-            &servers,
-            policy(&self.design.client),
-            self.client_stats[index].clone(),
-        )))
+        Rc::new(EntryClient(
+            ShardedClient::new(
+                routing(entry),
+                &servers,
+                policy(&self.design.client),
+                self.client_stats[index].clone(),
+            )
+            .with_retry_pause(self.retries_paused.clone()),
+        ))
     }
 
     fn set_knob(&self, knob: &str, value: Option<f64>) {
@@ -392,6 +464,31 @@ impl System for SyntheticSystem {
             (REVOKE_TOKENS, None) => {
                 for lease in self.hosts.iter().filter_map(|h| h.state.lease.as_ref()) {
                     lease.revoke();
+                }
+            }
+            (PAUSE_RETRIES, Some(on)) => self.retries_paused.store(on >= 0.5, Ordering::Relaxed),
+            (RELIEVE_PRESSURE, Some(on)) => {
+                for h in &self.hosts {
+                    h.state.controls.pause_pressure(on >= 0.5);
+                }
+            }
+            (FLUSH_QUEUES, None) => {
+                for h in &self.hosts {
+                    h.state.controls.flush_queue();
+                }
+            }
+            (RESTORE_CACHES, None) => {
+                for h in &self.hosts {
+                    if let (Some(stage), Some(memory)) = (&h.config.cache, &h.state.cache) {
+                        memory.restore_steady(stage.ttl, stage.live);
+                    }
+                }
+            }
+            (RESTORE_TOKENS, None) => {
+                for h in &self.hosts {
+                    if let (Some(stage), Some(memory)) = (&h.config.lease, &h.state.lease) {
+                        memory.restore_steady(stage.ttl, stage.live);
+                    }
                 }
             }
             (_, Some(factor)) => {
