@@ -25,6 +25,40 @@ pub struct RunView {
     pub applied: Vec<AppliedView>,
     pub window_s: f64,
     pub windows: Vec<WindowView>,
+    /// Absent from a run without faults and from older reports.
+    #[serde(default)]
+    pub diagnosis: Option<DiagnosisView>,
+}
+
+/// A run's diagnosis ([`crate::diagnosis::Diagnosis`]) as its JSON holds it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DiagnosisView {
+    #[serde(default)]
+    pub loops: Vec<LoopView>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LoopView {
+    #[serde(default)]
+    pub mechanism: String,
+    #[serde(default)]
+    pub place: String,
+    #[serde(default)]
+    pub evidence: String,
+    /// The gauges that carry the loop, highlighted in the timeline.
+    #[serde(default)]
+    pub gauges: Vec<String>,
+}
+
+impl LoopView {
+    fn key(&self) -> String {
+        crate::diagnosis::key(&self.mechanism, &self.place)
+    }
+}
+
+/// The first loop of a run's diagnosis: the mechanism that kept it down.
+fn mechanism(run: &RunView) -> Option<&LoopView> {
+    run.diagnosis.as_ref()?.loops.first()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -428,7 +462,7 @@ pub fn timeline_svg(run: &RunView) -> Result<String, ReportError> {
                 .map_err(draw_error)?;
         }
         if !gauges.is_empty() {
-            draw_gauges(&bottom, &gauges, &faults, end)?;
+            draw_gauges(&bottom, &gauges, mechanism(run), &faults, end)?;
         }
         root.present().map_err(draw_error)?;
     }
@@ -465,6 +499,7 @@ fn gauge_series(windows: &[WindowView]) -> Vec<GaugeSeries> {
 fn draw_gauges(
     area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     gauges: &[GaugeSeries],
+    carrier: Option<&LoopView>,
     faults: &[(f64, f64, String)],
     end: f64,
 ) -> Result<(), ReportError> {
@@ -505,11 +540,24 @@ fn draw_gauges(
         .map_err(draw_error)?;
     for (i, (name, peak, points)) in gauges.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
+        // The gauges that carry the diagnosed loop stand out; the rest
+        // stay for context.
+        let carries = carrier.filter(|l| l.gauges.contains(name));
+        let (width, label) = match carries {
+            Some(l) => (
+                4,
+                format!("{name} (peak {}): carries {}", short_number(*peak), l.key()),
+            ),
+            None if carrier.is_some() => (1, format!("{name} (peak {})", short_number(*peak))),
+            None => (2, format!("{name} (peak {})", short_number(*peak))),
+        };
         chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(width)))
             .map_err(draw_error)?
-            .label(format!("{name} (peak {})", short_number(*peak)))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2)));
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 14, y)], color.stroke_width(width))
+            });
     }
     chart
         .configure_series_labels()
@@ -609,7 +657,27 @@ pub fn run_html(run: &RunView) -> Result<String, ReportError> {
         v.horizon_s,
         escape(&run.digest)
     );
-    body += "<h2>Timeline</h2>\n<p>Shaded: fault intervals. Dashed grey: the control run's goodput (same seed, no faults).</p>\n";
+    if let Some(d) = &run.diagnosis {
+        body += "<h2>Why it stays down</h2>\n<ul>\n";
+        if d.loops.is_empty() {
+            body += "<li>unexplained: no loop's evidence held after the trigger</li>\n";
+        }
+        for (i, l) in d.loops.iter().enumerate() {
+            let (open, close) = if i == 0 {
+                ("<b>", "</b>")
+            } else {
+                ("also ", "")
+            };
+            let _ = writeln!(
+                body,
+                "<li>{open}<code>{}</code>{close}: {}</li>",
+                escape(&l.key()),
+                escape(&l.evidence)
+            );
+        }
+        body += "</ul>\n";
+    }
+    body += "<h2>Timeline</h2>\n<p>Shaded: fault intervals. Dashed grey: the control run's goodput (same seed, no faults). Thick: the gauges that carry the diagnosed loop.</p>\n";
     body += &timeline_svg(run)?;
     Ok(page(&format!("{} seed {}", run.scenario, run.seed), &body))
 }

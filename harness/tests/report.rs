@@ -87,6 +87,16 @@ fn a_run_report_has_the_verdict_the_shaded_faults_and_the_control() {
     assert!(plot.contains("queue_depth (peak "), "retry-storm's queue");
     assert!(drawn_lines(&plot) >= 8, "{} lines", drawn_lines(&plot));
     assert!(page.contains(&plot), "the page embeds the same plot");
+    // Why it stays down, and the gauge that carries it highlighted.
+    assert!(page.contains("Why it stays down"), "a diagnosis section");
+    assert!(
+        page.contains("<b><code>retry-amplification</code></b>"),
+        "the mechanism first"
+    );
+    assert!(
+        plot.contains("queue_depth (peak ") && plot.contains("carries retry-amplification"),
+        "the queue carries the loop"
+    );
 }
 
 #[test]
