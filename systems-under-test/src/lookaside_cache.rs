@@ -65,9 +65,10 @@ pub struct CacheMemory {
     counted: Mutex<Option<Instant>>,
 }
 
-/// A share `live` of the keys present (a fixed choice of them), each with
-/// a remaining life spread over one `ttl`: a cache under steady traffic.
-fn steady(slots: &mut [Option<Instant>], now: Instant, ttl: Duration, live: f64) {
+/// A share `live` of the slots present (a fixed choice of them), each with
+/// a remaining life spread over one `ttl`: a cache under steady traffic, or
+/// the tokens of tenants under it.
+pub(crate) fn steady(slots: &mut [Option<Instant>], now: Instant, ttl: Duration, live: f64) {
     for (key, slot) in slots.iter_mut().enumerate() {
         let present = unit(key as u64) < live;
         let life = 1.0 - unit(key as u64 ^ 0x5851_F42D_4C95_7F2D);

@@ -31,7 +31,7 @@
 //! timeouts a configuration gives the parts.
 
 use crate::hot_shard::Routing;
-use crate::lookaside_cache::{unit, CacheMemory};
+use crate::lookaside_cache::{steady, CacheMemory};
 use crate::primitives::RetryBudget;
 use crate::rpc::{
     self, ClientPolicy, ClientStats, Handler, OnDisconnect, PoolConfig, PoolControls, PoolStats,
@@ -195,16 +195,6 @@ impl LeaseMemory {
         } else {
             slots.iter_mut().for_each(|s| *s = None);
         }
-    }
-}
-
-/// A share `live` of the tenants (a fixed choice of them) holding a token,
-/// each with a remaining life spread over one `ttl`.
-fn steady(slots: &mut [Option<Instant>], now: Instant, ttl: Duration, live: f64) {
-    for (tenant, slot) in slots.iter_mut().enumerate() {
-        let present = unit(tenant as u64) < live;
-        let life = 1.0 - unit(tenant as u64 ^ 0x5851_F42D_4C95_7F2D);
-        *slot = present.then(|| now + ttl.mul_f64(life));
     }
 }
 
