@@ -430,20 +430,29 @@ impl<'a> Reading<'a> {
         loops
     }
 
-    fn thread_exhaustion(&self) -> Vec<Loop> {
-        self.each(Meaning::WaitingForThread)
+    /// A loop shown by one raised gauge: each place whose gauge of
+    /// `meaning` is raised, with `evidence(run, control)`.
+    fn raised_gauges(
+        &self,
+        meaning: Meaning,
+        mechanism: &'static str,
+        evidence: impl Fn(f64, f64) -> String,
+    ) -> Vec<Loop> {
+        self.each(meaning)
             .filter_map(|(place, name)| {
                 let (x, normal) = self.both(name);
-                self.raised(x, normal).then(|| {
-                    found(
-                        "thread-exhaustion",
-                        place,
-                        format!("{x:.0} requests waiting for a thread (control {normal:.0})"),
-                        &[name],
-                    )
-                })
+                self.raised(x, normal)
+                    .then(|| found(mechanism, place, evidence(x, normal), &[name]))
             })
             .collect()
+    }
+
+    fn thread_exhaustion(&self) -> Vec<Loop> {
+        self.raised_gauges(
+            Meaning::WaitingForThread,
+            "thread-exhaustion",
+            |x, normal| format!("{x:.0} requests waiting for a thread (control {normal:.0})"),
+        )
     }
 
     /// Raised queues, the largest against its control first.
@@ -596,23 +605,13 @@ impl<'a> Reading<'a> {
     }
 
     fn connection_churn(&self) -> Vec<Loop> {
-        self.each(Meaning::Connects)
-            .filter_map(|(place, name)| {
-                let (x, normal) = self.both(name);
-                self.raised(x, normal).then(|| {
-                    found(
-                        "connection-churn",
-                        place,
-                        format!(
-                            "connections opened {} (control {})",
-                            per_s(x),
-                            per_s(normal)
-                        ),
-                        &[name],
-                    )
-                })
-            })
-            .collect()
+        self.raised_gauges(Meaning::Connects, "connection-churn", |x, normal| {
+            format!(
+                "connections opened {} (control {})",
+                per_s(x),
+                per_s(normal)
+            )
+        })
     }
 
     fn sustained_failures(&self) -> Vec<Loop> {

@@ -59,10 +59,30 @@ pub struct CacheMemory {
     persistent: bool,
     flush_requested: AtomicBool,
     /// A requested return to the steady state: `(ttl, live)`.
-    restore_requested: Mutex<Option<(Duration, f64)>>,
+    restore_requested: SteadyRequest,
     /// When `entries` was last recounted: a full scan per request would
     /// cost the keyspace on every request of the simulation.
     counted: Mutex<Option<Instant>>,
+}
+
+/// A requested return to the steady state, carried out by the next reader
+/// of the slots (an operator's request arrives outside any host).
+#[derive(Debug, Default)]
+pub(crate) struct SteadyRequest(Mutex<Option<(Duration, f64)>>);
+
+impl SteadyRequest {
+    pub(crate) fn ask(&self, ttl: Duration, live: f64) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((ttl, live));
+    }
+
+    /// Fills `slots` to their steady state if it was asked for; whether it was.
+    pub(crate) fn carry_out(&self, slots: &mut [Option<Instant>], now: Instant) -> bool {
+        let asked = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((ttl, live)) = asked {
+            steady(slots, now, ttl, live);
+        }
+        asked.is_some()
+    }
 }
 
 /// A share `live` of the slots present (a fixed choice of them), each with
@@ -83,7 +103,7 @@ impl CacheMemory {
             booted: AtomicBool::new(false),
             persistent: false,
             flush_requested: AtomicBool::new(false),
-            restore_requested: Mutex::new(None),
+            restore_requested: SteadyRequest::default(),
             counted: Mutex::new(None),
         }
     }
@@ -107,10 +127,7 @@ impl CacheMemory {
     /// tests a cache-refill diagnosis. No warmer than steady, so that it
     /// undoes a cold cache and nothing else.
     pub fn restore_steady(&self, ttl: Duration, live: f64) {
-        *self
-            .restore_requested
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some((ttl, live));
+        self.restore_requested.ask(ttl, live);
     }
 
     fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Option<Instant>>> {
@@ -127,14 +144,8 @@ impl CacheMemory {
             tracing::info!("cache flushed");
             slots.iter_mut().for_each(|s| *s = None);
         }
-        let restore = self
-            .restore_requested
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some((ttl, live)) = restore {
+        if self.restore_requested.carry_out(&mut slots, now) {
             tracing::info!("cache restored to its steady state");
-            steady(&mut slots, now, ttl, live);
         }
         let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
         if counted.is_none_or(|t| now - t >= Duration::from_secs(1)) {

@@ -31,7 +31,7 @@
 //! timeouts a configuration gives the parts.
 
 use crate::hot_shard::Routing;
-use crate::lookaside_cache::{steady, CacheMemory};
+use crate::lookaside_cache::{steady, CacheMemory, SteadyRequest};
 use crate::primitives::RetryBudget;
 use crate::rpc::{
     self, ClientPolicy, ClientStats, Handler, OnDisconnect, PoolConfig, PoolControls, PoolStats,
@@ -120,7 +120,7 @@ pub struct LeaseMemory {
     booted: AtomicBool,
     revoke_requested: AtomicBool,
     /// A requested return to the steady state: `(ttl, live)`.
-    restore_requested: Mutex<Option<(Duration, f64)>>,
+    restore_requested: SteadyRequest,
 }
 
 impl LeaseMemory {
@@ -131,7 +131,7 @@ impl LeaseMemory {
             flights: (0..n).map(|_| tokio::sync::Mutex::new(())).collect(),
             booted: AtomicBool::new(false),
             revoke_requested: AtomicBool::new(false),
-            restore_requested: Mutex::new(None),
+            restore_requested: SteadyRequest::default(),
         }
     }
 
@@ -145,10 +145,7 @@ impl LeaseMemory {
     /// diagnosis, no better than steady so it undoes the herd and nothing
     /// else.
     pub fn restore_steady(&self, ttl: Duration, live: f64) {
-        *self
-            .restore_requested
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some((ttl, live));
+        self.restore_requested.ask(ttl, live);
     }
 
     fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Option<Instant>>> {
@@ -166,14 +163,8 @@ impl LeaseMemory {
             tracing::info!("tokens revoked");
             slots.iter_mut().for_each(|s| *s = None);
         }
-        let restore = self
-            .restore_requested
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some((ttl, live)) = restore {
+        if self.restore_requested.carry_out(&mut slots, now) {
             tracing::info!("tokens restored to their steady state");
-            steady(&mut slots, now, ttl, live);
         }
         slots[tenant].is_some_and(|t| t > now)
     }
