@@ -255,7 +255,10 @@ impl Design {
         let rate = draw.log_uniform(20.0, 100.0);
         flow(&mut services, rate);
         size(&mut draw, &mut services, weak);
-        let client = caller(&mut draw, services[0].response);
+        let mut client = caller(&mut draw, services[0].response);
+        if mechanism == Mechanism::RetryAmplification {
+            retry_into_the_weak_spot(&mut client, &mut services, weak);
+        }
         // Users give up somewhere between the first attempt's timeout and
         // the last retry's: a deadline short of the retries cuts them.
         let attempts = draw.uniform(1.0, client.retries as f64 + 1.0);
@@ -767,6 +770,22 @@ fn size(draw: &mut Draw, services: &mut [Service], weak: usize) {
     }
 }
 
+/// A retry-amplification instance whose weak spot nobody retries into has
+/// no loop to sustain its backlog: every direct caller of the weak spot (the
+/// clients when it is the entry) retries at least once. Raised after the
+/// draws, so the rest of the instance is the one the same number always gave.
+fn retry_into_the_weak_spot(client: &mut Caller, services: &mut [Service], weak: usize) {
+    let at_least_once = |c: &mut Caller| c.retries = c.retries.max(1);
+    if weak == 0 {
+        at_least_once(client);
+    }
+    for call in services.iter_mut().flat_map(|s| s.calls.iter_mut()) {
+        if call.to == weak {
+            at_least_once(&mut call.caller);
+        }
+    }
+}
+
 /// A caller's policy towards a callee that answers in `response` (model):
 /// a timeout of 5-60× the round trip, 0-3 retries, sometimes a backoff, a
 /// keepalive or a retry budget.
@@ -848,6 +867,34 @@ mod tests {
             mechanisms.insert(d.mechanism);
         }
         assert_eq!(mechanisms.len(), Mechanism::ALL.len());
+    }
+
+    #[test]
+    fn retry_amplification_always_has_a_retry_into_its_weak_spot() {
+        let mut seen = 0;
+        for instance in 0..500 {
+            let d = Design::generate(instance);
+            if d.mechanism != Mechanism::RetryAmplification {
+                continue;
+            }
+            seen += 1;
+            let mut callers: Vec<&Caller> = d
+                .services
+                .iter()
+                .flat_map(|s| &s.calls)
+                .filter(|c| c.to == d.weak)
+                .map(|c| &c.caller)
+                .collect();
+            if d.weak == 0 {
+                callers.push(&d.client);
+            }
+            assert!(!callers.is_empty(), "{instance}: nobody calls the weak spot");
+            assert!(
+                callers.iter().all(|c| c.retries >= 1),
+                "{instance}: a caller of the weak spot never retries: {callers:?}"
+            );
+        }
+        assert!(seen > 20, "only {seen} retry-amplification instances");
     }
 
     #[test]
