@@ -1195,3 +1195,277 @@ pub fn tune_html(t: &TuneView) -> Result<String, ReportError> {
         &body,
     ))
 }
+
+/// The parts of a `sweep --json` a report draws.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SweepView {
+    pub scenario: String,
+    pub param: String,
+    pub schedule: Vec<String>,
+    pub seeds: Vec<u64>,
+    pub log: bool,
+    pub points: Vec<SweepPointView>,
+    pub boundaries: Vec<(String, String)>,
+    pub no_effect: Vec<NoEffectView>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SweepPointView {
+    pub value: String,
+    pub x: f64,
+    pub runs: usize,
+    pub fraction: f64,
+    pub amplification: f64,
+    pub goodput_under_trigger: f64,
+    #[serde(default)]
+    pub refined: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NoEffectView {
+    pub from: String,
+    pub to: String,
+    pub values: usize,
+    pub seeds: usize,
+}
+
+/// The most values a sweep's report draws: the spread and every
+/// bisection `sweep` allows, with room to spare.
+const MAX_SWEEP_POINTS: usize = 10 * (crate::sweep::MAX_STEPS + crate::sweep::MAX_REFINE);
+
+impl SweepView {
+    /// What a hand edit or a damaged file could break in a sweep: fractions
+    /// in [0, 1], finite values (positive on a log sweep), and boundaries
+    /// and no-effect ranges that name measured values.
+    pub fn validate(&self) -> Result<(), String> {
+        name_ok("scenario", &self.scenario)?;
+        name_ok("param", &self.param)?;
+        if self.points.is_empty() {
+            return Err("no points: a sweep measures at least two values".into());
+        }
+        if self.points.len() > MAX_SWEEP_POINTS {
+            return Err(format!(
+                "{} points; a sweep's report draws at most {MAX_SWEEP_POINTS}",
+                self.points.len()
+            ));
+        }
+        for (i, p) in self.points.iter().enumerate() {
+            let at = |field: &str| format!("points[{i}].{field}");
+            name_ok(&at("value"), &p.value)?;
+            let lo = if self.log { f64::MIN_POSITIVE } else { -1e15 };
+            within(&at("x"), p.x, lo, 1e15)?;
+            within(&at("fraction"), p.fraction, 0.0, 1.0)?;
+            within(&at("amplification"), p.amplification, 0.0, 1e9)?;
+            within(
+                &at("goodput_under_trigger"),
+                p.goodput_under_trigger,
+                0.0,
+                1e9,
+            )?;
+        }
+        let named = |what: &str, value: &str| {
+            if self.points.iter().any(|p| p.value == value) {
+                Ok(())
+            } else {
+                Err(format!("{what} names {value:?}, which no point has"))
+            }
+        };
+        for (a, b) in &self.boundaries {
+            named("a boundary", a)?;
+            named("a boundary", b)?;
+        }
+        for r in &self.no_effect {
+            named("a no-effect range", &r.from)?;
+            named("a no-effect range", &r.to)?;
+        }
+        Ok(())
+    }
+
+    fn x_of(&self, value: &str) -> Option<f64> {
+        self.points.iter().find(|p| p.value == value).map(|p| p.x)
+    }
+}
+
+/// A sweep across one setting: the fraction of seeds that tip and the
+/// goodput while the trigger lasted (as a fraction of G0) per value, on the
+/// sweep's own scale; ranges of no effect shaded grey, each boundary
+/// between two values a dashed line midway; refined values hollow.
+pub fn sweep_svg(s: &SweepView) -> Result<String, ReportError> {
+    // A log sweep is drawn on log10 of the value, labelled with the value.
+    let at = |x: f64| if s.log { x.log10() } else { x };
+    let xs: Vec<f64> = s.points.iter().map(|p| at(p.x)).collect();
+    let (lo, hi) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    let pad = ((hi - lo) * 0.04).max(1e-9);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let top = s
+        .points
+        .iter()
+        .map(|p| p.goodput_under_trigger)
+        .fold(1.05f64, f64::max)
+        .min(2.0);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 380)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{} · {} at {} values on {} seeds: {}",
+                    s.scenario,
+                    s.param,
+                    s.points.len(),
+                    s.seeds.len(),
+                    if s.schedule.is_empty() {
+                        "no fault".to_string()
+                    } else {
+                        s.schedule.join(" + ")
+                    }
+                ),
+                ("sans-serif", 14),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d(lo..hi, 0.0..top)
+            .map_err(draw_error)?;
+        let label = |t: &f64| short_number(if s.log { 10f64.powf(*t) } else { *t });
+        chart
+            .configure_mesh()
+            .x_desc(format!(
+                "{} ({} scale)",
+                s.param,
+                if s.log { "log" } else { "linear" }
+            ))
+            .y_desc("fraction")
+            .x_label_formatter(&label)
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(draw_error)?;
+        for r in &s.no_effect {
+            if let (Some(a), Some(b)) = (s.x_of(&r.from), s.x_of(&r.to)) {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(at(a), 0.0), (at(b), top)],
+                        BLACK.mix(0.1).filled(),
+                    )))
+                    .map_err(draw_error)?;
+            }
+        }
+        for (a, b) in &s.boundaries {
+            if let (Some(a), Some(b)) = (s.x_of(a), s.x_of(b)) {
+                let mid = (at(a) + at(b)) / 2.0;
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        [(mid, 0.0), (mid, top)],
+                        4,
+                        3,
+                        BLACK.mix(0.6).stroke_width(1),
+                    ))
+                    .map_err(draw_error)?;
+            }
+        }
+        let series: [(&str, RGBColor, fn(&SweepPointView) -> f64); 2] = [
+            ("fraction of seeds that tip", RED, |p| p.fraction),
+            ("goodput under the trigger ÷ G0", BLUE, |p| {
+                p.goodput_under_trigger
+            }),
+        ];
+        for (name, color, of) in series {
+            let line: Vec<(f64, f64)> =
+                s.points.iter().map(|p| (at(p.x), of(p).min(top))).collect();
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))
+                .map_err(draw_error)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(s.points.iter().map(|p| {
+                    let style = if p.refined {
+                        color.stroke_width(1)
+                    } else {
+                        color.filled()
+                    };
+                    Circle::new((at(p.x), of(p).min(top)), 3, style)
+                }))
+                .map_err(draw_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(draw_error)?;
+        root.present().map_err(draw_error)?;
+    }
+    Ok(svg)
+}
+
+/// A self-contained HTML report of one sweep: the plot, the ranges of no
+/// effect and the boundaries, and every value's figures.
+pub fn sweep_html(s: &SweepView) -> Result<String, ReportError> {
+    let mut body = format!(
+        "<h1>Sweep of {} on {}</h1>\n<p>Trigger: <code>{}</code>; {} seeds per value.</p>\n",
+        escape(&s.param),
+        escape(&s.scenario),
+        escape(&if s.schedule.is_empty() {
+            "none".to_string()
+        } else {
+            s.schedule.join(" + ")
+        }),
+        s.seeds.len()
+    );
+    body += &sweep_svg(s)?;
+    body += "<h2>Ranges of no effect</h2>\n";
+    if s.no_effect.is_empty() {
+        body += "<p>None: neighbouring values always behaved differently on some seed.</p>\n";
+    } else {
+        body += "<ul>\n";
+        for r in &s.no_effect {
+            let _ = writeln!(
+                body,
+                "<li><code>{}</code> {}..{}: identical behaviour on {} seeds over {} values</li>",
+                escape(&s.param),
+                escape(&r.from),
+                escape(&r.to),
+                r.seeds,
+                r.values
+            );
+        }
+        body += "</ul>\n";
+    }
+    body += "<h2>Boundaries</h2>\n";
+    if s.boundaries.is_empty() {
+        body += "<p>None: the tipping fraction is the same at every value.</p>\n";
+    } else {
+        body += "<ul>\n";
+        for (a, b) in &s.boundaries {
+            let _ = writeln!(body, "<li>between {} and {}</li>", escape(a), escape(b));
+        }
+        body += "</ul>\n";
+    }
+    body += "<h2>Values</h2>\n<table>\n<tr><th>value</th><th>runs</th><th>tip</th><th>amplification</th><th>goodput under the trigger</th></tr>\n";
+    for p in &s.points {
+        let _ = writeln!(
+            body,
+            "<tr><td>{}{}</td><td>{}</td><td>{:.2}</td><td>{:.2}×</td><td>{:.1} %</td></tr>",
+            escape(&p.value),
+            if p.refined { " (refined)" } else { "" },
+            p.runs,
+            p.fraction,
+            p.amplification,
+            p.goodput_under_trigger * 100.0
+        );
+    }
+    body += "</table>\n";
+    Ok(page(
+        &format!("sweep of {} on {}", s.param, s.scenario),
+        &body,
+    ))
+}

@@ -2,6 +2,7 @@
 //! shared seeds, the verdict's turn bisected to the stated resolution,
 //! ranges where a setting changes nothing, the same for any `--jobs`.
 
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn hormesis(args: &[&str]) -> Output {
@@ -68,6 +69,10 @@ fn the_verdicts_turn_is_bisected_to_the_resolution_the_same_for_any_jobs() {
 /// sweep says so, and only the behaviour digest sees that the runs match.
 #[test]
 fn a_setting_the_system_ignores_is_a_range_of_no_effect() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sweep-no-effect");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("sweep.json");
     let o = hormesis(&[
         "sweep",
         "--scenario",
@@ -80,6 +85,8 @@ fn a_setting_the_system_ignores_is_a_range_of_no_effect() {
         "1",
         "--fault",
         SPIKE,
+        "--json",
+        json.to_str().unwrap(),
     ]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{text}");
@@ -88,6 +95,48 @@ fn a_setting_the_system_ignores_is_a_range_of_no_effect() {
             "no effect: `autoscaler.max` 8..64: identical behaviour on 1/1 seeds (3 values)"
         ),
         "{text}"
+    );
+    // The report draws it: the range shaded, every value in the table.
+    let (html, svg) = (dir.join("sweep.html"), dir.join("sweep.svg"));
+    let r = hormesis(&[
+        "report",
+        json.to_str().unwrap(),
+        "-o",
+        html.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("identical behaviour on 1 seeds over 3 values"),
+        "{page}"
+    );
+    assert!(page.contains("<svg") && !page.contains("<script"));
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.contains("fraction of seeds that tip"), "{plot}");
+    // A hand-edited sweep is refused with what is wrong, not drawn.
+    let mut edited: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    edited["points"][0]["fraction"] = 2.0.into();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, edited.to_string()).unwrap();
+    let r = hormesis(&[
+        "report",
+        bad.to_str().unwrap(),
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("points[0].fraction is 2"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
     );
     let run = |set: &str| {
         json_of(&hormesis(&[

@@ -45,6 +45,13 @@ fn tune_improves_on_a_bad_starting_policy_the_same_for_any_jobs() {
         start.objective
     );
     assert_eq!(best.recovered, 1, "{best:?}");
+    // Unlimited retries multiply the attack's load; the tuned budget cuts it.
+    assert!(
+        start.mean_amplification > best.mean_amplification && best.mean_amplification >= 1.0,
+        "amplification: start {} best {}",
+        start.mean_amplification,
+        best.mean_amplification
+    );
     assert!(best.feasible && best.cost <= 0.05, "{best:?}");
     assert_eq!(one.rounds[0].evaluations.len(), 6);
 

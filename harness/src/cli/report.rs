@@ -11,18 +11,18 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub(super) struct ReportArgs {
-    /// A run's JSON, an incident (YAML), explorations' JSON, a map's JSON
-    /// or a tuning's JSON.
+    /// A run's JSON, an incident (YAML), explorations' JSON, a map's JSON,
+    /// a tuning's JSON or a sweep's JSON.
     #[arg(
         required = true,
-        value_name = "RUN.json|INCIDENT.yaml|EXPLORE.json|MAP.json|TUNE.json"
+        value_name = "RUN.json|INCIDENT.yaml|EXPLORE.json|MAP.json|TUNE.json|SWEEP.json"
     )]
     inputs: Vec<PathBuf>,
     /// The HTML file to write.
     #[arg(short = 'o', long = "output", value_name = "FILE.html")]
     output: PathBuf,
     /// Also write the plot alone as SVG (a run's or incident's timeline, a
-    /// map, a tuning's convergence), e.g. for a PR.
+    /// map, a tuning's convergence, a sweep), e.g. for a PR.
     #[arg(long, value_name = "FILE.svg")]
     svg: Option<PathBuf>,
 }
@@ -41,6 +41,7 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
     let mut explorations: Vec<ExploreView> = Vec::new();
     let mut maps: Vec<report::MapView> = Vec::new();
     let mut tunings: Vec<report::TuneView> = Vec::new();
+    let mut sweeps: Vec<report::SweepView> = Vec::new();
     for path in &args.inputs {
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
         let value: serde_json::Value = if is_yaml {
@@ -57,7 +58,7 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
         };
         let what = |e: serde_json::Error| {
             bad_input(format!(
-                "{}: not a `run`, `explore`, `map` or `tune` JSON output: {e}",
+                "{}: not a `run`, `explore`, `map`, `tune` or `sweep` JSON output: {e}",
                 path.display()
             ))
         };
@@ -70,6 +71,10 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
             let view: report::TuneView = serde_json::from_value(value).map_err(what)?;
             view.validate().map_err(invalid)?;
             tunings.push(view);
+        } else if value.get("param").is_some() && value.get("no_effect").is_some() {
+            let view: report::SweepView = serde_json::from_value(value).map_err(what)?;
+            view.validate().map_err(invalid)?;
+            sweeps.push(view);
         } else if value.get("template").is_some() && value.get("cells").is_some() {
             let view: report::MapView = serde_json::from_value(value).map_err(what)?;
             view.validate().map_err(invalid)?;
@@ -80,26 +85,38 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
             explorations.push(view);
         } else {
             return Err(bad_input(format!(
-                "{}: not a run (`run --json`), an incident (.yaml), an exploration (`explore --json`), a map (`map --json`) or a tuning (`tune --json`)",
+                "{}: not a run (`run --json`), an incident (.yaml), an exploration (`explore --json`), a map (`map --json`), a tuning (`tune --json`) or a sweep (`sweep --json`)",
                 path.display()
             )));
         }
     }
+    let others = runs.len() + explorations.len() + maps.len();
+    if let [sweep] = sweeps.as_slice() {
+        if others + tunings.len() > 0 {
+            return Err(bad_input(
+                "a sweep's report stands alone: give its JSON only",
+            ));
+        }
+        return standalone(
+            &args,
+            || report::sweep_svg(sweep),
+            || report::sweep_html(sweep),
+        );
+    }
+    if sweeps.len() > 1 {
+        return Err(bad_input("give one sweep's JSON per report"));
+    }
     if let [tuning] = tunings.as_slice() {
-        if !runs.is_empty() || !explorations.is_empty() || !maps.is_empty() {
+        if others > 0 {
             return Err(bad_input(
                 "a tuning's report stands alone: give its JSON only",
             ));
         }
-        if let Some(svg) = &args.svg {
-            write_file(svg, report::tune_svg(tuning).map_err(bad_input)?.as_bytes())?;
-        }
-        write_file(
-            &args.output,
-            report::tune_html(tuning).map_err(bad_input)?.as_bytes(),
-        )?;
-        errln!("wrote {}", args.output.display());
-        return Ok(0);
+        return standalone(
+            &args,
+            || report::tune_svg(tuning),
+            || report::tune_html(tuning),
+        );
     }
     if tunings.len() > 1 {
         return Err(bad_input("give one tuning's JSON per report"));
@@ -139,6 +156,21 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
             )),
         };
     write_file(&args.output, html.as_bytes())?;
+    errln!("wrote {}", args.output.display());
+    Ok(0)
+}
+
+/// Writes a report that stands alone (a tuning's, a sweep's): its plot as
+/// SVG when asked, then the page.
+fn standalone(
+    args: &ReportArgs,
+    svg: impl FnOnce() -> Result<String, crate::report::ReportError>,
+    html: impl FnOnce() -> Result<String, crate::report::ReportError>,
+) -> Result<u8, Failure> {
+    if let Some(path) = &args.svg {
+        write_file(path, svg().map_err(bad_input)?.as_bytes())?;
+    }
+    write_file(&args.output, html().map_err(bad_input)?.as_bytes())?;
     errln!("wrote {}", args.output.display());
     Ok(0)
 }

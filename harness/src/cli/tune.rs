@@ -208,7 +208,7 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
             best = best.min(e.objective);
             progress.line(
                 format!(
-                    "  round {} {:<20} objective {:.3} (worst {:.2}, mean {:.2}, recovered {}/{}, cost {:+.1} %{})  {}",
+                    "  round {} {:<20} objective {:.3} (worst {:.2}, mean {:.2}, recovered {}/{}, amplification {:.2}x, cost {:+.1} %{})  {}",
                     e.round,
                     e.how,
                     e.objective,
@@ -216,6 +216,7 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
                     e.mean,
                     e.recovered,
                     e.attacks,
+                    e.mean_amplification,
                     e.cost * 100.0,
                     if e.feasible { "" } else { ", over --max-cost" },
                     e.policy

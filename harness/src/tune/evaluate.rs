@@ -24,6 +24,9 @@ pub struct AttackResult {
     /// the fault (an unhealthy baseline, a collapsed control).
     pub score: f64,
     pub ttr_s: Option<f64>,
+    /// Attempts per offered request after the trigger ends (the verdict's):
+    /// how hard the policy lets retries multiply the load.
+    pub amplification: f64,
     pub control_collapsed: bool,
 }
 
@@ -54,6 +57,8 @@ pub struct Evaluation {
     /// Attacks it recovered from ([`AttackResult::recovered`]).
     pub recovered: usize,
     pub attacks: usize,
+    /// Mean over the attacks of [`AttackResult::amplification`].
+    pub mean_amplification: f64,
     /// Goodput lost without faults against the unmitigated system, a
     /// fraction (negative: more goodput).
     pub cost: f64,
@@ -137,6 +142,7 @@ pub(super) fn evaluate(
                     class: v.class,
                     score: if unsettled { 1.0 } else { v.score },
                     ttr_s: v.ttr_s,
+                    amplification: v.amplification,
                     control_collapsed: v.control_collapsed,
                 },
                 recovery,
@@ -185,6 +191,7 @@ pub(super) fn evaluate(
         mean,
         recovered: results.iter().filter(|r| r.recovered()).count(),
         attacks: results.len(),
+        mean_amplification: results.iter().map(|r| r.amplification).sum::<f64>() / k,
         cost,
         feasible,
         results,

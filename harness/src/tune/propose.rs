@@ -135,6 +135,7 @@ mod tests {
             mean: 0.0,
             recovered: 0,
             attacks: 0,
+            mean_amplification: 0.0,
             cost: 0.0,
             feasible: true,
             results: Vec::new(),

@@ -888,7 +888,10 @@ mod tests {
             if d.weak == 0 {
                 callers.push(&d.client);
             }
-            assert!(!callers.is_empty(), "{instance}: nobody calls the weak spot");
+            assert!(
+                !callers.is_empty(),
+                "{instance}: nobody calls the weak spot"
+            );
             assert!(
                 callers.iter().all(|c| c.retries >= 1),
                 "{instance}: a caller of the weak spot never retries: {callers:?}"
