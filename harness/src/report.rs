@@ -1036,6 +1036,9 @@ pub struct TuneEvaluationView {
     pub mean: f64,
     pub recovered: usize,
     pub attacks: usize,
+    /// Absent in tunings written before it was recorded.
+    #[serde(default)]
+    pub mean_amplification: Option<f64>,
     pub cost: f64,
     pub feasible: bool,
 }
@@ -1154,17 +1157,19 @@ pub fn tune_html(t: &TuneView) -> Result<String, ReportError> {
             ""
         }
     );
-    body += "<table>\n<tr><th>policy</th><th>objective</th><th>worst</th><th>mean</th><th>recovered</th><th>cost</th><th>values</th></tr>\n";
+    body += "<table>\n<tr><th>policy</th><th>objective</th><th>worst</th><th>mean</th><th>recovered</th><th>amplification</th><th>cost</th><th>values</th></tr>\n";
     for (name, e) in [("start", &t.start), ("best", &t.best)] {
         if let Some(e) = e {
             let _ = writeln!(
                 body,
-                "<tr><td>{name}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}/{}</td><td>{:+.1} %</td><td>{}</td></tr>",
+                "<tr><td>{name}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}/{}</td><td>{}</td><td>{:+.1} %</td><td>{}</td></tr>",
                 e.objective,
                 e.worst,
                 e.mean,
                 e.recovered,
                 e.attacks,
+                e.mean_amplification
+                    .map_or("-".into(), |a| format!("{a:.2}×")),
                 e.cost * 100.0,
                 policy(e)
             );

@@ -204,6 +204,9 @@ fn the_command_writes_a_policy_that_run_takes_and_a_json_report_draws() {
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("<h1>Tuning retry-budget on retry-storm</h1>"));
     assert!(page.contains("<svg"), "the convergence plot");
+    assert!(page.contains("<th>amplification</th>"), "{page}");
+    let best = v["best"]["mean_amplification"].as_f64().expect("a number");
+    assert!(page.contains(&format!("{best:.2}×")), "{page}");
 
     // What is wrong is said before any run.
     for (args, needle) in [
