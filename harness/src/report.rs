@@ -1291,6 +1291,9 @@ impl SweepView {
     }
 }
 
+/// One figure of a sweep's point, as a line draws it.
+type PointFigure = fn(&SweepPointView) -> f64;
+
 /// A sweep across one setting: the fraction of seeds that tip and the
 /// goodput while the trigger lasted (as a fraction of G0) per value, on the
 /// sweep's own scale; ranges of no effect shaded grey, each boundary
@@ -1373,7 +1376,7 @@ pub fn sweep_svg(s: &SweepView) -> Result<String, ReportError> {
                     .map_err(draw_error)?;
             }
         }
-        let series: [(&str, RGBColor, fn(&SweepPointView) -> f64); 2] = [
+        let series: [(&str, RGBColor, PointFigure); 2] = [
             ("fraction of seeds that tip", RED, |p| p.fraction),
             ("goodput under the trigger ÷ G0", BLUE, |p| {
                 p.goodput_under_trigger
