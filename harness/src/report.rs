@@ -1245,6 +1245,9 @@ impl SweepView {
     pub fn validate(&self) -> Result<(), String> {
         name_ok("scenario", &self.scenario)?;
         name_ok("param", &self.param)?;
+        for (i, spec) in self.schedule.iter().enumerate() {
+            name_ok(&format!("schedule[{i}]"), spec)?;
+        }
         if self.points.is_empty() {
             return Err("no points: a sweep measures at least two values".into());
         }
@@ -1307,7 +1310,11 @@ pub fn sweep_svg(s: &SweepView) -> Result<String, ReportError> {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
             (a.min(x), b.max(x))
         });
-    let pad = ((hi - lo) * 0.04).max(1e-9);
+    // Room either side, never a zero-width axis (one value, or two far
+    // from zero that differ below f64's resolution).
+    let pad = ((hi - lo) * 0.04)
+        .max(hi.abs().max(lo.abs()) * 1e-3)
+        .max(1e-9);
     let (lo, hi) = (lo - pad, hi + pad);
     let top = s
         .points
@@ -1476,4 +1483,62 @@ pub fn sweep_html(s: &SweepView) -> Result<String, ReportError> {
         &format!("sweep of {} on {}", s.param, s.scenario),
         &body,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep(log: bool, xs: &[f64], fractions: &[f64]) -> SweepView {
+        let points: Vec<SweepPointView> = xs
+            .iter()
+            .zip(fractions)
+            .map(|(&x, &fraction)| SweepPointView {
+                value: format!("{x}"),
+                x,
+                runs: 2,
+                fraction,
+                amplification: 1.0,
+                goodput_under_trigger: 0.5,
+                refined: false,
+            })
+            .collect();
+        SweepView {
+            scenario: "s".into(),
+            param: "p".into(),
+            schedule: vec![],
+            seeds: vec![1, 2],
+            log,
+            boundaries: vec![(points[0].value.clone(), points[1].value.clone())],
+            no_effect: vec![],
+            points,
+        }
+    }
+
+    #[test]
+    fn a_sweep_draws_at_any_scale_and_spacing() {
+        for (log, xs) in [
+            (false, [0.0, 1.0]),
+            (true, [0.001, 1000.0]),
+            (false, [1e15, 1e15]),
+            (true, [1e15, 1e15]),
+            (false, [-1e15, 1e15]),
+        ] {
+            let s = sweep(log, &xs, &[0.0, 1.0]);
+            s.validate().unwrap();
+            let svg = sweep_svg(&s).unwrap();
+            assert!(svg.contains("fraction of seeds that tip"), "{xs:?}");
+            assert!(!svg.contains("NaN"), "{xs:?}: {svg}");
+        }
+    }
+
+    #[test]
+    fn a_sweep_that_could_not_be_drawn_is_refused() {
+        assert!(sweep(true, &[0.0, 1.0], &[0.0, 1.0]).validate().is_err());
+        assert!(sweep(false, &[0.0, 1.0], &[0.0, 1.5]).validate().is_err());
+        let mut unnamed = sweep(false, &[0.0, 1.0], &[0.0, 1.0]);
+        unnamed.boundaries = vec![("7".into(), "8".into())];
+        let err = unnamed.validate().unwrap_err();
+        assert!(err.contains("no point has"), "{err}");
+    }
 }
