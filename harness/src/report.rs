@@ -408,12 +408,7 @@ pub fn timeline_svg(run: &RunView) -> Result<String, ReportError> {
             .label(name)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2)));
         }
-        load.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(draw_error)?;
+        legend(&mut load, SeriesLabelPosition::UpperLeft)?;
 
         let mut latency = ChartBuilder::on(&lower)
             .caption(
@@ -559,17 +554,29 @@ fn draw_gauges(
                 PathElement::new([(x, y), (x + 14, y)], color.stroke_width(width))
             });
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .position(SeriesLabelPosition::MiddleLeft)
-        .draw()
-        .map_err(draw_error)?;
+    legend(&mut chart, SeriesLabelPosition::MiddleLeft)?;
     Ok(())
 }
 
 /// `1234.5` → `1235`, `0.8123` → `0.81`.
+/// The series' legend, boxed, where it hides the least of the plot.
+fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+) -> Result<(), ReportError>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .position(at)
+        .draw()
+        .map_err(draw_error)
+}
+
 fn short_number(v: f64) -> String {
     if v.abs() >= 100.0 {
         format!("{v:.0}")
@@ -945,13 +952,7 @@ pub fn best_so_far_svg(explorations: &[ExploreView]) -> Result<String, ReportErr
                     PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(draw_error)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(draw_error)?;
     }
     Ok(svg)
@@ -1125,13 +1126,7 @@ pub fn tune_svg(t: &TuneView) -> Result<String, ReportError> {
                     .map_err(draw_error)?;
             }
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(draw_error)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(draw_error)?;
     }
     Ok(svg)
@@ -1410,13 +1405,7 @@ pub fn sweep_svg(s: &SweepView) -> Result<String, ReportError> {
                 }))
                 .map_err(draw_error)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(draw_error)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(draw_error)?;
     }
     Ok(svg)
