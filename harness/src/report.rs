@@ -259,6 +259,20 @@ impl TuneView {
             within(&format!("{what}: cost"), e.cost, -1e9, 1e9)?;
             within(&format!("{what}: worst"), e.worst, 0.0, 1.0)?;
             within(&format!("{what}: mean"), e.mean, 0.0, 1.0)?;
+            if let Some(served) = e.benign_served {
+                within(&format!("{what}: benign_served"), served, 0.0, 1.0)?;
+            }
+            if let Some(r) = &e.resources {
+                within(
+                    &format!("{what}: resources.attempts_per_request"),
+                    r.attempts_per_request,
+                    0.0,
+                    1e9,
+                )?;
+                if let Some(w) = r.worker_seconds {
+                    within(&format!("{what}: resources.worker_seconds"), w, 0.0, 1e15)?;
+                }
+            }
             if e.recovered > e.attacks {
                 return Err(format!(
                     "{what}: recovered {} of {} attacks",
@@ -273,6 +287,13 @@ impl TuneView {
                     "round {}: best is evaluation {:?} of {}",
                     r.round,
                     r.best,
+                    r.evaluations.len()
+                ));
+            }
+            if let Some(&p) = r.pareto.iter().find(|&&p| p >= r.evaluations.len()) {
+                return Err(format!(
+                    "round {}: the Pareto front names evaluation {p} of {}",
+                    r.round,
                     r.evaluations.len()
                 ));
             }
@@ -1026,6 +1047,10 @@ pub struct TuneRoundView {
     pub evaluations: Vec<TuneEvaluationView>,
     pub best: Option<usize>,
     pub exploration: Option<TuneExplorationView>,
+    /// The round's Pareto front, indices into `evaluations` (absent in
+    /// tunings written before it was recorded).
+    #[serde(default)]
+    pub pareto: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1041,7 +1066,20 @@ pub struct TuneEvaluationView {
     #[serde(default)]
     pub mean_amplification: Option<f64>,
     pub cost: f64,
+    /// The fraction of requests served under the benign faults; absent
+    /// without benign faults and in tunings written before them.
+    #[serde(default)]
+    pub benign_served: Option<f64>,
+    #[serde(default)]
+    pub resources: Option<TuneResourcesView>,
     pub feasible: bool,
+}
+
+/// What a policy spends (absent in tunings written before it was recorded).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TuneResourcesView {
+    pub attempts_per_request: f64,
+    pub worker_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1142,7 +1180,7 @@ pub fn tune_html(t: &TuneView) -> Result<String, ReportError> {
             .join(" ")
     };
     let mut body = format!(
-        "<h1>Tuning {} on {}</h1>\n<p>Objective: the mean of the worst and the mean metastability score over the attacks, plus 0.1 × the mean recovery time as a fraction of H; over the cost bound ({:.1} % of no-fault goodput) a policy scores 2.1 and up (hollow points).{}</p>\n",
+        "<h1>Tuning {} on {}</h1>\n<p>Objective: the mean of the worst and the mean metastability score over the attacks, plus 0.1 × the mean recovery time as a fraction of H, plus the fraction of requests not served under the benign faults (when the tuning had any); over the cost bound ({:.1} % of no-fault goodput) a policy scores above every policy within it (hollow points).{}</p>\n",
         escape(&t.mitigation),
         escape(&t.scenario),
         t.max_cost * 100.0,
@@ -1152,25 +1190,50 @@ pub fn tune_html(t: &TuneView) -> Result<String, ReportError> {
             ""
         }
     );
-    body += "<table>\n<tr><th>policy</th><th>objective</th><th>worst</th><th>mean</th><th>recovered</th><th>amplification</th><th>cost</th><th>values</th></tr>\n";
+    let header = "<table>\n<tr><th>policy</th><th>objective</th><th>worst</th><th>mean</th><th>recovered</th><th>amplification</th><th>served under benign faults</th><th>attempts per request</th><th>worker-seconds per run</th><th>cost</th><th>values</th></tr>\n";
+    let row = |name: &str, e: &TuneEvaluationView| {
+        let resources = e.resources.as_ref();
+        format!(
+            "<tr><td>{name}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:+.1} %</td><td>{}</td></tr>\n",
+            e.objective,
+            e.worst,
+            e.mean,
+            e.recovered,
+            e.attacks,
+            e.mean_amplification
+                .map_or("-".into(), |a| format!("{a:.2}×")),
+            e.benign_served
+                .map_or("-".into(), |s| format!("{:.1} %", s * 100.0)),
+            resources.map_or("-".into(), |r| format!("{:.2}", r.attempts_per_request)),
+            resources
+                .and_then(|r| r.worker_seconds)
+                .map_or("-".into(), |w| format!("{w:.0}")),
+            e.cost * 100.0,
+            policy(e)
+        )
+    };
+    body += header;
     for (name, e) in [("start", &t.start), ("best", &t.best)] {
         if let Some(e) = e {
-            let _ = writeln!(
-                body,
-                "<tr><td>{name}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}/{}</td><td>{}</td><td>{:+.1} %</td><td>{}</td></tr>",
-                e.objective,
-                e.worst,
-                e.mean,
-                e.recovered,
-                e.attacks,
-                e.mean_amplification
-                    .map_or("-".into(), |a| format!("{a:.2}×")),
-                e.cost * 100.0,
-                policy(e)
-            );
+            body += &row(name, e);
         }
     }
-    body += "</table>\n<h2>Convergence</h2>\n";
+    body += "</table>\n";
+    if let Some(last) = t.rounds.last().filter(|r| !r.pareto.is_empty()) {
+        let _ = writeln!(
+            body,
+            "<h2>Pareto front of round {}</h2>\n<p>The policies within the cost bound that no other beats at once on recovery (the attacks' part of the objective), on the requests served under the benign faults and on resources: the trades a team can choose from.</p>",
+            last.round
+        );
+        body += header;
+        for &i in &last.pareto {
+            if let Some(e) = last.evaluations.get(i) {
+                body += &row(e.how.as_str(), e);
+            }
+        }
+        body += "</table>\n";
+    }
+    body += "<h2>Convergence</h2>\n";
     body += &tune_svg(t)?;
     body += "<h2>Rounds</h2>\n<table>\n<tr><th>round</th><th>attacks</th><th>policies</th><th>best objective</th><th>recovered</th><th>explored after</th></tr>\n";
     for r in &t.rounds {
@@ -1529,5 +1592,65 @@ mod tests {
         unnamed.boundaries = vec![("7".into(), "8".into())];
         let err = unnamed.validate().unwrap_err();
         assert!(err.contains("no point has"), "{err}");
+    }
+
+    fn tuning(evaluation: serde_json::Value, pareto: serde_json::Value) -> TuneView {
+        let mut round = serde_json::json!({
+            "round": 1, "attacks": 1, "best": 0, "exploration": null,
+            "evaluations": [evaluation],
+        });
+        if !pareto.is_null() {
+            round["pareto"] = pareto;
+        }
+        serde_json::from_value(serde_json::json!({
+            "scenario": "retry-storm",
+            "mitigation": "retry-budget",
+            "max_cost": 0.05,
+            "rounds": [round],
+            "start": evaluation,
+            "best": evaluation,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_tuning_draws_its_front_and_older_files_without_one() {
+        let old = serde_json::json!({
+            "how": "start", "policy": {"retry_budget.ratio": "1"}, "objective": 0.5,
+            "worst": 0.5, "mean": 0.5, "recovered": 0, "attacks": 1, "cost": 0.0,
+            "feasible": true,
+        });
+        let mut new = old.clone();
+        new["benign_served"] = serde_json::json!(0.93);
+        new["resources"] =
+            serde_json::json!({"attempts_per_request": 1.25, "worker_seconds": null});
+        let drawn = tuning(new, serde_json::json!([0]));
+        drawn.validate().unwrap();
+        let page = tune_html(&drawn).unwrap();
+        assert!(page.contains("Pareto front of round 1"), "{page}");
+        assert!(
+            page.contains("<td>93.0 %</td><td>1.25</td><td>-</td>"),
+            "{page}"
+        );
+        // A tuning written before benign faults and fronts: dashes, no front.
+        let older = tuning(old.clone(), serde_json::Value::Null);
+        assert!(older.rounds[0].pareto.is_empty());
+        let page = tune_html(&older).unwrap();
+        assert!(!page.contains("Pareto front"), "{page}");
+        assert!(page.contains("<td>-</td><td>-</td><td>-</td>"), "{page}");
+        // Hand edits that name what is not there are refused.
+        let err = tuning(old.clone(), serde_json::json!([3]))
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.contains("Pareto front names evaluation 3 of 1"),
+            "{err}"
+        );
+        let mut served = old;
+        served["benign_served"] = serde_json::json!(1.5);
+        let err = tuning(served, serde_json::json!([]))
+            .validate()
+            .unwrap_err();
+        assert!(err.contains("benign_served is 1.5"), "{err}");
     }
 }

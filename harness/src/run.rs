@@ -412,6 +412,14 @@ pub fn run(plan: &RunPlan<'_>) -> Result<RunReport, RunError> {
     run_with_control(plan, None)
 }
 
+/// The run's timeline alone, without its control, verdict or diagnosis:
+/// for a caller that prices goodput and nothing else (tune's no-fault and
+/// benign runs), at half the simulation of [`run`] for a faulted plan.
+pub(crate) fn timeline_only(plan: &RunPlan<'_>) -> Result<Timeline, RunError> {
+    let (_, end) = frame_of(plan)?;
+    Ok(simulate(plan, &plan.schedule, end)?.outcome.timeline)
+}
+
 /// Like [`run`], but takes the control from `shared` when it is for the
 /// plan's seed and long enough (its digest is then that of the longer run).
 pub fn run_with_control(

@@ -131,6 +131,16 @@ pub trait Scenario: Send + Sync {
     fn policy_params(&self, mitigation: &str) -> Vec<&'static str> {
         policy_params_by_prefix(&self.params(), mitigation)
     }
+    /// Benign faults for `mitigation`: light faults under which it should
+    /// help (retries rescue requests under light loss; an autoscaler
+    /// serves a moderate load step), as `--fault` specs whose `at` counts
+    /// from the end of the warm-up. `hormesis tune` prices the goodput a
+    /// policy loses under them, so a tuning cannot buy recovery by
+    /// switching the mitigation off. None by default.
+    fn benign_faults(&self, mitigation: &str) -> Vec<String> {
+        let _ = mitigation;
+        Vec::new()
+    }
     /// The knobs of the system `params` build, for a scenario whose knobs
     /// depend on its parameters (a generated system has one per service).
     /// By default, [`knobs`](Self::knobs) whatever the parameters.

@@ -63,6 +63,65 @@ fn tune_improves_on_a_bad_starting_policy_the_same_for_any_jobs() {
     );
 }
 
+/// The start alone (budget 1), with the scenario's benign fault for the
+/// retry budget (light loss): what the policy serves under it.
+fn start_only(start: &[&str], benign: Option<Vec<String>>) -> hormesis::tune::Tuning {
+    let mut config = TuneConfig::new(&RetryStorm, "retry-budget", vec![kept("spike.yaml")], 1);
+    config.start = start.iter().map(|s| s.to_string()).collect();
+    config.cost_seeds = 2;
+    if let Some(benign) = benign {
+        config.benign = benign;
+    }
+    tune(&config, &mut |_| {}, &|| false).unwrap()
+}
+
+#[test]
+fn benign_faults_price_what_turning_the_mitigation_off_loses() {
+    let off = [
+        "retry_budget.ratio=0",
+        "retry_budget.min_per_s=0",
+        "retry_budget.max_tokens=1",
+    ];
+    let no_retries = start_only(&off, None);
+    let generous = start_only(&["retry_budget.ratio=1"], None);
+    assert_eq!(
+        no_retries.benign,
+        vec!["loss:at=0s,for=30s,rate=0.002,host=server".to_string()]
+    );
+    let (n, g) = (
+        no_retries.start.as_ref().unwrap(),
+        generous.start.as_ref().unwrap(),
+    );
+    let (ns, gs) = (n.benign_served.unwrap(), g.benign_served.unwrap());
+    // Retries rescue what light loss strands: the generous budget serves
+    // more, the unmitigated system (unlimited retries) at least as much.
+    assert!(gs > ns + 0.02, "served: generous {gs}, no retries {ns}");
+    assert!(no_retries.baseline_benign_served.unwrap() > ns + 0.02);
+    assert!(
+        n.resources.attempts_per_request < g.resources.attempts_per_request,
+        "{:?} vs {:?}",
+        n.resources,
+        g.resources
+    );
+    // The shortfall is part of the objective, without a weight.
+    assert!((n.objective - (n.attack_objective + (1.0 - ns))).abs() < 1e-9);
+    // Without benign faults the objective is the attacks' alone.
+    let plain = start_only(&off, Some(Vec::new()));
+    let p = plain.start.as_ref().unwrap();
+    assert_eq!(p.benign_served, None);
+    assert_eq!(p.objective, p.attack_objective);
+    assert_eq!(p.attack_objective, n.attack_objective);
+    // A benign fault that cannot apply is refused before any run.
+    let mut config = TuneConfig::new(&RetryStorm, "retry-budget", vec![kept("spike.yaml")], 1);
+    config.benign = vec!["loss:at=0s,for=5s,rate=0.1,host=nowhere".into()];
+    match config.check() {
+        Err(TuneError::Config(m)) => {
+            assert!(m.contains("--benign") && m.contains("nowhere"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn a_stop_keeps_the_best_so_far() {
     let asked = std::cell::Cell::new(0);
@@ -205,6 +264,12 @@ fn the_command_writes_a_policy_that_run_takes_and_a_json_report_draws() {
     assert!(page.contains("<h1>Tuning retry-budget on retry-storm</h1>"));
     assert!(page.contains("<svg"), "the convergence plot");
     assert!(page.contains("<th>amplification</th>"), "{page}");
+    assert!(
+        page.contains("<th>served under benign faults</th>"),
+        "{page}"
+    );
+    assert!(page.contains("Pareto front of round 1"), "{page}");
+    assert!(!v["rounds"][0]["pareto"].as_array().unwrap().is_empty());
     let best = v["best"]["mean_amplification"].as_f64().expect("a number");
     assert!(page.contains(&format!("{best:.2}×")), "{page}");
 
@@ -218,6 +283,26 @@ fn the_command_writes_a_policy_that_run_takes_and_a_json_report_draws() {
         (
             vec!["--mitigation", "retry-budget", "--budget", "0"],
             "--budget 0",
+        ),
+        (
+            vec![
+                "--mitigation",
+                "retry-budget",
+                "--benign",
+                "none",
+                "--benign",
+                "hold:at=0s,for=1s,host=server",
+            ],
+            "cannot stand beside",
+        ),
+        (
+            vec![
+                "--mitigation",
+                "retry-budget",
+                "--benign",
+                "loss:at=0s,for=1s,rate=0.5,host=nowhere",
+            ],
+            "--benign 'loss",
         ),
     ] {
         let o = Command::new(bin)

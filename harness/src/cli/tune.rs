@@ -47,9 +47,20 @@ pub(super) struct TuneArgs {
     /// unmitigated system: `5%` or `0.05`.
     #[arg(long, default_value = "5%", value_parser = parse_fraction, value_name = "FRACTION")]
     max_cost: f64,
-    /// Seeds of the no-fault runs that measure the cost (1 to 100000).
+    /// Seeds of the no-fault runs that measure the cost, and of each
+    /// benign fault's runs (1 to 100000).
     #[arg(long, default_value_t = 3)]
     cost_seeds: usize,
+    /// A benign fault: a light fault under which the mitigation should help
+    /// (retries rescue requests under light loss), as a --fault spec whose
+    /// `at` counts from the end of the warm-up, e.g.
+    /// `loss:at=0s,for=30s,rate=0.002,host=server`. The fraction of
+    /// requests a policy fails to serve under them joins its objective, so
+    /// that turning the mitigation off does not pass for tuning it. Repeatable; `none` for
+    /// no benign fault. [default: the scenario's own for the mitigation,
+    /// which `tune` prints as it starts]
+    #[arg(long, value_name = "SPEC")]
+    benign: Vec<String>,
     /// Fixes every proposal and exploration.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -168,6 +179,16 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
     config.keep = args.keep;
     config.max_cost = args.max_cost;
     config.cost_seeds = args.cost_seeds;
+    match args.benign.as_slice() {
+        [] => {}
+        [none] if none.trim() == "none" => config.benign.clear(),
+        given if given.iter().any(|b| b.trim() == "none") => {
+            return Err(bad_input(
+                "--benign none: no benign fault, so it cannot stand beside another --benign",
+            ))
+        }
+        given => config.benign = given.to_vec(),
+    }
     config.jobs = jobs(args.jobs);
     config.check().map_err(|e| match e {
         TuneError::Config(m) => bad_input(m),
@@ -190,6 +211,14 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
         args.seed,
         config.jobs
     );
+    errln!(
+        "  benign faults (requests not served under them join the objective): {}",
+        if config.benign.is_empty() {
+            "none".to_string()
+        } else {
+            config.benign.join(" + ")
+        }
+    );
     if args.explore_budget > MAX_EXPLORE_BUDGET {
         return Err(bad_input(format!(
             "--explore-budget {}: from 0 to {MAX_EXPLORE_BUDGET} runs per round",
@@ -208,7 +237,7 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
             best = best.min(e.objective);
             progress.line(
                 format!(
-                    "  round {} {:<20} objective {:.3} (worst {:.2}, mean {:.2}, recovered {}/{}, amplification {:.2}x, cost {:+.1} %{})  {}",
+                    "  round {} {:<20} objective {:.3} (worst {:.2}, mean {:.2}, recovered {}/{}, amplification {:.2}x, served under benign faults {}, {:.2} attempts/request, cost {:+.1} %{})  {}",
                     e.round,
                     e.how,
                     e.objective,
@@ -217,6 +246,8 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
                     e.recovered,
                     e.attacks,
                     e.mean_amplification,
+                    served(e.benign_served),
+                    e.resources.attempts_per_request,
                     e.cost * 100.0,
                     if e.feasible { "" } else { ", over --max-cost" },
                     e.policy
@@ -310,27 +341,52 @@ fn summary(t: &Tuning) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    if let Some(s) = &t.start {
-        out += &format!(
-            "start  objective {:.3}, recovered {}/{}, cost {:+.1} %: {}\n",
-            s.objective,
-            s.recovered,
-            s.attacks,
-            s.cost * 100.0,
-            policy(s)
-        );
+    out += &format!(
+        "unmitigated  served under benign faults {}, {:.2} attempts/request{}\n",
+        served(t.baseline_benign_served),
+        t.baseline_resources.attempts_per_request,
+        t.baseline_resources
+            .worker_seconds
+            .map_or(String::new(), |w| format!(", {w:.0} worker-s"))
+    );
+    for (name, e) in [("start", &t.start), ("best ", &t.best)] {
+        if let Some(e) = e {
+            out += &format!("{name}  {}: {}\n", figures(e), policy(e));
+        }
     }
-    if let Some(b) = &t.best {
+    if let Some(last) = t.rounds.last().filter(|r| r.pareto.len() > 1) {
         out += &format!(
-            "best   objective {:.3}, recovered {}/{}, cost {:+.1} %: {}\n",
-            b.objective,
-            b.recovered,
-            b.attacks,
-            b.cost * 100.0,
-            policy(b)
+            "Pareto front of round {} (recovery, benefit, resources: none beats another on all three):\n",
+            last.round
         );
+        for &i in &last.pareto {
+            let e = &last.evaluations[i];
+            out += &format!("  {}: {}\n", figures(e), policy(e));
+        }
     }
     out
+}
+
+/// One policy's figures: what the attacks, the benign faults, the
+/// resources and the no-fault runs say of it.
+fn figures(e: &tune::Evaluation) -> String {
+    format!(
+        "objective {:.3}, recovered {}/{}, served under benign faults {}, {:.2} attempts/request{}, cost {:+.1} %",
+        e.objective,
+        e.recovered,
+        e.attacks,
+        served(e.benign_served),
+        e.resources.attempts_per_request,
+        e.resources
+            .worker_seconds
+            .map_or(String::new(), |w| format!(", {w:.0} worker-s")),
+        e.cost * 100.0
+    )
+}
+
+/// A fraction of requests served, or `-` without benign faults.
+fn served(fraction: Option<f64>) -> String {
+    fraction.map_or("-".into(), |f| format!("{:.1} %", f * 100.0))
 }
 
 /// What an exploration against a policy found.

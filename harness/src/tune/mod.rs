@@ -5,10 +5,16 @@
 //! An *attack* is a fault schedule on a seed that tipped the system: an
 //! incident of the scenario, or a find of the explorer. A policy is scored
 //! over every attack (the worst and the mean metastability score, then how
-//! long recovery took) and, without faults, by the goodput it costs against
-//! the unmitigated system; a policy that costs more than `max_cost` is
-//! ranked after every one that does not. Bayesian optimisation ([`gp`]: a
-//! Gaussian process with expected improvement) proposes the policies.
+//! long recovery took), plus the fraction of requests it fails to serve
+//! under *benign* faults (light faults where the mitigation should help:
+//! retries rescue requests under light loss), so that switching the
+//! mitigation off does not pass for a tuned policy. Without faults it is priced by the goodput it costs
+//! against the unmitigated system; a policy that costs more than
+//! `max_cost` is ranked after every one that does not. What each policy
+//! spends (attempts per request, worker-seconds) is measured too, and each
+//! round reports the Pareto front of recovery, benefit and resources.
+//! Bayesian optimisation ([`gp`]: a Gaussian process with expected
+//! improvement) proposes the policies.
 //!
 //! Each round tunes against the attack set, then explores against the
 //! round's best policy and adds what tips it, so the next round tunes
@@ -23,15 +29,16 @@ mod propose;
 pub mod space;
 
 pub use attacks::{Attack, RoundExploration};
-pub use evaluate::{AttackResult, Evaluation};
+pub use evaluate::{pareto_front, AttackResult, Evaluation, Resources};
 
 use crate::engine::EngineKind;
 use crate::explore;
 use crate::incident::Incident;
 use crate::run::RunError;
-use crate::scenario::Scenario;
+use crate::scenario::{Params, Scenario};
 use attacks::{add_attack, explore_against, keep_finds};
-use evaluate::{evaluate, no_fault_goodput};
+use evaluate::{evaluate, footprint, Bench};
+use hormesis_faults::Schedule;
 use propose::{latin_hypercube, propose, with_earlier};
 use rand::SeedableRng;
 use rand_chacha::ChaCha12Rng;
@@ -66,14 +73,21 @@ pub struct TuneConfig {
     pub keep: usize,
     /// The most no-fault goodput a policy may cost, as a fraction.
     pub max_cost: f64,
-    /// Seeds of the no-fault runs that measure cost.
+    /// Seeds of the no-fault runs that measure cost, and of each benign
+    /// fault's runs.
     pub cost_seeds: usize,
+    /// Benign faults (`--fault` specs, `at` counted from the end of the
+    /// warm-up) under which the mitigation should help: the goodput a
+    /// policy loses under them joins its objective. The scenario's own
+    /// ([`Scenario::benign_faults`]) by default; empty: none.
+    pub benign: Vec<String>,
     pub jobs: usize,
 }
 
 impl TuneConfig {
     /// `budget` policies in one round against `incidents`, no exploration,
-    /// a 5 % cost bound on 3 seeds, seed 1, one thread per core.
+    /// a 5 % cost bound on 3 seeds, the scenario's benign faults for the
+    /// mitigation, seed 1, one thread per core.
     pub fn new(
         scenario: &'static dyn Scenario,
         mitigation: &str,
@@ -94,6 +108,7 @@ impl TuneConfig {
             keep: 4,
             max_cost: 0.05,
             cost_seeds: 3,
+            benign: scenario.benign_faults(mitigation),
             jobs: explore::default_jobs(),
         }
     }
@@ -101,7 +116,52 @@ impl TuneConfig {
     /// Checks every setting, as [`tune`] does before any run: for a caller
     /// to refuse bad input before it says anything else.
     pub fn check(&self) -> Result<(), TuneError> {
-        self.checked_space().map(drop)
+        self.checked_space()?;
+        self.benign_schedules().map(drop)
+    }
+
+    /// The benign faults at their place in a run: each spec's events
+    /// moved past the warm-up of the system `overrides` build, each
+    /// checked against its hosts and knobs.
+    fn benign_schedules(&self) -> Result<Vec<Schedule>, TuneError> {
+        if self.benign.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params = Params::resolve(&self.scenario.params(), &self.overrides)
+            .map_err(|e| TuneError::Config(format!("--set: {e}")))?;
+        let warmup = self
+            .scenario
+            .build(&params)
+            .map_err(|e| TuneError::Config(format!("--set: {e}")))?
+            .layout()
+            .warmup;
+        let mut unmitigated = self.overrides.clone();
+        unmitigated.push("mitigation=none".into());
+        self.benign
+            .iter()
+            .map(|spec| {
+                let bad = |e: &dyn std::fmt::Display| {
+                    TuneError::Config(format!(
+                        "--benign '{spec}': {e} (`at` counts from the end of the warm-up)"
+                    ))
+                };
+                let mut schedule = Schedule::from_specs(&[spec]).map_err(|e| bad(&e))?;
+                for event in &mut schedule.events {
+                    event.at = event.at.saturating_add(warmup);
+                }
+                crate::run::RunPlan::new(
+                    self.scenario,
+                    &unmitigated,
+                    schedule.clone(),
+                    "--benign",
+                    None,
+                    self.seed,
+                    self.engine,
+                )
+                .map_err(|e| bad(&e))?;
+                Ok(schedule)
+            })
+            .collect()
     }
 
     /// The box to search, once every setting is checked: what is wrong is
@@ -187,6 +247,9 @@ pub struct Round {
     pub evaluations: Vec<Evaluation>,
     /// Index into `evaluations` of the round's best.
     pub best: Option<usize>,
+    /// Indices into `evaluations` of the round's Pareto front
+    /// ([`pareto_front`]), best objective first.
+    pub pareto: Vec<usize>,
     pub exploration: Option<RoundExploration>,
 }
 
@@ -211,6 +274,13 @@ pub struct Tuning {
     pub dimensions: Space,
     /// Unmitigated goodput without faults, summed over the cost seeds.
     pub baseline_goodput: u64,
+    /// The benign faults, as given (`at` from the end of the warm-up).
+    pub benign: Vec<String>,
+    /// The fraction of requests the unmitigated system serves under the
+    /// benign faults ([`Evaluation::benign_served`]).
+    pub baseline_benign_served: Option<f64>,
+    /// What the unmitigated system spends over the no-fault and benign runs.
+    pub baseline_resources: Resources,
     /// Every attack, in the order it joined.
     pub attacks: Vec<Attack>,
     /// The exploration against the starting policy, when there was no
@@ -241,6 +311,14 @@ impl Tuning {
             best.cost * 100.0,
             self.cost_seeds
         );
+        if !self.benign.is_empty() {
+            out += &format!(
+                "# under the benign faults ({}): {:.1} % of requests served; {:.2} attempts per request\n",
+                self.benign.join(" + "),
+                best.benign_served.unwrap_or(1.0) * 100.0,
+                best.resources.attempts_per_request
+            );
+        }
         if let Some(start) = &self.start {
             out += &format!(
                 "# the starting policy: worst {:.3}, mean {:.3}, recovered {}/{}\n",
@@ -299,7 +377,9 @@ pub fn tune(
     let cost_seeds: Vec<u64> = (0..c.cost_seeds as u64)
         .map(|i| c.seed.wrapping_add(i))
         .collect();
-    let baseline_goodput = no_fault_goodput(c, &c.overrides, &cost_seeds)?;
+    let benign = c.benign_schedules()?;
+    let baseline = footprint(c, &c.overrides, &cost_seeds, &benign)?;
+    let baseline_goodput = baseline.quiet_goodput;
     let mut tuning = Tuning {
         hormesis_version: env!("CARGO_PKG_VERSION"),
         scenario: c.scenario.name().to_string(),
@@ -325,6 +405,9 @@ pub fn tune(
         cost_seeds: c.cost_seeds,
         dimensions: space.clone(),
         baseline_goodput,
+        benign: c.benign.clone(),
+        baseline_benign_served: baseline.benign_served(),
+        baseline_resources: baseline.resources(),
         attacks: Vec::new(),
         initial_exploration: None,
         rounds: Vec::new(),
@@ -407,16 +490,13 @@ pub fn tune(
             if seen.contains(&policy) && how != "expected-improvement" {
                 continue;
             }
-            let evaluation = evaluate(
-                c,
-                &mitigated(&policy),
-                &policy,
-                &attacks,
-                &cost_seeds,
+            let bench = Bench {
+                attacks: &attacks,
+                cost_seeds: &cost_seeds,
+                benign: &benign,
                 baseline_goodput,
-                round,
-                how,
-            )?;
+            };
+            let evaluation = evaluate(c, &mitigated(&policy), &policy, &bench, round, how)?;
             on_progress(Progress::Evaluated(&evaluation));
             if round == 1 && how == "start" {
                 tuning.start = Some(evaluation.clone());
@@ -477,6 +557,7 @@ fn finish_round(
     Round {
         round,
         attacks: attacks.len(),
+        pareto: pareto_front(&evaluations),
         evaluations,
         best,
         exploration: None,

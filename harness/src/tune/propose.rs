@@ -131,12 +131,18 @@ mod tests {
             how: "carried",
             policy: BTreeMap::new(),
             objective,
+            attack_objective: objective,
             worst: 0.0,
             mean: 0.0,
             recovered: 0,
             attacks: 0,
             mean_amplification: 0.0,
             cost: 0.0,
+            benign_served: None,
+            resources: crate::tune::Resources {
+                attempts_per_request: 1.0,
+                worker_seconds: None,
+            },
             feasible: true,
             results: Vec::new(),
         }
