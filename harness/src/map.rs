@@ -454,6 +454,29 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
         (durations, magnitudes),
     ))
 }
+/// The grid of `config`'s template as `map` lays it out (duration-major,
+/// no refinement), each cell a one-event schedule, checked against the
+/// scenario and run by none: what `sweep --template` runs at every value.
+pub fn grid_schedules(config: &MapConfig) -> Result<Vec<Schedule>, MapError> {
+    let (w, h) = config.grid;
+    if !(1..=MAX_GRID).contains(&w) || !(1..=MAX_GRID).contains(&h) {
+        return Err(MapError::Config(format!(
+            "--grid {w}x{h}: each side from 1 to {MAX_GRID}"
+        )));
+    }
+    let (mapper, _) = mapper(config)?;
+    let (durations, magnitudes) = axes(&mapper.template);
+    let mut schedules = Vec::new();
+    for d in along_axis(durations, w) {
+        for m in along_axis(magnitudes, h) {
+            let schedule = Schedule::new(vec![mapper.event((d, m))]);
+            mapper.plan(mapper.seeds[0], schedule.clone())?;
+            schedules.push(schedule);
+        }
+    }
+    Ok(schedules)
+}
+
 /// The template and seeds of `config`, its scenario's horizon; no run yet.
 fn mapper(config: &MapConfig) -> Result<(Mapper<'_>, Duration), MapError> {
     let seeds = shard_seeds(config.seed, config.seeds, (0, 1));

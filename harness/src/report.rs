@@ -1259,12 +1259,29 @@ pub fn tune_html(t: &TuneView) -> Result<String, ReportError> {
     ))
 }
 
+impl SweepView {
+    /// What every value ran, in words.
+    fn trigger(&self) -> String {
+        match (&self.template, self.triggers) {
+            (Some(t), Some(n)) => format!("each of the {n} grid cells of {t}"),
+            (Some(t), None) => format!("the grid of {t}"),
+            (None, _) if self.schedule.is_empty() => "no fault".to_string(),
+            (None, _) => self.schedule.join(" + "),
+        }
+    }
+}
+
 /// The parts of a `sweep --json` a report draws.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SweepView {
     pub scenario: String,
     pub param: String,
     pub schedule: Vec<String>,
+    /// The template whose grid each value ran (absent: one trigger).
+    #[serde(default)]
+    pub template: Option<String>,
+    #[serde(default)]
+    pub triggers: Option<usize>,
     pub seeds: Vec<u64>,
     pub log: bool,
     pub points: Vec<SweepPointView>,
@@ -1305,6 +1322,9 @@ impl SweepView {
         name_ok("param", &self.param)?;
         for (i, spec) in self.schedule.iter().enumerate() {
             name_ok(&format!("schedule[{i}]"), spec)?;
+        }
+        if let Some(template) = &self.template {
+            name_ok("template", template)?;
         }
         if self.points.is_empty() {
             return Err("no points: a sweep measures at least two values".into());
@@ -1392,11 +1412,7 @@ pub fn sweep_svg(s: &SweepView) -> Result<String, ReportError> {
                     s.param,
                     s.points.len(),
                     s.seeds.len(),
-                    if s.schedule.is_empty() {
-                        "no fault".to_string()
-                    } else {
-                        s.schedule.join(" + ")
-                    }
+                    s.trigger()
                 ),
                 ("sans-serif", 14),
             )
@@ -1478,15 +1494,16 @@ pub fn sweep_svg(s: &SweepView) -> Result<String, ReportError> {
 /// effect and the boundaries, and every value's figures.
 pub fn sweep_html(s: &SweepView) -> Result<String, ReportError> {
     let mut body = format!(
-        "<h1>Sweep of {} on {}</h1>\n<p>Trigger: <code>{}</code>; {} seeds per value.</p>\n",
+        "<h1>Sweep of {} on {}</h1>\n<p>Trigger: <code>{}</code>; {} seeds per value{}.</p>\n",
         escape(&s.param),
         escape(&s.scenario),
-        escape(&if s.schedule.is_empty() {
-            "none".to_string()
+        escape(&s.trigger()),
+        s.seeds.len(),
+        if s.template.is_some() {
+            " and cell: the fraction is the failing region's share of the grid"
         } else {
-            s.schedule.join(" + ")
-        }),
-        s.seeds.len()
+            ""
+        }
     );
     body += &sweep_svg(s)?;
     body += "<h2>Ranges of no effect</h2>\n";
@@ -1559,6 +1576,8 @@ mod tests {
             scenario: "s".into(),
             param: "p".into(),
             schedule: vec![],
+            template: None,
+            triggers: None,
             seeds: vec![1, 2],
             log,
             boundaries: vec![(points[0].value.clone(), points[1].value.clone())],

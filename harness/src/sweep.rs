@@ -6,6 +6,10 @@
 //! on every seed ([`crate::run::RunReport::behaviour`]), as when the code
 //! rounds, clamps or ignores the value. A deterministic simulator is the one
 //! tool that can prove such a thing.
+//!
+//! The trigger is one schedule, or a fault template's map grid (`--template`):
+//! then every value runs every cell on every seed, and its fraction is the
+//! size of the failing region at that setting, headroom over configuration.
 
 use crate::engine::EngineKind;
 use crate::explore::{parallel, shard_seeds};
@@ -31,7 +35,13 @@ pub struct SweepConfig {
     pub steps: usize,
     /// Spread the values geometrically (the range must be positive).
     pub log: bool,
+    /// The trigger; empty when `template` gives the triggers.
     pub schedule: Schedule,
+    /// A fault template (as `map --template` names it) whose grid of
+    /// `grid` cells (durations × magnitudes) every value runs, in place of
+    /// `schedule`.
+    pub template: Option<String>,
+    pub grid: (usize, usize),
     pub seeds: usize,
     pub seed: u64,
     pub jobs: usize,
@@ -51,6 +61,7 @@ pub struct SweepPoint {
     pub value: String,
     /// The value as a number (seconds for a duration).
     pub x: f64,
+    /// Runs simulated: seeds × triggers, less errors.
     pub runs: usize,
     pub tipped: usize,
     /// tipped / runs.
@@ -63,8 +74,8 @@ pub struct SweepPoint {
     pub median_ttr_s: Option<f64>,
     /// Mean goodput while the trigger lasted, as a fraction of G0.
     pub goodput_under_trigger: f64,
-    /// Each seed's behaviour digest, in seed order (empty where a run could
-    /// not be simulated).
+    /// Each run's behaviour digest, trigger-major then in seed order
+    /// (empty where a run could not be simulated).
     pub behaviour: Vec<String>,
     pub errors: usize,
     /// Placed by bisection, not on the first spread of values.
@@ -78,6 +89,7 @@ pub struct NoEffect {
     pub to: String,
     /// Values measured in the range (at least two).
     pub values: usize,
+    /// Runs compared per value: seeds × triggers.
     pub seeds: usize,
 }
 
@@ -89,7 +101,13 @@ pub struct Sweep {
     pub engine: EngineKind,
     pub param: String,
     pub set: Vec<String>,
+    /// The trigger's events as inline specs; with a template, one per
+    /// grid cell (each its own trigger).
     pub schedule: Vec<String>,
+    /// The template whose grid each value ran; null for one trigger.
+    pub template: Option<String>,
+    /// Triggers per value: 1, or the template grid's cells.
+    pub triggers: usize,
     pub seeds: Vec<u64>,
     pub log: bool,
     /// The gap below which bisection stops (in the value's units; a ratio
@@ -226,11 +244,7 @@ pub fn sweep(config: &SweepConfig) -> Result<Sweep, SweepError> {
             return Err(SweepError::Config(format!("{flag} {v}: from {lo} to {hi}")));
         }
     }
-    if config.schedule.is_empty() {
-        return Err(SweepError::Config(
-            "give the trigger to sweep with --fault or --schedule".into(),
-        ));
-    }
+    let triggers = triggers(config)?;
     let (lo, hi) = (
         kind.read(&config.param, &config.lo)?,
         kind.read(&config.param, &config.hi)?,
@@ -270,10 +284,13 @@ pub fn sweep(config: &SweepConfig) -> Result<Sweep, SweepError> {
         config,
         kind,
         seeds: &seeds,
+        triggers: &triggers,
     };
     // Every value is checked before any run.
     for &x in &xs {
-        runner.plan(x, seeds[0])?;
+        for trigger in &triggers {
+            runner.plan(x, trigger, seeds[0])?;
+        }
     }
     let mut points = runner.points(&xs, false)?;
     let mut budget = config.refine;
@@ -293,7 +310,12 @@ pub fn sweep(config: &SweepConfig) -> Result<Sweep, SweepError> {
         engine: config.engine,
         param: config.param.clone(),
         set: config.overrides.clone(),
-        schedule: config.schedule.events.iter().map(|e| e.to_spec()).collect(),
+        schedule: triggers
+            .iter()
+            .flat_map(|t| t.events.iter().map(|e| e.to_spec()))
+            .collect(),
+        template: config.template.clone(),
+        triggers: triggers.len(),
         seeds: seeds.clone(),
         log: config.log,
         resolution,
@@ -307,20 +329,52 @@ pub fn sweep(config: &SweepConfig) -> Result<Sweep, SweepError> {
     })
 }
 
+/// What every value runs: the one schedule, or the template's grid (laid
+/// out once, from the overrides without the swept value, so every value
+/// meets the same faults).
+fn triggers(config: &SweepConfig) -> Result<Vec<Schedule>, SweepError> {
+    match &config.template {
+        Some(_) if !config.schedule.is_empty() => Err(SweepError::Config(
+            "--template with --fault or --schedule: give one kind of trigger".into(),
+        )),
+        Some(template) => crate::map::grid_schedules(&crate::map::MapConfig {
+            scenario: config.scenario,
+            overrides: config.overrides.clone(),
+            engine: config.engine,
+            template: template.clone(),
+            grid: config.grid,
+            seeds: 1,
+            seed: config.seed,
+            onset: None,
+            jobs: config.jobs,
+            refine: 0,
+        })
+        .map_err(|e| match e {
+            crate::map::MapError::Run(e) => SweepError::Run(e),
+            crate::map::MapError::Config(m) => SweepError::Config(m),
+        }),
+        None if config.schedule.is_empty() => Err(SweepError::Config(
+            "give the trigger to sweep with --fault, --schedule or --template".into(),
+        )),
+        None => Ok(vec![config.schedule.clone()]),
+    }
+}
+
 struct Runner<'a> {
     config: &'a SweepConfig,
     kind: Kind,
     seeds: &'a [u64],
+    triggers: &'a [Schedule],
 }
 
 impl Runner<'_> {
-    fn plan(&self, x: f64, seed: u64) -> Result<RunPlan<'static>, RunError> {
+    fn plan(&self, x: f64, trigger: &Schedule, seed: u64) -> Result<RunPlan<'static>, RunError> {
         let mut overrides = self.config.overrides.clone();
         overrides.push(format!("{}={}", self.config.param, self.kind.write(x)));
         RunPlan::new(
             self.config.scenario,
             &overrides,
-            self.config.schedule.clone(),
+            trigger.clone(),
             "sweep",
             None,
             seed,
@@ -328,12 +382,15 @@ impl Runner<'_> {
         )
     }
 
-    /// Every value on every seed, in parallel (the same for any `jobs`).
+    /// Every value on every trigger and seed, in parallel (the same for
+    /// any `jobs`).
     fn points(&self, xs: &[f64], refined: bool) -> Result<Vec<SweepPoint>, RunError> {
-        let n = self.seeds.len();
+        let (t, s) = (self.triggers.len(), self.seeds.len());
+        let n = t * s;
         let reports: Vec<Option<RunReport>> = parallel(self.config.jobs, xs.len() * n, |k| {
-            let (x, seed) = (xs[k / n], self.seeds[k % n]);
-            Ok::<_, RunError>(self.plan(x, seed).and_then(|p| run::run(&p)).ok())
+            let (x, run) = (xs[k / n], k % n);
+            let (trigger, seed) = (&self.triggers[run / s], self.seeds[run % s]);
+            Ok::<_, RunError>(self.plan(x, trigger, seed).and_then(|p| run::run(&p)).ok())
         })?;
         Ok(xs
             .iter()

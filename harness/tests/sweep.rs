@@ -202,3 +202,70 @@ fn a_sweep_refuses_what_it_cannot_sweep() {
         );
     }
 }
+
+/// With a template, every value runs the template's whole grid: the
+/// fraction is the failing region's size at that setting. Retries widen
+/// retry-storm's region under load spikes.
+#[test]
+fn a_template_sweep_measures_the_failing_region_at_each_value() {
+    let sweep = |jobs: &str| {
+        json_of(&hormesis(&[
+            "sweep",
+            "--scenario",
+            "retry-storm",
+            "--param",
+            "retries=0..3",
+            "--steps",
+            "2",
+            "--template",
+            "load-spike",
+            "--grid",
+            "2x2",
+            "--seeds",
+            "1",
+            "--refine",
+            "0",
+            "--jobs",
+            jobs,
+            "--json",
+            "-",
+        ]))
+    };
+    let one = sweep("1");
+    assert_eq!(one, sweep("2"), "the same for any --jobs");
+    assert_eq!(one["template"], "load-spike");
+    assert_eq!(one["triggers"], 4);
+    assert_eq!(one["schedule"].as_array().unwrap().len(), 4, "{one:#}");
+    let points = one["points"].as_array().unwrap();
+    let tipped: Vec<u64> = points
+        .iter()
+        .map(|p| p["tipped"].as_u64().unwrap())
+        .collect();
+    assert!(points.iter().all(|p| p["runs"] == 4), "{one:#}");
+    assert!(
+        tipped[0] < tipped[1],
+        "retries tip more of the grid: {tipped:?}"
+    );
+    // One kind of trigger at a time, and a grid only with a template.
+    for (args, needle) in [
+        (
+            vec!["--template", "load-spike", "--fault", SPIKE],
+            "cannot be used with",
+        ),
+        (vec!["--grid", "2x2", "--fault", SPIKE], "--template"),
+        (vec!["--template", "no-such"], "no template `no-such`"),
+    ] {
+        let mut all = vec![
+            "sweep",
+            "--scenario",
+            "retry-storm",
+            "--param",
+            "retries=0..3",
+        ];
+        all.extend(args.iter());
+        let o = hormesis(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

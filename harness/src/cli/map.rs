@@ -54,7 +54,7 @@ fn parse_seeds(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("`{text}`: a number of seeds from 1 to {max}"))
 }
 
-fn parse_grid(text: &str) -> Result<(usize, usize), String> {
+pub(super) fn parse_grid(text: &str) -> Result<(usize, usize), String> {
     let bad = || format!("`{text}`: write the grid as WxH, e.g. 8x8");
     let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
     let (w, h): (usize, usize) = (

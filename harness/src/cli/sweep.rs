@@ -33,6 +33,16 @@ pub(super) struct SweepArgs {
     /// A fault event inline, as `run --fault`. Repeatable.
     #[arg(long, value_name = "SPEC")]
     fault: Vec<String>,
+    /// A fault template, as `map --template` names it (`hormesis map
+    /// --scenario S --template ?` lists them): every value runs each cell
+    /// of the template's --grid on every seed, and its fraction is the
+    /// failing region's size at that setting.
+    #[arg(long, conflicts_with_all = ["fault", "schedule"], value_name = "TEMPLATE")]
+    template: Option<String>,
+    /// The template's grid, durations × magnitudes (each side 1 to 64)
+    /// [default: 4x4].
+    #[arg(long, value_parser = super::map::parse_grid, value_name = "WxH")]
+    grid: Option<(usize, usize)>,
     /// Seeds per value (1 to 100), the same for every value.
     #[arg(long, default_value_t = 4)]
     seeds: usize,
@@ -79,6 +89,11 @@ pub(super) fn command(env: &Env, args: SweepArgs) -> Result<u8, Failure> {
         }
         None => Schedule::from_specs(&args.fault).map_err(bad_input)?,
     };
+    if args.grid.is_some() && args.template.is_none() {
+        return Err(bad_input(
+            "--grid is a template's grid: give it with --template",
+        ));
+    }
     let (param, lo, hi) = args.param.clone();
     if args
         .set
@@ -99,13 +114,15 @@ pub(super) fn command(env: &Env, args: SweepArgs) -> Result<u8, Failure> {
         steps: args.steps,
         log: args.log_scale,
         schedule,
+        template: args.template.clone(),
+        grid: args.grid.unwrap_or((4, 4)),
         seeds: args.seeds,
         seed: args.seed,
         jobs: jobs(args.jobs),
         refine: args.refine,
     };
     errln!(
-        "sweeping {} `{}` over {}..{} ({} values{}, up to {} more by bisection) on {} seeds",
+        "sweeping {} `{}` over {}..{} ({} values{}, up to {} more by bisection) on {} seeds{}",
         scenario.name(),
         config.param,
         config.lo,
@@ -113,7 +130,11 @@ pub(super) fn command(env: &Env, args: SweepArgs) -> Result<u8, Failure> {
         config.steps,
         if config.log { ", log-spaced" } else { "" },
         config.refine,
-        config.seeds
+        config.seeds,
+        config.template.as_ref().map_or(String::new(), |t| format!(
+            " x the {}x{} grid of `{t}`",
+            config.grid.0, config.grid.1
+        ))
     );
     let result = sweep::sweep(&config).map_err(|e| match e {
         SweepError::Run(e) => Failure::from(e),
@@ -132,17 +153,28 @@ fn render(s: &Sweep) -> String {
         .max()
         .unwrap_or(5)
         .max(5);
+    // Room for a template's runs per value (cells × seeds) in the tip column.
+    let runs = s
+        .points
+        .iter()
+        .map(|p| p.runs.to_string().len())
+        .max()
+        .unwrap_or(1)
+        .max(2);
+    let under = match &s.template {
+        Some(t) => format!("each of the {} cells of `{t}`", s.triggers),
+        None => s.schedule.join(" "),
+    };
     let mut out = format!(
-        "{} `{}` under {} on {} seeds\n  {:>width$}   tip    amplif.  TTR (median)  goodput under trigger\n",
+        "{} `{}` under {under} on {} seeds\n  {:>width$}   tip    amplif.  TTR (median)  goodput under trigger\n",
         s.scenario,
         s.param,
-        s.schedule.join(" "),
         s.seeds.len(),
         "value"
     );
     for p in &s.points {
         out += &format!(
-            "  {:>width$}{} {:>2}/{:<2}  {:>6.2}x  {:>12}  {:>5.0} %{}\n",
+            "  {:>width$}{} {:>runs$}/{:<runs$}  {:>6.2}x  {:>12}  {:>5.0} %{}\n",
             p.value,
             if p.refined { "*" } else { " " },
             p.tipped,
@@ -172,9 +204,10 @@ fn render(s: &Sweep) -> String {
             }
         );
     }
+    let compared = if s.triggers > 1 { "runs" } else { "seeds" };
     for r in &s.no_effect {
         out += &format!(
-            "no effect: `{}` {}..{}: identical behaviour on {}/{} seeds ({} values)\n",
+            "no effect: `{}` {}..{}: identical behaviour on {}/{} {compared} ({} values)\n",
             s.param, r.from, r.to, r.seeds, r.seeds, r.values
         );
     }
