@@ -269,3 +269,36 @@ fn a_template_sweep_measures_the_failing_region_at_each_value() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// A setting the system clamps: with a 1 s attempt timeout, a 5 s
+/// deadline ends every request by its sixth attempt, so `retries` above 5
+/// changes nothing, while 4 → 5 still does (the near-identical neighbour
+/// is not called identical).
+#[test]
+fn a_setting_the_deadline_clamps_is_a_range_of_no_effect_from_where_it_binds() {
+    let one = json_of(&hormesis(&[
+        "sweep",
+        "--scenario",
+        "retry-storm",
+        "--param",
+        "retries=4..7",
+        "--steps",
+        "4",
+        "--seeds",
+        "1",
+        "--refine",
+        "0",
+        "--fault",
+        SPIKE,
+        "--json",
+        "-",
+    ]));
+    let ranges = one["no_effect"].as_array().unwrap();
+    assert_eq!(ranges.len(), 1, "{one:#}");
+    assert_eq!(
+        (ranges[0]["from"].as_str(), ranges[0]["to"].as_str()),
+        (Some("5"), Some("7"))
+    );
+    let points = one["points"].as_array().unwrap();
+    assert_ne!(points[0]["behaviour"], points[1]["behaviour"]);
+}
