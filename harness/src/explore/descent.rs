@@ -15,25 +15,21 @@
 //!   way down: a decade of dose in one batch, since where a regime changes
 //!   is unknown), at full duration;
 //! * where two neighbouring doses did different kinds of harm, a regime
-//!   changes between them: try the midpoint (at most [`MAX_BISECTIONS`]
+//!   changes between them: try the midpoint (at most `max_bisections`
 //!   times);
 //! * stop at a tip, when a dose no longer hurts with the same kind of
-//!   harm and nothing is left to bisect, or after [`MAX_RUNGS`] doses.
+//!   harm and nothing is left to bisect, or after `max_rungs` doses
+//!   ([`super::settings::SETTINGS`]).
 //!
 //! This is bisection on consequences, not on verdicts or stress (CSnake,
 //! 2025, allocates its budget to faults whose consequences differ in the
 //! same spirit). Pure bookkeeping: the same runs recorded give the same
 //! proposals, whatever `--jobs`.
 
+use super::settings::SETTINGS;
 use crate::consequence::Consequences;
 use hormesis_faults::space::Space;
 use std::collections::BTreeMap;
-
-/// The most doses one template's descent tries, its full-strength probe
-/// included.
-pub const MAX_RUNGS: usize = 6;
-/// The most midpoints one descent tries between doses of different kinds.
-pub const MAX_BISECTIONS: u32 = 2;
 
 #[derive(Debug, Clone)]
 struct Rung {
@@ -120,7 +116,7 @@ impl Descent {
     pub fn next(&self, space: &Space) -> Vec<(usize, f64)> {
         let mut doses = Vec::new();
         for (&template, ladder) in &self.ladders {
-            if ladder.done || ladder.rungs.len() >= MAX_RUNGS {
+            if ladder.done || ladder.rungs.len() >= SETTINGS.max_rungs {
                 continue;
             }
             let Some(span) = space.templates[template].magnitude else {
@@ -135,7 +131,7 @@ impl Descent {
             match change {
                 Some(pair) => {
                     let mid = span.snap((pair[0].dose + pair[1].dose) / 2.0);
-                    if ladder.bisections < MAX_BISECTIONS && fresh(mid) {
+                    if ladder.bisections < SETTINGS.max_bisections && fresh(mid) {
                         doses.push((template, mid));
                     }
                 }
@@ -144,7 +140,7 @@ impl Descent {
                     if !lowest.hurt {
                         continue;
                     }
-                    let room = MAX_RUNGS - ladder.rungs.len();
+                    let room = SETTINGS.max_rungs - ladder.rungs.len();
                     let mut below = Vec::new();
                     for fraction in [0.5, 0.25, 0.125] {
                         let d = span.snap(span.lo + (lowest.dose - span.lo) * fraction);
@@ -247,7 +243,7 @@ mod tests {
                 tried += 1;
             }
             assert!(dose < span.hi);
-            assert!(tried <= MAX_RUNGS, "{tried} doses");
+            assert!(tried <= SETTINGS.max_rungs, "{tried} doses");
         }
         assert!(tried >= 3, "it went down at least one pair: {tried}");
         // Harmless doses below an outage: no lower rungs, but the kinds

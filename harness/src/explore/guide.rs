@@ -29,6 +29,7 @@
 //! Everything here is a pure function of the evidence and the random
 //! numbers it is given, so choices are the same for any `--jobs`.
 
+use super::settings::SETTINGS;
 use hormesis_faults::space::Space;
 use std::collections::BTreeMap;
 
@@ -55,14 +56,6 @@ pub struct Evidence {
     tipped: usize,
 }
 
-/// The weight of a parent level's mean in a child's shrinkage estimate,
-/// in runs: a template with this many runs is believed half on its own.
-const SHRINK_RUNS: f64 = 2.0;
-/// How many pseudo-runs the shared prior is worth next to a cell's own.
-pub const PRIOR_RUNS: f64 = 2.0;
-/// Of those, the share that joins two near misses into one schedule.
-const COMPOUND_SHARE: f64 = 0.4;
-
 /// Running sums of stress.
 #[derive(Debug, Default, Clone, Copy)]
 struct Sum {
@@ -76,9 +69,12 @@ impl Sum {
         self.total += v;
     }
 
-    /// The mean shrunk toward `parent` by [`SHRINK_RUNS`] pseudo-runs.
+    /// The mean shrunk toward `parent` by
+    /// [`Settings::shrink_runs`](super::settings::Settings::shrink_runs)
+    /// pseudo-runs.
     fn shrunk(&self, parent: f64) -> f64 {
-        (self.total + SHRINK_RUNS * parent) / (self.n + SHRINK_RUNS)
+        let k = SETTINGS.shrink_runs;
+        (self.total + k * parent) / (self.n + k)
     }
 }
 
@@ -193,7 +189,7 @@ impl Evidence {
         let parent = &self.tried[pick_ranked(&elites, uniform())];
         // A compound adds to a stressor that did not tip: adding a fault
         // to a known trigger finds nothing new.
-        if uniform() < COMPOUND_SHARE {
+        if uniform() < SETTINGS.compound_share {
             let misses: Vec<(usize, f64)> = elites
                 .iter()
                 .copied()

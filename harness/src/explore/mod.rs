@@ -17,6 +17,7 @@ pub mod descent;
 pub mod guide;
 pub mod merge;
 pub mod proposers;
+pub mod settings;
 pub mod sites;
 pub mod strategy;
 
@@ -32,22 +33,12 @@ use proposers::{Board, Outcome, Proposer, Role};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use serde::{Deserialize, Serialize};
+use settings::SETTINGS;
 use std::time::Duration;
 use strategy::{ArmStats, StrategyKind};
 
-/// Runs chosen together before any of their rewards is seen.
-pub const BATCH: usize = 8;
 /// The largest seed pool: every seed a run reaches costs one control run.
 pub const MAX_SEEDS: usize = 100_000;
-/// How deep cells may be split.
-const MAX_DEPTH: u32 = 8;
-/// A cell whose runs' stresses differ by more than this is split: a slope
-/// its halves can tell apart.
-const STRESS_SLOPE: f64 = 0.2;
-/// A run's reward to the default strategy is its stress times this for
-/// each earlier tip of its arm: a known failure mode is worth less than a
-/// new one.
-const NOVELTY_DISCOUNT: f64 = 0.5;
 
 /// The size of the seed pool when none is given (`explore --seeds`).
 pub const DEFAULT_SEEDS: usize = 4;
@@ -304,12 +295,13 @@ impl Arm {
 
     /// A cell worth splitting: its runs both tipped and held (it straddles
     /// a tipping boundary), or their stress differs by more than
-    /// [`STRESS_SLOPE`], a slope the halves can tell apart.
+    /// [`Settings::stress_slope`](settings::Settings::stress_slope), a
+    /// slope the halves can tell apart.
     fn straddles(&self) -> bool {
         (self.tipped > 0 && self.held > 0)
             || self
                 .stress_range
-                .is_some_and(|(lo, hi)| hi - lo > STRESS_SLOPE)
+                .is_some_and(|(lo, hi)| hi - lo > SETTINGS.stress_slope)
     }
 }
 
@@ -358,7 +350,7 @@ pub fn explore_until(
             stopped_early = true;
             break;
         }
-        let size = BATCH.min(config.budget - records.len());
+        let size = SETTINGS.batch.min(config.budget - records.len());
         // The whole batch is chosen from the state after the last one.
         let chosen = explorer.choose(size, records.len());
         let reports = explorer.simulate(&chosen)?;
@@ -384,7 +376,7 @@ pub fn explore_until(
         seeds: config.seeds,
         budget: (config.budget != usize::MAX).then_some(config.budget),
         stopped_early,
-        batch: BATCH,
+        batch: SETTINGS.batch,
         ablated: config.ablate.clone(),
         run_seeds: explorer.run_seeds,
         runs: records,
@@ -653,7 +645,7 @@ impl<'a> Explorer<'a> {
             .map(|part| self.evidence.tips_of(part))
             .max()
             .unwrap_or(0);
-        let reward = stress * NOVELTY_DISCOUNT.powi(repeats.min(30) as i32);
+        let reward = stress * SETTINGS.novelty_discount.powi(repeats.min(30) as i32);
         if let Some(arm) = choice.arm {
             let arm_count = self.arms.len();
             let a = &mut self.arms[arm];
@@ -717,7 +709,7 @@ impl<'a> Explorer<'a> {
         touched.dedup();
         for i in touched {
             let a = &self.arms[i];
-            if !a.straddles() || a.cell.depth >= MAX_DEPTH {
+            if !a.straddles() || a.cell.depth >= SETTINGS.max_depth {
                 continue;
             }
             if let Some((left, right)) = self.space.split(&a.cell) {

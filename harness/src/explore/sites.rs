@@ -11,17 +11,7 @@
 //! the site's other faults at full strength, as it does the sites of a
 //! run that tipped.
 
-/// How many times the mean stress of the same kind elsewhere a run must
-/// reach to stand out. On `hot-shard` (seed 1) the same crash, loss and
-/// latency faults score 1.4–1.6× more on the hot shard than on a cold one
-/// (docs/guide.md); in one exploration (explorer seed 3) full-strength loss
-/// on cold shards scored 0.167–0.201, 1.2×.
-pub const STAND_OUT_RATIO: f64 = 1.3;
-/// And by how much at least, so that tiny stresses never stand out by
-/// their ratio alone.
-pub const STAND_OUT_MARGIN: f64 = 0.03;
-/// Runs of the same kind on other sites needed before a comparison counts.
-pub const MIN_PEERS: usize = 2;
+use super::settings::SETTINGS;
 
 /// The full-strength, single-fault runs seen so far: their fault kind,
 /// site and stress.
@@ -38,7 +28,7 @@ impl FullStrengthRuns {
     }
 
     /// The sites where some run stood out against the same kind on at
-    /// least [`MIN_PEERS`] runs elsewhere, in the order their runs came.
+    /// least [`Settings::min_peers`](super::settings::Settings::min_peers) runs elsewhere, in the order their runs came.
     pub fn standing_out(&self) -> Vec<String> {
         let mut sites: Vec<String> = Vec::new();
         for (kind, site, stress) in &self.runs {
@@ -51,11 +41,13 @@ impl FullStrengthRuns {
                 .filter(|(k, s, _)| k == kind && s != site)
                 .map(|(_, _, x)| *x)
                 .collect();
-            if peers.len() < MIN_PEERS {
+            if peers.len() < SETTINGS.min_peers {
                 continue;
             }
             let mean = peers.iter().sum::<f64>() / peers.len() as f64;
-            if *stress >= STAND_OUT_RATIO * mean && *stress - mean >= STAND_OUT_MARGIN {
+            if *stress >= SETTINGS.stand_out_ratio * mean
+                && *stress - mean >= SETTINGS.stand_out_margin
+            {
                 sites.push(site.clone());
             }
         }

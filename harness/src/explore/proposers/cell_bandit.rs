@@ -7,7 +7,7 @@
 //! are told apart; splits only refine how runs are labelled.
 
 use super::{root_of, Board, Outcome, Placed, Proposal, Proposer, Role};
-use crate::explore::guide::PRIOR_RUNS;
+use crate::explore::settings::SETTINGS;
 use crate::explore::strategy::{ArmStats, Strategy, Thompson};
 use hormesis_faults::space::Space;
 use rand::RngExt;
@@ -35,7 +35,7 @@ impl CellBandit {
             .iter()
             .zip(&board.space.cells)
             .map(|(stats, cell)| match priors.get(cell.template) {
-                Some(&mean) => stats.with_prior(mean, PRIOR_RUNS),
+                Some(&mean) => stats.with_prior(mean, SETTINGS.prior_runs),
                 None => stats.clone(),
             })
             .collect();

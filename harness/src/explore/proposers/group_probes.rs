@@ -5,11 +5,9 @@
 
 use super::cell_bandit::CellBandit;
 use super::{Board, Outcome, Proposal, Proposer, Role};
+use crate::explore::settings::SETTINGS;
 use hormesis_faults::space::Space;
 use rand_chacha::ChaCha12Rng;
-
-/// The most faults in one group probe.
-pub const GROUP_SIZE: usize = 3;
 
 pub struct GroupProbes {
     /// Its own posterior over cells, fed by every run as the bandit's is.
@@ -39,7 +37,7 @@ impl Proposer for GroupProbes {
         }
         let space = board.space;
         let mut events = Vec::new();
-        for _ in 0..GROUP_SIZE {
+        for _ in 0..SETTINGS.group_size {
             let (_, (t, point)) = self.cells.draw(space, rng)?;
             let site = space.templates[t].site();
             let clash = events.iter().any(|(u, _): &(usize, Vec<f64>)| {
@@ -80,7 +78,7 @@ mod tests {
         for _ in 0..50 {
             if let Some(p) = groups.propose(&b, &mut r) {
                 made += 1;
-                assert!(p.events.len() >= 2 && p.events.len() <= GROUP_SIZE);
+                assert!(p.events.len() >= 2 && p.events.len() <= SETTINGS.group_size);
                 let sites: Vec<_> = p
                     .events
                     .iter()
