@@ -8,11 +8,14 @@ use std::time::Duration;
 /// `a` to a host in `b`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostGroups {
+    /// One side's hosts.
     pub a: Vec<String>,
+    /// The other side's hosts.
     pub b: Vec<String>,
 }
 
 impl HostGroups {
+    /// The links from every host of `a` to every host of `b`.
     pub fn new(a: Vec<String>, b: Vec<String>) -> Self {
         HostGroups { a, b }
     }
@@ -38,43 +41,89 @@ pub enum LinkTarget {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
     /// Messages between the groups are dropped; with `oneway`, only those from `a` to `b`.
-    Partition { between: HostGroups, oneway: bool },
+    Partition {
+        /// The two sides cut apart.
+        between: HostGroups,
+        /// Only messages from `a` to `b` are dropped.
+        oneway: bool,
+    },
     /// Every message on the target links takes exactly `delay`.
-    Latency { target: LinkTarget, delay: Duration },
+    Latency {
+        /// The links slowed.
+        target: LinkTarget,
+        /// The delay each message takes.
+        delay: Duration,
+    },
     /// Each message on the target links breaks the link with probability `rate`
     /// (turmoil's link-failure model: a broken link drops until it heals).
-    Loss { target: LinkTarget, rate: f64 },
+    Loss {
+        /// The links that lose messages.
+        target: LinkTarget,
+        /// The chance, in [0, 1], that one message is lost.
+        rate: f64,
+    },
     /// Messages between the groups are queued and released when the fault ends.
-    Hold { between: HostGroups },
+    Hold {
+        /// The links whose messages are held.
+        between: HostGroups,
+    },
     /// The host's software is stopped and restarted when the fault ends
     /// (at once when the event has no `for`).
-    Crash { host: String },
+    Crash {
+        /// The service host stopped.
+        host: String,
+    },
     /// The offered request rate is multiplied by `factor`.
-    LoadSpike { factor: f64 },
+    LoadSpike {
+        /// The multiplier of the offered rate (above 0).
+        factor: f64,
+    },
     /// The offered rate climbs to `factor` in `steps` equal stairs spread over
     /// the event's duration, then drops back at its end.
-    LoadStep { factor: f64, steps: u32 },
+    LoadStep {
+        /// The multiplier the last stair reaches.
+        factor: f64,
+        /// How many stairs.
+        steps: u32,
+    },
     /// The offered rate follows a recorded curve: from each point's offset
     /// (from the event's start) the rate is multiplied by its factor, until
     /// the next point or the event's end. Imported production timelines
     /// become this fault.
-    LoadProfile { points: Vec<(Duration, f64)> },
+    LoadProfile {
+        /// (offset from the event's start, rate multiplier), in order.
+        points: Vec<(Duration, f64)>,
+    },
     /// A scenario knob is set to `value` for the duration, or an action knob
     /// (such as `cache-flush`) fires once.
-    Knob { knob: String, value: Option<f64> },
+    Knob {
+        /// The knob's name, as the scenario declares it.
+        knob: String,
+        /// The value held for a value knob; `None` fires an action knob.
+        value: Option<f64>,
+    },
 }
 
 /// The kinds of [`Fault`], as named in schedules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FaultKind {
+    /// `partition`
     Partition,
+    /// `latency`
     Latency,
+    /// `loss`
     Loss,
+    /// `hold`
     Hold,
+    /// `crash`
     Crash,
+    /// `load-spike`
     LoadSpike,
+    /// `load-step`
     LoadStep,
+    /// `load-profile`
     LoadProfile,
+    /// `knob`
     Knob,
 }
 
@@ -86,6 +135,7 @@ pub(crate) enum DurationRule {
 }
 
 impl FaultKind {
+    /// Every kind, in the order errors list them.
     pub const ALL: [FaultKind; 9] = [
         FaultKind::Partition,
         FaultKind::Latency,
@@ -98,6 +148,7 @@ impl FaultKind {
         FaultKind::Knob,
     ];
 
+    /// The kind's name in schedules and `--fault` specs.
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::Partition => "partition",
@@ -112,6 +163,7 @@ impl FaultKind {
         }
     }
 
+    /// The kind a schedule names; the error lists every allowed name.
     pub fn from_name(name: &str) -> Result<FaultKind, String> {
         FaultKind::ALL
             .into_iter()
@@ -164,6 +216,7 @@ impl fmt::Display for FaultKind {
 const DEFAULT_STEPS: u32 = 4;
 
 impl Fault {
+    /// This fault's kind.
     pub fn kind(&self) -> FaultKind {
         match self {
             Fault::Partition { .. } => FaultKind::Partition,

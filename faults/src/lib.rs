@@ -25,6 +25,8 @@
 //! This crate knows nothing of engines or scenarios: a fault refers to what it
 //! hits only by host and knob names.
 
+#![warn(missing_docs)]
+
 mod duration;
 mod error;
 mod fault;

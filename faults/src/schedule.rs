@@ -13,12 +13,16 @@ pub const SCHEDULE_VERSION: u64 = 1;
 /// `at + duration` (`for` in both textual forms).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// When it starts, in simulated time from the run's start.
     pub at: Duration,
+    /// How long it acts (`for`); `None` for an instantaneous event.
     pub duration: Option<Duration>,
+    /// What it does.
     pub fault: Fault,
 }
 
 impl Event {
+    /// An event of `fault` from `at`, for `duration` when it has one.
     pub fn new(at: Duration, duration: Option<Duration>, fault: Fault) -> Self {
         Event {
             at,
@@ -150,6 +154,7 @@ fn event_from_raw(kind: &str, mut entries: Vec<(String, RawValue)>) -> Result<Ev
 /// A list of timed fault events, the input of a run beside the scenario and seed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Schedule {
+    /// The events, in the order they were written.
     pub events: Vec<Event>,
 }
 
@@ -230,10 +235,12 @@ pub fn too_deep(text: &str) -> Option<(usize, String)> {
 }
 
 impl Schedule {
+    /// A schedule of `events`, unchecked ([`Schedule::validate`] checks it).
     pub fn new(events: Vec<Event>) -> Self {
         Schedule { events }
     }
 
+    /// No event: a run judged on its own.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }

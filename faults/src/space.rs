@@ -15,8 +15,11 @@ use std::time::Duration;
 /// One dimension of a template's space, on a grid of `step`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Span {
+    /// The smallest value.
     pub lo: f64,
+    /// The largest value.
     pub hi: f64,
+    /// The grid every value lands on.
     pub step: f64,
 }
 
@@ -35,20 +38,29 @@ impl Span {
 /// What a template injects.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Aim {
+    /// A spike of the offered load.
     LoadSpike,
+    /// A stepped rise of the offered load.
     LoadStep,
+    /// One service host crashed.
     Crash(String),
+    /// Every link of one host slowed.
     Latency(String),
+    /// Every link of one host losing messages.
     Loss(String),
     /// A host cut off from every other node.
     Partition(HostGroups),
+    /// Messages between two groups held back.
     Hold(HostGroups),
+    /// A value knob raised above its default.
     Knob(String),
     /// A value knob whose harm grows as it falls (a capacity): the magnitude
     /// is how far below `from`, its default, the value is held, so a larger
     /// magnitude is a stronger fault as for every other aim.
     KnobCut {
+        /// The knob's name.
         knob: String,
+        /// Its default: the magnitude is measured down from here.
         from: f64,
     },
     /// An action knob: fires once, no duration or magnitude.
@@ -61,9 +73,13 @@ pub enum Aim {
 pub struct Template {
     /// A stable, readable name, e.g. `latency host=server`.
     pub name: String,
+    /// What it injects, where.
     pub aim: Aim,
+    /// When the fault may start, seconds.
     pub onset: Span,
+    /// How long it may last, seconds; `None` for an action.
     pub duration: Option<Span>,
+    /// How strong it may be, in its aim's unit; `None` when it has no strength.
     pub magnitude: Option<Span>,
 }
 
@@ -176,19 +192,25 @@ fn secs(v: f64) -> Duration {
 /// A box in one template's space: the unit a bandit chooses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
+    /// Index of its template in [`Space::templates`].
     pub template: usize,
     /// The initial cell this one was split from (itself for initial cells):
     /// a stable identity for counting distinct findings.
     pub root: usize,
+    /// The box's low corner, one value per dimension of its template.
     pub lo: Vec<f64>,
+    /// The box's high corner.
     pub hi: Vec<f64>,
+    /// How many splits from its initial cell.
     pub depth: u32,
 }
 
 /// Every template of a target, with its initial cells.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Space {
+    /// Every template, in a stable order.
     pub templates: Vec<Template>,
+    /// The initial cells of every template.
     pub cells: Vec<Cell>,
 }
 

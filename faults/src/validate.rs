@@ -17,13 +17,22 @@ pub enum KnobKind {
     /// with no room above its default (`default == max`) is a capacity (a
     /// share of workers, a cache's size, a concurrency cap) and is lowered
     /// instead, down to a tenth of the default or `min`.
-    Value { min: f64, max: f64, default: f64 },
+    Value {
+        /// The smallest value a schedule may set.
+        min: f64,
+        /// The largest.
+        max: f64,
+        /// The value the system has when no fault sets it.
+        default: f64,
+    },
 }
 
 /// A knob a scenario declares: the typed control channel into the service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KnobSpec {
+    /// The name schedules use.
     pub name: String,
+    /// An action, or a value within a range.
     pub kind: KnobKind,
     /// One line: what the knob does, with its unit.
     pub help: String,
@@ -37,6 +46,7 @@ pub struct Target {
     pub hosts: Vec<String>,
     /// Client hosts (they run the workload): network faults only.
     pub clients: Vec<String>,
+    /// The knobs schedules may turn.
     pub knobs: Vec<KnobSpec>,
     /// The latest time any event may end (the run's hard bound less the
     /// recovery horizon that must follow the trigger).
