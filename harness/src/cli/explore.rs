@@ -1,6 +1,7 @@
 //! `explore`: the bandit over a scenario's fault space, incidents written
 //! as runs tip, progress while it runs, the arm table at the end.
 
+use super::Exit;
 use super::{
     bad_input, command_line, emit, interrupted, jobs, output, policy_sets, preflight,
     write_incident, Env, Failure, STOPS_CLEANLY,
@@ -103,7 +104,7 @@ fn config(
     config
 }
 
-pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<u8, Failure> {
+pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<Exit, Failure> {
     use crate::explore::{self, ExploreError};
     let scenario = env.find(&args.scenario)?;
     if args.budget == Some(0) {
@@ -285,9 +286,9 @@ pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<u8, Failure> {
     // look like a clean pass to CI.
     let finding = summary.metastable_runs > 0 || summary.unhealthy_runs > 0;
     Ok(match (finding, interrupted()) {
-        (true, _) => 1,
-        (false, true) => 130,
-        (false, false) => 0,
+        (true, _) => Exit::Finding,
+        (false, true) => Exit::Interrupted,
+        (false, false) => Exit::Clean,
     })
 }
 

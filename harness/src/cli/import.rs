@@ -1,6 +1,7 @@
 //! `import`: a production timeline (CSV) turned into an incident.
 
 use super::run::expectation;
+use super::Exit;
 use super::{
     bad_input, command_line, incident_output, preflight, write_incident, Env, Failure, OrBadInput,
 };
@@ -41,7 +42,7 @@ pub(super) struct ImportArgs {
     expect: Vec<String>,
 }
 
-pub(super) fn command(env: &Env, args: ImportArgs) -> Result<u8, Failure> {
+pub(super) fn command(env: &Env, args: ImportArgs) -> Result<Exit, Failure> {
     let expect = expectation(&args.expect)?;
     preflight(
         &[incident_output("-o", Some(&args.output))],
@@ -108,5 +109,5 @@ pub(super) fn command(env: &Env, args: ImportArgs) -> Result<u8, Failure> {
         args.output.display(),
         incident.expect.describe()
     );
-    Ok(u8::from(report.is_finding()))
+    Ok(Exit::finding_if(report.is_finding()))
 }

@@ -1,5 +1,6 @@
 //! `map`: one template's tipping fraction over a duration × magnitude grid.
 
+use super::Exit;
 use super::{bad_input, emit, jobs, output, preflight, Env, Failure};
 use crate::engine::EngineKind;
 use clap::Args;
@@ -68,7 +69,7 @@ pub(super) fn parse_grid(text: &str) -> Result<(usize, usize), String> {
     Ok((w, h))
 }
 
-pub(super) fn command(env: &Env, args: MapArgs) -> Result<u8, Failure> {
+pub(super) fn command(env: &Env, args: MapArgs) -> Result<Exit, Failure> {
     use crate::map::{self, MapConfig, MapError};
     preflight(&[output("--json", args.json.as_deref())], &[])?;
     let scenario = env.find(&args.scenario)?;
@@ -133,5 +134,5 @@ pub(super) fn command(env: &Env, args: MapArgs) -> Result<u8, Failure> {
         );
     }
     emit(&out, args.json.as_deref(), &m)?;
-    Ok(u8::from(m.unhealthy_runs > 0))
+    Ok(Exit::finding_if(m.unhealthy_runs > 0))
 }

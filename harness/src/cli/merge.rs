@@ -1,6 +1,7 @@
 //! `merge`: the shards of one exploration as one summary.
 
 use super::explore::arm_table;
+use super::Exit;
 use super::{bad_input, emit, output, preflight, Failure};
 use clap::Args;
 use std::io::Write;
@@ -16,7 +17,7 @@ pub(super) struct MergeArgs {
     json: Option<PathBuf>,
 }
 
-pub(super) fn command(args: MergeArgs) -> Result<u8, Failure> {
+pub(super) fn command(args: MergeArgs) -> Result<Exit, Failure> {
     use crate::explore::merge;
     let inputs: Vec<&Path> = args.shards.iter().map(|p| p.as_path()).collect();
     preflight(&[output("--json", args.json.as_deref())], &inputs)?;
@@ -54,5 +55,5 @@ pub(super) fn command(args: MergeArgs) -> Result<u8, Failure> {
         );
     }
     emit(&out, args.json.as_deref(), &merged)?;
-    Ok(u8::from(summary.metastable_runs > 0))
+    Ok(Exit::finding_if(summary.metastable_runs > 0))
 }

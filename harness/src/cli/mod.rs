@@ -116,7 +116,7 @@ fn on_signal() {
     fidelity::end_child();
     files::remove_temporaries();
     errln!("\naborted");
-    std::process::exit(130);
+    std::process::exit(Exit::Interrupted as i32);
 }
 
 /// An error message with every line cut to a readable length: a value
@@ -173,16 +173,47 @@ impl Env {
     }
 }
 
-/// An error and the exit code it maps to.
+/// How a command ends: the process's exit code, set in one place
+/// ([`main_from`]) from what the command returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Exit {
+    /// Done, nothing found (every expectation held, nothing new).
+    Clean = 0,
+    /// A finding or a regression: what the command is for found something.
+    Finding = 1,
+    /// Bad input: said with the file, line or flag, before or instead of work.
+    BadInput = 2,
+    /// Stopped by a signal, with what was done so far written.
+    Interrupted = 130,
+}
+
+impl Exit {
+    /// [`Exit::Finding`] when `found`, else [`Exit::Clean`].
+    fn finding_if(found: bool) -> Exit {
+        if found {
+            Exit::Finding
+        } else {
+            Exit::Clean
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// An error and the exit it maps to.
 pub(crate) struct Failure {
-    code: u8,
+    code: Exit,
     message: String,
 }
 
 /// Bad input (exit 2): `error` says what and where.
 fn bad_input(error: impl Display) -> Failure {
     Failure {
-        code: 2,
+        code: Exit::BadInput,
         message: error.to_string(),
     }
 }
@@ -202,8 +233,8 @@ impl<T, E: Display> OrBadInput<T> for Result<T, E> {
 impl From<RunError> for Failure {
     fn from(e: RunError) -> Failure {
         let code = match e {
-            RunError::Engine(crate::engine::EngineError::Panicked { .. }) => 1,
-            _ => 2,
+            RunError::Engine(crate::engine::EngineError::Panicked { .. }) => Exit::Finding,
+            _ => Exit::BadInput,
         };
         Failure {
             code,
@@ -279,7 +310,7 @@ pub fn main_from(
     };
     let result = result.and_then(|code| {
         note_stdout(std::io::stdout().flush());
-        if code == 0 && STDOUT_FAILED.load(Ordering::SeqCst) {
+        if code == Exit::Clean && STDOUT_FAILED.load(Ordering::SeqCst) {
             return Err(bad_input(
                 "could not write to standard output (is it full?)",
             ));

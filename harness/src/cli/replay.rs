@@ -2,6 +2,7 @@
 //! checked; a JUnit report for CI.
 
 use super::fidelity;
+use super::Exit;
 use super::{bad_input, output, policy_sets, preflight, write_file, Env, Failure, OrBadInput};
 use crate::engine::EngineKind;
 use crate::files;
@@ -44,7 +45,7 @@ pub(super) struct ReplayArgs {
     check_fidelity: bool,
 }
 
-pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
+pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<Exit, Failure> {
     let paths = replay::collect(&args.paths).map_err(bad_input)?;
     let inputs: Vec<&Path> = paths
         .iter()
@@ -133,7 +134,7 @@ pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
             Err(ReplayError::Incident(e)) => return Err(bad_input(e)),
             Err(e @ ReplayError::Run { .. }) => {
                 return Err(Failure {
-                    code: 1,
+                    code: Exit::Finding,
                     message: e.to_string(),
                 })
             }
@@ -281,7 +282,7 @@ pub(super) fn command(env: &Env, args: ReplayArgs) -> Result<u8, Failure> {
         let xml = junit_xml(&cases).map_err(bad_input)?;
         write_file(path, xml.as_bytes())?;
     }
-    Ok(u8::from(regressions > 0))
+    Ok(Exit::finding_if(regressions > 0))
 }
 
 struct JunitCase {

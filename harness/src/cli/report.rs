@@ -1,6 +1,7 @@
 //! `report`: one self-contained HTML file for a run, an incident, a map or
 //! explorations.
 
+use super::Exit;
 use super::{bad_input, output, preflight, write_file, Env, Failure, OrBadInput};
 use crate::files;
 use crate::incident::Incident;
@@ -27,7 +28,7 @@ pub(super) struct ReportArgs {
     svg: Option<PathBuf>,
 }
 
-pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
+pub(super) fn command(env: &Env, args: ReportArgs) -> Result<Exit, Failure> {
     use crate::report::{self, ExploreView, RunView};
     let inputs: Vec<&Path> = args.inputs.iter().map(|p| p.as_path()).collect();
     preflight(
@@ -157,7 +158,7 @@ pub(super) fn command(env: &Env, args: ReportArgs) -> Result<u8, Failure> {
         };
     write_file(&args.output, html.as_bytes())?;
     errln!("wrote {}", args.output.display());
-    Ok(0)
+    Ok(Exit::Clean)
 }
 
 /// Writes a report that stands alone (a tuning's, a sweep's): its plot as
@@ -166,11 +167,11 @@ fn standalone(
     args: &ReportArgs,
     svg: impl FnOnce() -> Result<String, crate::report::ReportError>,
     html: impl FnOnce() -> Result<String, crate::report::ReportError>,
-) -> Result<u8, Failure> {
+) -> Result<Exit, Failure> {
     if let Some(path) = &args.svg {
         write_file(path, svg().map_err(bad_input)?.as_bytes())?;
     }
     write_file(&args.output, html().map_err(bad_input)?.as_bytes())?;
     errln!("wrote {}", args.output.display());
-    Ok(0)
+    Ok(Exit::Clean)
 }

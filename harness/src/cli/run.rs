@@ -2,6 +2,7 @@
 //! determinism and fidelity, and recorded as an incident.
 
 use super::fidelity;
+use super::Exit;
 use super::{
     bad_input, command_line, incident_output, output, policy_sets, preflight, write_file,
     write_incident, Env, Failure, OrBadInput,
@@ -82,7 +83,7 @@ pub(super) fn expectation(specs: &[String]) -> Result<Option<Expect>, Failure> {
     Ok((!expect.is_empty()).then_some(expect))
 }
 
-pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
+pub(super) fn command(env: &Env, args: RunArgs) -> Result<Exit, Failure> {
     let expect = expectation(&args.expect)?;
     if let Some(path) = args.record.as_ref().filter(|p| p.exists()) {
         return Err(bad_input(format!(
@@ -162,7 +163,7 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
         }
     };
     say(&summary::render(&report));
-    let mut code = u8::from(report.is_finding());
+    let mut code = Exit::finding_if(report.is_finding());
     if args.check_determinism {
         errln!("checking determinism: running the same plan again");
         let again = run::run(&plan)?;
@@ -177,7 +178,7 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
                 check.first_different_window.map_or("?".into(), |w| format!("{}", w as f64 * report.window_s)),
                 args.seed
             ));
-            code = 1;
+            code = Exit::Finding;
         }
         match run::engine_determinism(&plan)? {
             None => {}
@@ -191,7 +192,7 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
                     plan.engine.name(),
                     args.seed
                 ));
-                code = 1;
+                code = Exit::Finding;
             }
         }
     }
@@ -231,7 +232,7 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<u8, Failure> {
                 "  not recorded: this run does not meet --expect ({why}); an incident kept so would fail its first replay. Record it without --expect, or with what the run shows ({})\n",
                 Expect::observed(&report.verdict).describe()
             ));
-            return Ok(1);
+            return Ok(Exit::Finding);
         }
         let incident = Incident::from_report(&report, command_line(env), incident::today(), expect);
         write_incident(path, &incident)?;
@@ -252,12 +253,12 @@ fn check_fidelity(
     plan: &RunPlan<'_>,
     report: &RunReport,
     say: &dyn Fn(&str),
-) -> Result<u8, Failure> {
+) -> Result<Exit, Failure> {
     let finer = plan.finer(5)?;
     let tick = finer.tick.unwrap_or_default();
     let fine = hormesis_faults::format_duration(tick);
     let ttr = |r: &RunReport| fidelity::describe(r.verdict.class.name(), r.verdict.ttr_s);
-    let mut code = 0;
+    let mut code = Exit::Clean;
     if plan.engine == EngineKind::Turmoil {
         errln!("checking fidelity: running the same plan at a {fine} tick");
         let again = run::run(&finer)?;
@@ -272,7 +273,7 @@ fn check_fidelity(
                 ttr(report),
                 ttr(&again)
             ));
-            code = 1;
+            code = Exit::Finding;
         }
     }
     errln!("checking fidelity: asking the other engine's build for the same plan");
@@ -301,7 +302,7 @@ fn check_fidelity(
                     plan.engine.name(),
                     ttr(report)
                 ));
-                code = 1;
+                code = Exit::Finding;
             }
         }
         fidelity::OtherEngine::Skipped(why) => {
@@ -313,7 +314,7 @@ fn check_fidelity(
             say(&format!(
                 "  FIDELITY: the other engine's build gave no verdict: {why}\n"
             ));
-            code = 1;
+            code = Exit::Finding;
         }
     }
     Ok(code)

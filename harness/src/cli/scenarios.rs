@@ -1,5 +1,6 @@
 //! `scenarios`: what this binary can run, as a table or JSON.
 
+use super::Exit;
 use super::{bad_input, Env, Failure};
 use crate::engine::EngineKind;
 use crate::scenario::{ParamKind, ParamValue, Params, Scenario};
@@ -127,7 +128,7 @@ pub(super) fn command(
     json: bool,
     only: Option<&str>,
     sets: &[String],
-) -> Result<u8, Failure> {
+) -> Result<Exit, Failure> {
     let chosen: Vec<&dyn Scenario> = match only {
         Some(name) => vec![env.registry.find(name).map_err(bad_input)?],
         None => env.registry.scenarios().to_vec(),
@@ -138,7 +139,7 @@ pub(super) fn command(
         .collect::<Result<Vec<_>, _>>()?;
     if json {
         outln!("{}", serde_json::to_string_pretty(&all).map_err(bad_input)?);
-        return Ok(0);
+        return Ok(Exit::Clean);
     }
     for s in all {
         outln!("{}\n  {}", s.name, s.description);
@@ -203,5 +204,5 @@ pub(super) fn command(
         }
         outln!();
     }
-    Ok(0)
+    Ok(Exit::Clean)
 }

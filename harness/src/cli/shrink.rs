@@ -1,5 +1,6 @@
 //! `shrink`: an incident cut down to the smallest schedule that still tips.
 
+use super::Exit;
 use super::{bad_input, incident_output, preflight, write_incident, Env, Failure};
 use crate::incident::{self, Incident};
 use crate::shrink;
@@ -22,7 +23,7 @@ pub(super) struct ShrinkArgs {
     check_fidelity: bool,
 }
 
-pub(super) fn command(env: &Env, args: ShrinkArgs) -> Result<u8, Failure> {
+pub(super) fn command(env: &Env, args: ShrinkArgs) -> Result<Exit, Failure> {
     let original = Incident::load(&args.incident).map_err(bad_input)?;
     let output = args.output.clone().unwrap_or_else(|| {
         let stem = args
@@ -77,5 +78,5 @@ pub(super) fn command(env: &Env, args: ShrinkArgs) -> Result<u8, Failure> {
     }
     outln!("  score {:.2}; wrote {}", i.found.score, output.display());
     write_incident(&output, i)?;
-    Ok(0)
+    Ok(Exit::Clean)
 }

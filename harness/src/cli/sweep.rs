@@ -2,6 +2,7 @@
 //! table, where the verdict turns, and the ranges where the setting
 //! changes nothing.
 
+use super::Exit;
 use super::{bad_input, emit, jobs, output, preflight, Env, Failure, OrBadInput};
 use crate::engine::EngineKind;
 use crate::files;
@@ -77,7 +78,7 @@ fn parse_param(text: &str) -> Result<(String, String, String), String> {
     Ok((name.to_string(), lo.to_string(), hi.to_string()))
 }
 
-pub(super) fn command(env: &Env, args: SweepArgs) -> Result<u8, Failure> {
+pub(super) fn command(env: &Env, args: SweepArgs) -> Result<Exit, Failure> {
     let inputs: Vec<&std::path::Path> = args.schedule.iter().map(|p| p.as_path()).collect();
     preflight(&[output("--json", args.json.as_deref())], &inputs)?;
     let scenario = env.find(&args.scenario)?;
@@ -141,7 +142,9 @@ pub(super) fn command(env: &Env, args: SweepArgs) -> Result<u8, Failure> {
         SweepError::Config(m) => bad_input(m),
     })?;
     emit(&render(&result), args.json.as_deref(), &result)?;
-    Ok(u8::from(result.points.iter().any(|p| p.unhealthy > 0)))
+    Ok(Exit::finding_if(
+        result.points.iter().any(|p| p.unhealthy > 0),
+    ))
 }
 
 /// The table, the boundaries and the ranges of no effect.

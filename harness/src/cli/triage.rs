@@ -1,5 +1,6 @@
 //! `triage`: which failure modes explorations found are not yet kept.
 
+use super::Exit;
 use super::{bad_input, emit, output, preflight, Env, Failure};
 use crate::incident::Incident;
 use crate::replay;
@@ -24,7 +25,7 @@ pub(super) struct TriageArgs {
     json: Option<PathBuf>,
 }
 
-pub(super) fn command(env: &Env, args: TriageArgs) -> Result<u8, Failure> {
+pub(super) fn command(env: &Env, args: TriageArgs) -> Result<Exit, Failure> {
     use crate::explore::merge;
     let inputs: Vec<&Path> = args.explorations.iter().map(|p| p.as_path()).collect();
     preflight(&[output("--json", args.json.as_deref())], &inputs)?;
@@ -144,5 +145,5 @@ pub(super) fn command(env: &Env, args: TriageArgs) -> Result<u8, Failure> {
         );
     }
     emit(&out, args.json.as_deref(), &findings)?;
-    Ok(u8::from(new > 0))
+    Ok(Exit::finding_if(new > 0))
 }

@@ -2,6 +2,7 @@
 //! incidents it meets, rounds of tuning and exploring, the best policy
 //! written as a policy file.
 
+use super::Exit;
 use super::{
     bad_input, command_line, emit, interrupted, jobs, output, policy_sets, preflight, write_file,
     Env, Failure, STOPS_CLEANLY,
@@ -110,7 +111,7 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
+pub(super) fn command(env: &Env, args: TuneArgs) -> Result<Exit, Failure> {
     let scenario = env.find(&args.scenario)?;
     let mut inputs: Vec<&std::path::Path> = args.against.iter().map(|p| p.as_path()).collect();
     inputs.extend(args.policy.as_deref());
@@ -288,9 +289,9 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<u8, Failure> {
         .as_ref()
         .is_some_and(|b| b.recovered < b.attacks);
     Ok(match (tips, tuning.stopped_early) {
-        (true, _) => 1,
-        (false, true) => 130,
-        (false, false) => 0,
+        (true, _) => Exit::Finding,
+        (false, true) => Exit::Interrupted,
+        (false, false) => Exit::Clean,
     })
 }
 
