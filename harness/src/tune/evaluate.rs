@@ -365,7 +365,8 @@ pub fn pareto_front(evaluations: &[Evaluation]) -> Vec<usize> {
     let dominates = |a: &[f64; 4], b: &[f64; 4]| {
         a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y)
     };
-    let mut front: Vec<usize> = (0..evaluations.len())
+    super::ranked(evaluations)
+        .into_iter()
         .filter(|&i| evaluations[i].feasible)
         .filter(|&i| {
             let me = axes(&evaluations[i]);
@@ -374,14 +375,7 @@ pub fn pareto_front(evaluations: &[Evaluation]) -> Vec<usize> {
                 !other.feasible || !(dominates(&them, &me) || (j < i && them == me))
             })
         })
-        .collect();
-    front.sort_by(|&a, &b| {
-        evaluations[a]
-            .objective
-            .total_cmp(&evaluations[b].objective)
-            .then(a.cmp(&b))
-    });
-    front
+        .collect()
 }
 
 #[cfg(test)]

@@ -77,8 +77,9 @@ pub struct TuneConfig {
     /// fault's runs.
     pub cost_seeds: usize,
     /// Benign faults (`--fault` specs, `at` counted from the end of the
-    /// warm-up) under which the mitigation should help: the goodput a
-    /// policy loses under them joins its objective. The scenario's own
+    /// warm-up) under which the mitigation should help: the fraction of
+    /// their requests a policy fails to serve joins its objective. The
+    /// scenario's own
     /// ([`Scenario::benign_faults`]) by default; empty: none.
     pub benign: Vec<String>,
     pub jobs: usize,
