@@ -18,8 +18,9 @@
 //! BENCH_SYNTHETIC, generated instances instead of the built-ins: a range
 //! `A..B` (inclusive) or a list `a,b,c` of `synthetic` instances);
 //! BENCH_ABLATE, comma-separated proposers of the default strategy
-//! (`explore::proposers::NAMES`): for each, one more row, `guided-no-NAME`,
-//! the default strategy without it.
+//! (`explore::proposers::NAMES`), or sets of them joined by `+`: for each,
+//! one more row, `guided-no-NAME` (or `guided-no-A+B`), the default
+//! strategy without it (or without all of them at once).
 //!
 //! After the per-target tables, an aggregate over the targets: per
 //! strategy, the median over targets of (its median runs to first ÷
@@ -131,14 +132,18 @@ fn main() {
             ablate: Vec::new(),
         })
         .collect();
-    for name in std::env::var("BENCH_ABLATE")
+    for set in std::env::var("BENCH_ABLATE")
         .ok()
         .iter()
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .filter(|v| !v.is_empty())
     {
-        if !explore::proposers::NAMES.contains(&name) {
+        let names: Vec<String> = set.split('+').map(|n| n.trim().to_string()).collect();
+        if let Some(name) = names
+            .iter()
+            .find(|n| !explore::proposers::NAMES.contains(&n.as_str()))
+        {
             eprintln!(
                 "BENCH_ABLATE: no proposer {name:?}; the default strategy's are {}",
                 explore::proposers::NAMES.join(", ")
@@ -146,9 +151,9 @@ fn main() {
             std::process::exit(2);
         }
         contenders.push(Contender {
-            label: format!("guided-no-{name}"),
+            label: format!("guided-no-{}", names.join("+")),
             strategy: StrategyKind::Guided,
-            ablate: vec![name.to_string()],
+            ablate: names,
         });
     }
     let shown_sets = if sets.is_empty() {

@@ -12,7 +12,6 @@
 //!
 //! `cargo bench --bench overhead` (set BENCH_ROUNDS to change the rounds).
 
-use hormesis::engine::EngineKind;
 use hormesis::run::{self, RunPlan};
 use hormesis::scenario::Params;
 use hormesis::scenario::Scenario;
@@ -136,16 +135,12 @@ fn main() {
         let sims = if schedule.is_empty() { 1 } else { 2 };
         for round in 0..rounds {
             let seed = 1 + round as u64;
-            let plan = RunPlan::new(
-                scenario,
-                &[] as &[&str],
-                schedule.clone(),
-                "bench",
-                None,
-                seed,
-                EngineKind::Turmoil,
-            )
-            .unwrap();
+            let plan = RunPlan::of(scenario)
+                .schedule(schedule.clone())
+                .located("bench", None)
+                .seed(seed)
+                .build()
+                .unwrap();
             // A faulted run simulates its control too; the bare side does the same two simulations.
             let (t_h, report) = timed(|| run::run(&plan).unwrap());
             assert_eq!(report.control.is_some(), sims == 2);

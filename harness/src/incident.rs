@@ -669,19 +669,17 @@ impl Incident {
             Some(l) => (l.origin.as_str(), None, 0),
             None => ("incident", None, 0),
         };
-        RunPlan::new(
-            scenario,
-            &all,
-            self.schedule.clone(),
-            origin,
-            source,
-            self.seed,
-            self.engine,
-        )
-        .map_err(|e| match e {
-            RunError::Schedule(s) => IncidentError::Schedule(s.embedded_in(origin, offset)),
-            other => self.invalid(None, other.to_string()),
-        })
+        RunPlan::of(scenario)
+            .sets(&all)
+            .schedule(self.schedule.clone())
+            .located(origin, source)
+            .seed(self.seed)
+            .engine(self.engine)
+            .build()
+            .map_err(|e| match e {
+                RunError::Schedule(s) => IncidentError::Schedule(s.embedded_in(origin, offset)),
+                other => self.invalid(None, other.to_string()),
+            })
     }
 
     /// The YAML form, in canonical key order.

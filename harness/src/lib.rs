@@ -34,7 +34,12 @@
 //!
 //! let scenario = scenarios::find("retry-storm").unwrap();
 //! let schedule = Schedule::from_specs(&["load-spike:at=60s,for=10s,factor=3"]).unwrap();
-//! let plan = run::RunPlan::new(scenario, &[] as &[&str], schedule, "--fault", None, 7, EngineKind::Turmoil).unwrap();
+//! let plan = run::RunPlan::of(scenario)
+//!     .schedule(schedule)
+//!     .located("--fault", None)
+//!     .seed(7)
+//!     .build()
+//!     .unwrap();
 //! let report = run::run(&plan).unwrap();
 //! println!("{} (score {:.2})", report.verdict.class.name(), report.verdict.score);
 //! ```

@@ -288,15 +288,13 @@ struct Mapper<'c> {
 
 impl Mapper<'_> {
     fn plan(&self, seed: u64, schedule: Schedule) -> Result<RunPlan<'static>, RunError> {
-        RunPlan::new(
-            self.config.scenario,
-            &self.config.overrides,
-            schedule,
-            "map",
-            None,
-            seed,
-            self.config.engine,
-        )
+        RunPlan::of(self.config.scenario)
+            .sets(&self.config.overrides)
+            .schedule(schedule)
+            .located("map", None)
+            .seed(seed)
+            .engine(self.config.engine)
+            .build()
     }
 
     fn event(&self, (d, m): Point) -> hormesis_faults::Event {
@@ -480,15 +478,12 @@ pub fn grid_schedules(config: &MapConfig) -> Result<Vec<Schedule>, MapError> {
 /// The template and seeds of `config`, its scenario's horizon; no run yet.
 fn mapper(config: &MapConfig) -> Result<(Mapper<'_>, Duration), MapError> {
     let seeds = shard_seeds(config.seed, config.seeds, (0, 1));
-    let probe = RunPlan::new(
-        config.scenario,
-        &config.overrides,
-        Schedule::default(),
-        "map",
-        None,
-        seeds[0],
-        config.engine,
-    )?;
+    let probe = RunPlan::of(config.scenario)
+        .sets(&config.overrides)
+        .located("map", None)
+        .seed(seeds[0])
+        .engine(config.engine)
+        .build()?;
     let layout = config
         .scenario
         .build(&probe.params)

@@ -125,8 +125,42 @@ impl<'s> RunPlan<'s> {
         Ok(Some(layout.layout().tick))
     }
 
-    /// Resolves parameters (`key=value` overrides) and checks the schedule
-    /// against the built system; `origin`/`source` locate schedule errors.
+    /// Starts a plan of a run of `scenario`: its default parameters, no
+    /// faults, seed 0, on turmoil at the scenario's own step. Each setter
+    /// of the [`RunPlanBuilder`] changes one of these, and
+    /// [`build`](RunPlanBuilder::build) checks them together.
+    ///
+    /// ```
+    /// use hormesis::{engine::EngineKind, run::RunPlan, scenarios};
+    /// use hormesis_faults::Schedule;
+    ///
+    /// let schedule = Schedule::from_specs(&["load-spike:at=60s,for=10s,factor=3"]).unwrap();
+    /// let plan = RunPlan::of(&scenarios::RetryStorm)
+    ///     .set("rate=80")
+    ///     .schedule(schedule)
+    ///     .seed(7)
+    ///     .engine(EngineKind::Turmoil)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!((plan.seed, plan.schedule.events.len()), (7, 1));
+    /// ```
+    pub fn of(scenario: &'s dyn Scenario) -> RunPlanBuilder<'s> {
+        RunPlanBuilder {
+            scenario,
+            overrides: Vec::new(),
+            schedule: Schedule::default(),
+            origin: "schedule".to_string(),
+            source: None,
+            seed: 0,
+            engine: EngineKind::Turmoil,
+            tick: None,
+        }
+    }
+
+    /// The positional form of [`RunPlan::of`]; kept for one release.
+    #[deprecated(
+        note = "use RunPlan::of(scenario).sets(overrides).schedule(schedule).located(origin, source).seed(seed).engine(engine).build()"
+    )]
     pub fn new<S: AsRef<str>>(
         scenario: &'s dyn Scenario,
         overrides: &[S],
@@ -136,6 +170,98 @@ impl<'s> RunPlan<'s> {
         seed: u64,
         engine: EngineKind,
     ) -> Result<RunPlan<'s>, RunError> {
+        RunPlan::of(scenario)
+            .sets(overrides)
+            .schedule(schedule)
+            .located(origin, source)
+            .seed(seed)
+            .engine(engine)
+            .build()
+    }
+}
+
+/// The inputs of a run being gathered; [`RunPlan::of`] starts one.
+#[derive(Clone)]
+pub struct RunPlanBuilder<'s> {
+    scenario: &'s dyn Scenario,
+    overrides: Vec<String>,
+    schedule: Schedule,
+    origin: String,
+    source: Option<String>,
+    seed: u64,
+    engine: EngineKind,
+    tick: Option<Duration>,
+}
+
+impl<'s> RunPlanBuilder<'s> {
+    /// Overrides one parameter, `name=value`, as `--set` does; a later
+    /// setting of the same name wins.
+    pub fn set(mut self, key_value: impl AsRef<str>) -> Self {
+        self.overrides.push(key_value.as_ref().to_string());
+        self
+    }
+
+    /// Overrides each of `key_values` in turn, as [`set`](Self::set).
+    pub fn sets<S: AsRef<str>>(mut self, key_values: impl IntoIterator<Item = S>) -> Self {
+        self.overrides
+            .extend(key_values.into_iter().map(|kv| kv.as_ref().to_string()));
+        self
+    }
+
+    /// The faults to apply (none by default).
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Where the schedule came from, for its errors: `origin` names it (a
+    /// file, or a flag such as `--fault`), and `source`, its text, lets an
+    /// error point at the line of the offending event.
+    pub fn located(mut self, origin: &str, source: Option<&str>) -> Self {
+        self.origin = origin.to_string();
+        self.source = source.map(str::to_string);
+        self
+    }
+
+    /// The run's seed (0 by default).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The simulator (turmoil by default).
+    pub fn engine(mut self, engine: EngineKind) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    /// turmoil's step instead of the scenario's own ([`Layout::tick`](crate::scenario::Layout)).
+    pub fn tick(mut self, tick: Duration) -> Self {
+        self.tick = Some(tick);
+        self
+    }
+
+    /// Resolves the parameters and checks the schedule against the built
+    /// system: its hosts and knobs, a first fault late enough to measure the
+    /// baseline goodput by, and a run long enough to judge.
+    pub fn build(self) -> Result<RunPlan<'s>, RunError> {
+        let RunPlanBuilder {
+            scenario,
+            overrides,
+            schedule,
+            origin,
+            source,
+            seed,
+            engine,
+            tick,
+        } = self;
+        let (origin, source) = (origin.as_str(), source.as_deref());
+        if tick.is_some() && engine != EngineKind::Turmoil {
+            return Err(RunError::Setup(format!(
+                "a step (tick) is turmoil's; {} has none",
+                engine.name()
+            )));
+        }
         let param_error = |error| RunError::Param {
             scenario: scenario.name().to_string(),
             error,
@@ -154,7 +280,7 @@ impl<'s> RunPlan<'s> {
                 engine.name()
             )));
         }
-        let params = Params::resolve(&scenario.params(), overrides).map_err(param_error)?;
+        let params = Params::resolve(&scenario.params(), &overrides).map_err(param_error)?;
         let system = scenario.build(&params).map_err(param_error)?;
         let target = target(scenario, &params, system.layout());
         schedule.check(&target, origin, source)?;
@@ -185,7 +311,7 @@ impl<'s> RunPlan<'s> {
             schedule,
             seed,
             engine,
-            tick: None,
+            tick,
         })
     }
 }
@@ -553,6 +679,46 @@ pub fn compare(a: &RunReport, b: &RunReport) -> DeterminismCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_is_built_from_defaults_and_setters_and_checked_as_a_whole() {
+        let scenario = &crate::scenarios::RetryStorm;
+        let plan = RunPlan::of(scenario).build().unwrap();
+        assert_eq!(
+            (plan.seed, plan.engine, plan.tick),
+            (0, EngineKind::Turmoil, None)
+        );
+        assert!(plan.schedule.is_empty());
+        // A later setting of the same name wins, as with repeated --set.
+        let plan = RunPlan::of(scenario)
+            .set("retries=2")
+            .sets(["retries=5"])
+            .seed(9)
+            .tick(Duration::from_millis(2))
+            .build()
+            .unwrap();
+        assert_eq!(plan.params.int("retries").unwrap(), 5);
+        assert_eq!((plan.seed, plan.tick), (9, Some(Duration::from_millis(2))));
+        // Errors name where the schedule came from.
+        let early = Schedule::from_specs(&["load-spike:at=1s,for=5s,factor=2"]).unwrap();
+        let err = RunPlan::of(scenario)
+            .schedule(early)
+            .located("plan.yaml", None)
+            .build()
+            .err()
+            .expect("a fault before the baseline is measured");
+        assert!(
+            err.to_string().starts_with("plan.yaml: the first fault"),
+            "{err}"
+        );
+        let err = RunPlan::of(scenario)
+            .engine(EngineKind::Madsim)
+            .tick(Duration::from_millis(1))
+            .build()
+            .err()
+            .expect("madsim has no step");
+        assert!(err.to_string().contains("turmoil's"), "{err}");
+    }
 
     #[test]
     fn an_unseeded_build_is_refused_with_the_lines_to_add() {

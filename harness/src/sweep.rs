@@ -371,15 +371,13 @@ impl Runner<'_> {
     fn plan(&self, x: f64, trigger: &Schedule, seed: u64) -> Result<RunPlan<'static>, RunError> {
         let mut overrides = self.config.overrides.clone();
         overrides.push(format!("{}={}", self.config.param, self.kind.write(x)));
-        RunPlan::new(
-            self.config.scenario,
-            &overrides,
-            trigger.clone(),
-            "sweep",
-            None,
-            seed,
-            self.config.engine,
-        )
+        RunPlan::of(self.config.scenario)
+            .sets(&overrides)
+            .schedule(trigger.clone())
+            .located("sweep", None)
+            .seed(seed)
+            .engine(self.config.engine)
+            .build()
     }
 
     /// Every value on every trigger and seed, in parallel (the same for

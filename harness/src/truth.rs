@@ -146,15 +146,13 @@ enum Outcome {
 
 impl Sampler<'_> {
     fn plan(&self, seed: u64, schedule: Schedule) -> Result<RunPlan<'static>, RunError> {
-        RunPlan::new(
-            self.config.scenario,
-            &self.config.overrides,
-            schedule,
-            "truth",
-            None,
-            seed,
-            self.config.engine,
-        )
+        RunPlan::of(self.config.scenario)
+            .sets(&self.config.overrides)
+            .schedule(schedule)
+            .located("truth", None)
+            .seed(seed)
+            .engine(self.config.engine)
+            .build()
     }
 
     /// Runs each `(seed index, events)` in parallel; a schedule validation
@@ -196,15 +194,12 @@ impl Sampler<'_> {
 
 /// Measures the ground truth of `config.scenario`'s fault space.
 pub fn measure(config: &TruthConfig) -> Result<Truth, RunError> {
-    let probe = RunPlan::new(
-        config.scenario,
-        &config.overrides,
-        Schedule::default(),
-        "truth",
-        None,
-        1,
-        config.engine,
-    )?;
+    let probe = RunPlan::of(config.scenario)
+        .sets(&config.overrides)
+        .located("truth", None)
+        .seed(1)
+        .engine(config.engine)
+        .build()?;
     let layout = config
         .scenario
         .build(&probe.params)

@@ -52,21 +52,16 @@ fn a_difference_is_located_at_its_first_window() {
 
 #[test]
 fn a_longer_shared_control_judges_exactly_as_the_runs_own() {
-    use hormesis::engine::EngineKind;
     use hormesis::run::{self, RunPlan};
     use hormesis_faults::Schedule;
     let scenario = hormesis::scenarios::find("retry-storm").unwrap();
     let plan = |specs: &[&str]| {
-        RunPlan::new(
-            scenario,
-            &[] as &[&str],
-            Schedule::from_specs(specs).unwrap(),
-            "t",
-            None,
-            5,
-            EngineKind::Turmoil,
-        )
-        .unwrap()
+        RunPlan::of(scenario)
+            .schedule(Schedule::from_specs(specs).unwrap())
+            .located("t", None)
+            .seed(5)
+            .build()
+            .unwrap()
     };
     let short = plan(&["load-spike:at=40s,for=4s,factor=3"]);
     let long = plan(&["load-spike:at=40s,for=60s,factor=1.1"]);

@@ -311,16 +311,12 @@ fn smallest_triggers_are_no_longer_and_still_tip() {
         assert!(small.events.len() <= found.events.len());
         let length = |s: &Schedule| s.events.iter().filter_map(|e| e.duration).max();
         assert!(length(&small) <= length(&found), "{t:?}");
-        let plan = hormesis::run::RunPlan::new(
-            c.scenario,
-            &[] as &[&str],
-            small,
-            "test",
-            None,
-            t.seed,
-            EngineKind::Turmoil,
-        )
-        .unwrap();
+        let plan = hormesis::run::RunPlan::of(c.scenario)
+            .schedule(small)
+            .located("test", None)
+            .seed(t.seed)
+            .build()
+            .unwrap();
         let report = hormesis::run::run(&plan).unwrap();
         assert_eq!(report.verdict.class, Class::Metastable, "{t:?}");
     }
@@ -409,15 +405,11 @@ fn the_default_strategy_runs_valid_compound_schedules() {
     );
     for r in &compounds {
         let schedule = hormesis_faults::Schedule::from_specs(&r.schedule).unwrap();
-        let plan = hormesis::run::RunPlan::new(
-            scenario,
-            &[] as &[&str],
-            schedule,
-            "t",
-            None,
-            r.seed,
-            EngineKind::Turmoil,
-        );
+        let plan = hormesis::run::RunPlan::of(scenario)
+            .schedule(schedule)
+            .located("t", None)
+            .seed(r.seed)
+            .build();
         assert!(plan.is_ok(), "{:?}", r.schedule);
         assert_eq!(r.arm.split(" + ").count(), r.schedule.len(), "{r:?}");
     }

@@ -3,7 +3,6 @@
 //! must still be flagged, so the list stays true): a finding that exists
 //! only at the coarse step is the simulator's, not the system's.
 
-use hormesis::engine::EngineKind;
 use hormesis::incident::Incident;
 use hormesis::registry::Registry;
 use hormesis::run::{self, RunPlan};
@@ -28,16 +27,12 @@ fn same_at_a_fifth(plan: &RunPlan<'_>) -> (String, String) {
 #[test]
 fn every_builtin_trigger_keeps_its_verdict_at_a_fifth_of_the_step() {
     for scenario in hormesis::scenarios::builtin() {
-        let plan = RunPlan::new(
-            scenario,
-            &[] as &[&str],
-            Schedule::from_specs(&scenario.trigger()).unwrap(),
-            "trigger",
-            None,
-            1,
-            EngineKind::Turmoil,
-        )
-        .unwrap();
+        let plan = RunPlan::of(scenario)
+            .schedule(Schedule::from_specs(&scenario.trigger()).unwrap())
+            .located("trigger", None)
+            .seed(1)
+            .build()
+            .unwrap();
         let (coarse, fine) = same_at_a_fifth(&plan);
         let artifact = ARTIFACT_SCENARIOS.contains(&scenario.name());
         assert_eq!(

@@ -2,13 +2,12 @@
 //! crash of the harness. The scenario here is written against the public
 //! API, as a user's would be.
 
-use hormesis::engine::EngineKind;
 use hormesis::run::{self, RunPlan};
 use hormesis::scenario::{
     CallFailure, Client, HostSoftware, Layout, LocalFuture, ParamError, ParamSpec, Params,
     Scenario, Scrape, System,
 };
-use hormesis_faults::{KnobSpec, Schedule};
+use hormesis_faults::KnobSpec;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -105,16 +104,11 @@ fn a_panicking_host_is_reported_with_its_message_and_time() {
 }
 
 fn check(scenario: &Fragile) {
-    let plan = RunPlan::new(
-        scenario,
-        &[] as &[&str],
-        Schedule::default(),
-        "test",
-        None,
-        9,
-        EngineKind::Turmoil,
-    )
-    .unwrap();
+    let plan = RunPlan::of(scenario)
+        .located("test", None)
+        .seed(9)
+        .build()
+        .unwrap();
     let report = run::run(&plan).expect("the harness survives a service panic");
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
     let f = &report.failures[0];

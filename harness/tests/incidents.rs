@@ -196,16 +196,13 @@ fn long_spike_incident() -> Incident {
     ])
     .unwrap();
     let scenario = hormesis::scenarios::find("retry-storm").unwrap();
-    let plan = run::RunPlan::new(
-        scenario,
-        &[] as &[&str],
-        schedule,
-        "test",
-        None,
-        11,
-        hormesis::engine::EngineKind::Turmoil,
-    )
-    .unwrap();
+    let plan = run::RunPlan::of(scenario)
+        .schedule(schedule)
+        .located("test", None)
+        .seed(11)
+        .engine(hormesis::engine::EngineKind::Turmoil)
+        .build()
+        .unwrap();
     let report = run::run(&plan).unwrap();
     assert_eq!(report.verdict.class, Class::Metastable);
     Incident::from_report(

@@ -170,15 +170,11 @@ fn a_partition_and_a_crash_apply_at_their_times() {
 #[test]
 fn the_turmoil_engine_and_axum_tower_are_refused_with_a_reason() {
     let plan = |scenario: &str, engine| {
-        RunPlan::new(
-            scenarios::find(scenario).unwrap(),
-            &[] as &[&str],
-            Schedule::default(),
-            "--fault",
-            None,
-            1,
-            engine,
-        )
+        RunPlan::of(scenarios::find(scenario).unwrap())
+            .located("--fault", None)
+            .seed(1)
+            .engine(engine)
+            .build()
     };
     let Err(RunError::Engine(e)) = plan("retry-storm", EngineKind::Turmoil) else {
         panic!("turmoil must be refused in the madsim flavour");

@@ -93,16 +93,14 @@ fn the_description_names_what_is_built() {
             "knob:at=40s,for=5s,knob=slow-{},value=2",
             design.services[0].name
         );
-        RunPlan::new(
-            &Synthetic,
-            &[set.as_str()],
-            Schedule::from_specs(&[knob]).unwrap(),
-            "test",
-            None,
-            1,
-            hormesis::engine::EngineKind::BUILT,
-        )
-        .unwrap();
+        RunPlan::of(&Synthetic)
+            .sets([set.as_str()])
+            .schedule(Schedule::from_specs(&[knob]).unwrap())
+            .located("test", None)
+            .seed(1)
+            .engine(hormesis::engine::EngineKind::BUILT)
+            .build()
+            .unwrap();
     }
 }
 
@@ -165,17 +163,14 @@ fn a_recorded_trigger_tips_instance_5_and_a_weaker_spike_recovers() {
 #[test]
 fn a_horizon_too_short_for_the_clients_deadline_is_refused() {
     // Instance 5's clients wait up to 3.8 s: a 20 s horizon is too short.
-    let err = RunPlan::new(
-        &Synthetic,
-        &["instance=5", "horizon=20s"],
-        Schedule::default(),
-        "test",
-        None,
-        1,
-        hormesis::engine::EngineKind::BUILT,
-    )
-    .err()
-    .expect("refused");
+    let err = RunPlan::of(&Synthetic)
+        .sets(["instance=5", "horizon=20s"])
+        .located("test", None)
+        .seed(1)
+        .engine(hormesis::engine::EngineKind::BUILT)
+        .build()
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("horizon"), "{err}");
 }
 

@@ -3,7 +3,6 @@
 //! shrink and yield smallest triggers, resolved through a registry; its
 //! client is built inside its host; its service sees the run seed.
 
-use hormesis::engine::EngineKind;
 use hormesis::explore::boundary::smallest_triggers;
 use hormesis::explore::ExploreConfig;
 use hormesis::incident::{Expect, Incident};
@@ -46,16 +45,12 @@ impl Scenario for MyStorm {
 const SPIKE: &str = "load-spike:at=40s,for=6s,factor=3";
 
 fn incident() -> Incident {
-    let plan = RunPlan::new(
-        &MyStorm,
-        &[] as &[&str],
-        Schedule::from_specs(&[SPIKE]).unwrap(),
-        "test",
-        None,
-        7,
-        EngineKind::Turmoil,
-    )
-    .unwrap();
+    let plan = RunPlan::of(&MyStorm)
+        .schedule(Schedule::from_specs(&[SPIKE]).unwrap())
+        .located("test", None)
+        .seed(7)
+        .build()
+        .unwrap();
     let report = run::run(&plan).unwrap();
     assert_eq!(report.verdict.class, Class::Metastable);
     let written = Incident::from_report(
@@ -166,16 +161,12 @@ fn clients_are_built_inside_their_host_and_services_see_the_run_seed() {
         seeds: Arc::default(),
     }));
     for seed in [5, 6] {
-        let plan = RunPlan::new(
-            scenario,
-            &[] as &[&str],
-            Schedule::from_specs(&[SPIKE]).unwrap(),
-            "test",
-            None,
-            seed,
-            EngineKind::Turmoil,
-        )
-        .unwrap();
+        let plan = RunPlan::of(scenario)
+            .schedule(Schedule::from_specs(&[SPIKE]).unwrap())
+            .located("test", None)
+            .seed(seed)
+            .build()
+            .unwrap();
         let report = run::run(&plan).unwrap();
         assert!(report.failures.is_empty(), "{:?}", report.failures);
         assert_eq!(report.verdict.class, Class::Metastable);

@@ -5,7 +5,6 @@ use super::Exit;
 use super::{
     bad_input, command_line, incident_output, preflight, write_incident, Env, Failure, OrBadInput,
 };
-use crate::engine::EngineKind;
 use crate::files;
 use crate::incident::{self, Expect, Incident};
 use crate::run::{self, RunError, RunPlan};
@@ -66,32 +65,29 @@ pub(super) fn command(env: &Env, args: ImportArgs) -> Result<Exit, Failure> {
     let (schedule, event_lines) =
         crate::import::import_timeline_located(&text, &origin, scenario, &layout.hosts, &placement)
             .map_err(bad_input)?;
-    let plan = RunPlan::new(
-        scenario,
-        &args.set,
-        schedule,
-        &origin,
-        None,
-        args.seed,
-        EngineKind::Turmoil,
-    )
-    .map_err(|e| match e {
-        // Name the CSV row the offending event came from.
-        RunError::Schedule(hormesis_faults::ScheduleError::Event {
-            origin,
-            line: None,
-            index,
-            kind,
-            message,
-        }) => RunError::Schedule(hormesis_faults::ScheduleError::Event {
-            origin,
-            line: event_lines.get(index).map(|&l| l as usize),
-            index,
-            kind,
-            message,
-        }),
-        other => other,
-    })?;
+    let plan = RunPlan::of(scenario)
+        .sets(&args.set)
+        .schedule(schedule)
+        .located(&origin, None)
+        .seed(args.seed)
+        .build()
+        .map_err(|e| match e {
+            // Name the CSV row the offending event came from.
+            RunError::Schedule(hormesis_faults::ScheduleError::Event {
+                origin,
+                line: None,
+                index,
+                kind,
+                message,
+            }) => RunError::Schedule(hormesis_faults::ScheduleError::Event {
+                origin,
+                line: event_lines.get(index).map(|&l| l as usize),
+                index,
+                kind,
+                message,
+            }),
+            other => other,
+        })?;
     errln!(
         "imported {} events from {origin}; running {} with seed {}",
         plan.schedule.events.len(),

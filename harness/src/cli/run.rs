@@ -120,15 +120,6 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<Exit, Failure> {
         ),
     };
     let sets = policy_sets(args.policy.as_deref(), &[scenario], &args.set)?;
-    let mut plan = RunPlan::new(
-        scenario,
-        &sets,
-        schedule,
-        &origin,
-        source.as_deref(),
-        args.seed,
-        args.engine,
-    )?;
     if let Some(tick) = args.tick {
         if args.engine != EngineKind::Turmoil {
             return Err(bad_input(format!(
@@ -139,8 +130,17 @@ pub(super) fn command(env: &Env, args: RunArgs) -> Result<Exit, Failure> {
         if tick < std::time::Duration::from_micros(10) || tick > std::time::Duration::from_secs(1) {
             return Err(bad_input("--tick takes a step from 10us to 1s"));
         }
-        plan.tick = Some(tick);
     }
+    let mut builder = RunPlan::of(scenario)
+        .sets(&sets)
+        .schedule(schedule)
+        .located(&origin, source.as_deref())
+        .seed(args.seed)
+        .engine(args.engine);
+    if let Some(tick) = args.tick {
+        builder = builder.tick(tick);
+    }
+    let plan = builder.build()?;
     errln!(
         "running {} with seed {} on {} ({})",
         scenario.name(),

@@ -85,16 +85,14 @@ fn smallest_of(
     let incident = Schedule::from_specs(&record.schedule)
         .map_err(|e| e.to_string())
         .and_then(|schedule| {
-            let plan = RunPlan::new(
-                config.scenario,
-                &config.overrides,
-                schedule,
-                "explore",
-                None,
-                record.seed,
-                config.engine,
-            )
-            .map_err(|e| e.to_string())?;
+            let plan = RunPlan::of(config.scenario)
+                .sets(&config.overrides)
+                .schedule(schedule)
+                .located("explore", None)
+                .seed(record.seed)
+                .engine(config.engine)
+                .build()
+                .map_err(|e| e.to_string())?;
             let report = run::run(&plan).map_err(|e| e.to_string())?;
             Ok(Incident::from_report(
                 &report,

@@ -772,15 +772,13 @@ fn check(config: &ExploreConfig) -> Result<(), ExploreError> {
 
 /// The plan of one run of the exploration.
 fn plan(config: &ExploreConfig, seed: u64, schedule: Schedule) -> Result<RunPlan<'_>, RunError> {
-    RunPlan::new(
-        config.scenario,
-        &config.overrides,
-        schedule,
-        "explore",
-        None,
-        seed,
-        config.engine,
-    )
+    RunPlan::of(config.scenario)
+        .sets(&config.overrides)
+        .schedule(schedule)
+        .located("explore", None)
+        .seed(seed)
+        .engine(config.engine)
+        .build()
 }
 
 /// The schedule of placed faults, in onset order.

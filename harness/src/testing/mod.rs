@@ -165,16 +165,14 @@ impl<'s> Check<'s> {
     }
 
     fn run_one(&self, schedule: &Schedule, seed: u64) -> Result<RunReport, String> {
-        let plan = RunPlan::new(
-            self.scenario,
-            &self.overrides,
-            schedule.clone(),
-            "hormesis::testing",
-            None,
-            seed,
-            self.engine,
-        )
-        .map_err(|e| e.to_string())?;
+        let plan = RunPlan::of(self.scenario)
+            .sets(&self.overrides)
+            .schedule(schedule.clone())
+            .located("hormesis::testing", None)
+            .seed(seed)
+            .engine(self.engine)
+            .build()
+            .map_err(|e| e.to_string())?;
         run::run(&plan).map_err(|e| format!("seed {seed}: {e}"))
     }
 }

@@ -191,19 +191,20 @@ fn spend(
     benign: Option<&Schedule>,
     seed: u64,
 ) -> Result<Spend, RunError> {
-    let plan = RunPlan::new(
-        c.scenario,
-        overrides,
-        benign.cloned().unwrap_or_default(),
-        if benign.is_some() {
-            "--benign"
-        } else {
-            "--set"
-        },
-        None,
-        seed,
-        c.engine,
-    )?;
+    let plan = RunPlan::of(c.scenario)
+        .sets(overrides)
+        .schedule(benign.cloned().unwrap_or_default())
+        .located(
+            if benign.is_some() {
+                "--benign"
+            } else {
+                "--set"
+            },
+            None,
+        )
+        .seed(seed)
+        .engine(c.engine)
+        .build()?;
     let timeline = run::timeline_only(&plan)?;
     let workers: Vec<f64> = timeline
         .windows
@@ -228,15 +229,13 @@ fn attack(
 ) -> Result<(AttackResult, f64), RunError> {
     let mut all = attack.params.clone();
     all.extend(overrides.iter().cloned());
-    let plan = RunPlan::new(
-        c.scenario,
-        &all,
-        attack.parsed.clone(),
-        &attack.label,
-        None,
-        attack.seed,
-        c.engine,
-    )?;
+    let plan = RunPlan::of(c.scenario)
+        .sets(&all)
+        .schedule(attack.parsed.clone())
+        .located(&attack.label, None)
+        .seed(attack.seed)
+        .engine(c.engine)
+        .build()?;
     let v = run::run(&plan)?.verdict;
     // A policy that unsettles the system without any fault (an unhealthy
     // baseline, a control that collapses) has failed, whatever score the

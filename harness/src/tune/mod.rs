@@ -150,16 +150,14 @@ impl TuneConfig {
                 for event in &mut schedule.events {
                     event.at = event.at.saturating_add(warmup);
                 }
-                crate::run::RunPlan::new(
-                    self.scenario,
-                    &unmitigated,
-                    schedule.clone(),
-                    "--benign",
-                    None,
-                    self.seed,
-                    self.engine,
-                )
-                .map_err(|e| bad(&e))?;
+                crate::run::RunPlan::of(self.scenario)
+                    .sets(&unmitigated)
+                    .schedule(schedule.clone())
+                    .located("--benign", None)
+                    .seed(self.seed)
+                    .engine(self.engine)
+                    .build()
+                    .map_err(|e| bad(&e))?;
                 Ok(schedule)
             })
             .collect()
