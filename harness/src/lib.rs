@@ -70,6 +70,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scenarios;
+pub mod setting;
 pub mod shrink;
 pub mod stress;
 pub mod summary;

@@ -11,6 +11,7 @@ use crate::engine::EngineKind;
 use crate::explore::{parallel, shard_seeds};
 use crate::run::{self, Control, RunError, RunPlan};
 use crate::scenario::Scenario;
+use crate::setting::BadSetting;
 use crate::verdict::Class;
 use hormesis_faults::space::{Aim, Space, Span, Template};
 use hormesis_faults::Schedule;
@@ -167,6 +168,9 @@ pub enum MapError {
     Run(#[from] RunError),
     #[error("{0}")]
     Config(String),
+    /// A setting outside what it allows.
+    #[error(transparent)]
+    Setting(#[from] BadSetting),
 }
 
 /// What a template's magnitude is measured in.
@@ -391,21 +395,25 @@ fn most_common<'a>(values: impl Iterator<Item = &'a Vec<String>>) -> Vec<String>
 pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
     let (w, h) = config.grid;
     if !(1..=MAX_GRID).contains(&w) || !(1..=MAX_GRID).contains(&h) {
-        return Err(MapError::Config(format!(
-            "--grid {w}x{h}: each side from 1 to {MAX_GRID}"
-        )));
+        return Err(BadSetting::new(
+            "grid",
+            format!("{w}x{h}"),
+            format!("each side from 1 to {MAX_GRID}"),
+        )
+        .into());
     }
     if !(1..=MAX_SEEDS).contains(&config.seeds) {
-        return Err(MapError::Config(format!(
-            "--seeds {}: from 1 to {MAX_SEEDS}",
-            config.seeds
-        )));
+        return Err(
+            BadSetting::new("seeds", config.seeds, format!("from 1 to {MAX_SEEDS}")).into(),
+        );
     }
     if config.refine > MAX_REFINE {
-        return Err(MapError::Config(format!(
-            "--refine {}: from 0 to {MAX_REFINE} cells",
-            config.refine
-        )));
+        return Err(BadSetting::new(
+            "refine",
+            config.refine,
+            format!("from 0 to {MAX_REFINE} cells"),
+        )
+        .into());
     }
     let (mut mapper, horizon) = mapper(config)?;
     let (durations, magnitudes) = axes(&mapper.template);
@@ -458,9 +466,12 @@ pub fn map(config: &MapConfig) -> Result<VulnerabilityMap, MapError> {
 pub fn grid_schedules(config: &MapConfig) -> Result<Vec<Schedule>, MapError> {
     let (w, h) = config.grid;
     if !(1..=MAX_GRID).contains(&w) || !(1..=MAX_GRID).contains(&h) {
-        return Err(MapError::Config(format!(
-            "--grid {w}x{h}: each side from 1 to {MAX_GRID}"
-        )));
+        return Err(BadSetting::new(
+            "grid",
+            format!("{w}x{h}"),
+            format!("each side from 1 to {MAX_GRID}"),
+        )
+        .into());
     }
     let (mapper, _) = mapper(config)?;
     let (durations, magnitudes) = axes(&mapper.template);

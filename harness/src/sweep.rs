@@ -15,6 +15,7 @@ use crate::engine::EngineKind;
 use crate::explore::{parallel, shard_seeds};
 use crate::run::{self, RunError, RunPlan, RunReport};
 use crate::scenario::{number, ParamKind, Scenario};
+use crate::setting::BadSetting;
 use crate::verdict::Class;
 use hormesis_faults::{format_duration, parse_duration, Schedule};
 use serde::Serialize;
@@ -126,6 +127,9 @@ pub enum SweepError {
     Run(#[from] RunError),
     #[error("{0}")]
     Config(String),
+    /// A setting outside what it allows.
+    #[error(transparent)]
+    Setting(#[from] BadSetting),
 }
 
 /// How the swept parameter reads and writes values.
@@ -235,13 +239,13 @@ impl Kind {
 pub fn sweep(config: &SweepConfig) -> Result<Sweep, SweepError> {
     let kind = Kind::of(config)?;
     let checks = [
-        (config.steps, 2, MAX_STEPS, "--steps"),
-        (config.seeds, 1, MAX_SEEDS, "--seeds"),
-        (config.refine, 0, MAX_REFINE, "--refine"),
+        (config.steps, 2, MAX_STEPS, "steps"),
+        (config.seeds, 1, MAX_SEEDS, "seeds"),
+        (config.refine, 0, MAX_REFINE, "refine"),
     ];
-    for (v, lo, hi, flag) in checks {
+    for (v, lo, hi, setting) in checks {
         if !(lo..=hi).contains(&v) {
-            return Err(SweepError::Config(format!("{flag} {v}: from {lo} to {hi}")));
+            return Err(BadSetting::new(setting, v, format!("from {lo} to {hi}")).into());
         }
     }
     let triggers = triggers(config)?;
@@ -352,6 +356,7 @@ fn triggers(config: &SweepConfig) -> Result<Vec<Schedule>, SweepError> {
         .map_err(|e| match e {
             crate::map::MapError::Run(e) => SweepError::Run(e),
             crate::map::MapError::Config(m) => SweepError::Config(m),
+            crate::map::MapError::Setting(s) => SweepError::Setting(s),
         }),
         None if config.schedule.is_empty() => Err(SweepError::Config(
             "give the trigger to sweep with --fault, --schedule or --template".into(),

@@ -356,6 +356,36 @@ fn bad_input_exits_2_with_what_is_allowed() {
             vec!["run", "--scenario", "retry-storm", "--engine", "madsim"],
             "madsim",
         ),
+        // The library names a refused setting by its field; the command
+        // line words it as the flag that set it.
+        (
+            vec![
+                "explore",
+                "--scenario",
+                "retry-storm",
+                "--seeds",
+                "2",
+                "--shard",
+                "0/4",
+                "--budget",
+                "4",
+            ],
+            "--seeds 2: fewer than the 4 shards",
+        ),
+        (
+            vec![
+                "tune",
+                "--scenario",
+                "retry-storm",
+                "--mitigation",
+                "retry-budget",
+                "--keep",
+                "0",
+                "--explore-budget",
+                "2",
+            ],
+            "--keep 0: ",
+        ),
     ] {
         let o = hormesis(&args);
         let (_, err) = text(&o);
@@ -364,6 +394,8 @@ fn bad_input_exits_2_with_what_is_allowed() {
             err.contains(needle),
             "{args:?}: expected `{needle}` in {err}"
         );
+        // Refused before the banner that says what would run.
+        assert!(!err.contains("exploring "), "{args:?}: {err}");
     }
 }
 

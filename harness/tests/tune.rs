@@ -167,7 +167,11 @@ fn nothing_to_tune_against_is_said() {
     keep_none.explore_budget = 8;
     keep_none.keep = 0;
     match tune(&keep_none, &mut |_| {}, &|| false) {
-        Err(TuneError::Config(m)) => assert!(m.contains("--keep 0"), "{m}"),
+        // Typed: the field refused, which the command line words as its flag.
+        Err(TuneError::Setting(s)) => {
+            assert_eq!((s.setting, s.value.as_str()), ("keep", "0"));
+            assert!(s.as_flag().starts_with("--keep 0: "), "{}", s.as_flag());
+        }
         other => panic!("{:?}", other.map(|t| t.best)),
     }
 }

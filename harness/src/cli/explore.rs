@@ -135,6 +135,13 @@ pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<Exit, Failure> {
     preflight(&[output("--json", args.json.as_deref())], &policy)?;
     let sets = policy_sets(args.policy.as_deref(), &[scenario], &args.set)?;
     let config = config(scenario, &args, budget, sets);
+    let refused = |e: ExploreError| match e {
+        ExploreError::Run(e) => Failure::from(e),
+        ExploreError::Config(m) => bad_input(m),
+        ExploreError::Setting(s) => bad_input(s.as_flag()),
+    };
+    // Settings are refused before the banner says what would run.
+    config.check().map_err(refused)?;
     errln!(
         "exploring {} with {} for {} runs{} (seed {}, shard {}/{}, {} jobs)",
         scenario.name(),
@@ -198,10 +205,7 @@ pub(super) fn command(env: &Env, args: ExploreArgs) -> Result<Exit, Failure> {
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
     let stop = || interrupted() || args.time.is_some_and(|t| started.elapsed() >= t);
-    let exploration = explore::explore_until(&config, &mut on_run, &stop).map_err(|e| match e {
-        ExploreError::Run(e) => Failure::from(e),
-        ExploreError::Config(m) => bad_input(m),
-    });
+    let exploration = explore::explore_until(&config, &mut on_run, &stop).map_err(refused);
     progress.finish();
     let mut exploration = exploration?;
     if args.smallest_trigger && !stop() {

@@ -96,6 +96,7 @@ pub(super) fn command(env: &Env, args: MapArgs) -> Result<Exit, Failure> {
     let m = map::map(&config).map_err(|e| match e {
         MapError::Run(e) => Failure::from(e),
         MapError::Config(m) => bad_input(m),
+        MapError::Setting(s) => bad_input(s.as_flag()),
     })?;
     let grid_runs: usize = m.cells.iter().filter(|c| !c.refined).map(|c| c.runs).sum();
     let refined: Vec<&map::MapCell> = m.cells.iter().filter(|c| c.refined).collect();

@@ -140,6 +140,7 @@ pub(super) fn command(env: &Env, args: SweepArgs) -> Result<Exit, Failure> {
     let result = sweep::sweep(&config).map_err(|e| match e {
         SweepError::Run(e) => Failure::from(e),
         SweepError::Config(m) => bad_input(m),
+        SweepError::Setting(s) => bad_input(s.as_flag()),
     })?;
     emit(&render(&result), args.json.as_deref(), &result)?;
     Ok(Exit::finding_if(

@@ -193,6 +193,7 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<Exit, Failure> {
     config.jobs = jobs(args.jobs);
     config.check().map_err(|e| match e {
         TuneError::Config(m) => bad_input(m),
+        TuneError::Setting(s) => bad_input(s.as_flag()),
         other => bad_input(other),
     })?;
     errln!(
@@ -269,6 +270,7 @@ pub(super) fn command(env: &Env, args: TuneArgs) -> Result<Exit, Failure> {
     progress.finish();
     let tuning = tuning.map_err(|e| match e {
         TuneError::Config(m) => bad_input(m),
+        TuneError::Setting(s) => bad_input(s.as_flag()),
         TuneError::Run(e) => Failure::from(e),
         TuneError::Explore(crate::explore::ExploreError::Run(e)) => Failure::from(e),
         TuneError::Explore(e) => bad_input(e),

@@ -25,6 +25,7 @@ use crate::consequence;
 use crate::engine::EngineKind;
 use crate::run::{self, Control, RunError, RunPlan, RunReport};
 use crate::scenario::Scenario;
+use crate::setting::BadSetting;
 use crate::verdict::Class;
 use allocator::Allocator;
 use hormesis_faults::space::{Cell, Space};
@@ -85,6 +86,14 @@ pub struct ExploreConfig {
 }
 
 impl ExploreConfig {
+    /// Refuses settings no exploration can run with (a shard outside its
+    /// count, fewer run seeds than shards, too many run seeds, an unknown
+    /// proposer to leave out) before any run; [`explore_until`] checks the
+    /// same first.
+    pub fn check(&self) -> Result<(), ExploreError> {
+        check(self)
+    }
+
     /// `budget` runs of `scenario` with the defaults of `explore`: the
     /// build's engine, the default strategy, seed 1, [`DEFAULT_SEEDS`] run
     /// seeds, one thread per core, the whole exploration (shard 0/1), no
@@ -259,6 +268,9 @@ pub enum ExploreError {
     Run(#[from] RunError),
     #[error("{0}")]
     Config(String),
+    /// A setting outside what it allows.
+    #[error(transparent)]
+    Setting(#[from] BadSetting),
 }
 
 /// The run seeds of shard `i` of `n` from a pool of `size` derived from
@@ -423,7 +435,7 @@ impl<'a> Explorer<'a> {
         let space = Space::new(&target, layout.warmup);
         if space.cells.is_empty() {
             return Err(ExploreError::Config(format!(
-                "no fault fits between the warm-up's end ({}) and the latest a trigger may end ({}, the run limit less the horizon): shorten --set warmup or --set horizon",
+                "no fault fits between the warm-up's end ({}) and the latest a trigger may end ({}, the run limit less the horizon): shorten the `warmup` or `horizon` parameter",
                 hormesis_faults::format_duration(layout.warmup),
                 hormesis_faults::format_duration(target.latest_end)
             )));
@@ -741,21 +753,28 @@ fn board<'b>(
 fn check(config: &ExploreConfig) -> Result<(), ExploreError> {
     let (shard, shards) = config.shard;
     if shards == 0 || shard >= shards {
-        return Err(ExploreError::Config(format!(
-            "--shard {shard}/{shards}: expected i/n with 0 ≤ i < n"
-        )));
+        return Err(BadSetting::new(
+            "shard",
+            format!("{shard}/{shards}"),
+            "expected i/n with 0 ≤ i < n",
+        )
+        .into());
     }
     if config.seeds > MAX_SEEDS {
-        return Err(ExploreError::Config(format!(
-            "--seeds {}: at most {MAX_SEEDS} run seeds (each is one control simulation)",
-            config.seeds
-        )));
+        return Err(BadSetting::new(
+            "seeds",
+            config.seeds,
+            format!("at most {MAX_SEEDS} run seeds (each is one control simulation)"),
+        )
+        .into());
     }
     if config.seeds < shards {
-        return Err(ExploreError::Config(format!(
-            "--seeds {} is fewer than the {shards} shards: every shard needs at least one run seed",
-            config.seeds
-        )));
+        return Err(BadSetting::new(
+            "seeds",
+            config.seeds,
+            format!("fewer than the {shards} shards: every shard needs at least one run seed"),
+        )
+        .into());
     }
     if let Some(unknown) = config
         .ablate

@@ -36,6 +36,7 @@ use crate::explore;
 use crate::incident::Incident;
 use crate::run::RunError;
 use crate::scenario::{Params, Scenario};
+use crate::setting::BadSetting;
 use attacks::{add_attack, explore_against, keep_finds};
 use evaluate::{evaluate, footprint, Bench};
 use hormesis_faults::Schedule;
@@ -168,34 +169,39 @@ impl TuneConfig {
     fn checked_space(&self) -> Result<Space, TuneError> {
         let c = self;
         if c.budget == 0 || c.budget > MAX_BUDGET {
-            return Err(TuneError::Config(format!(
-                "--budget {}: 1 to {MAX_BUDGET} policies per round",
-                c.budget
-            )));
+            return Err(BadSetting::new(
+                "budget",
+                c.budget,
+                format!("1 to {MAX_BUDGET} policies per round"),
+            )
+            .into());
         }
         if c.rounds == 0 || c.rounds > MAX_ROUNDS {
-            return Err(TuneError::Config(format!(
-                "--rounds {}: 1 to {MAX_ROUNDS}",
-                c.rounds
-            )));
+            return Err(BadSetting::new("rounds", c.rounds, format!("1 to {MAX_ROUNDS}")).into());
         }
         if c.cost_seeds == 0 || c.cost_seeds > explore::MAX_SEEDS {
-            return Err(TuneError::Config(format!(
-                "--cost-seeds {}: 1 to {}",
+            return Err(BadSetting::new(
+                "cost_seeds",
                 c.cost_seeds,
-                explore::MAX_SEEDS
-            )));
+                format!("1 to {}", explore::MAX_SEEDS),
+            )
+            .into());
         }
         if c.explore_budget > 0 && c.keep == 0 {
-            return Err(TuneError::Config(
-                "--keep 0 with --explore-budget: the explorations' finds would never join the attacks; keep at least 1".into(),
-            ));
+            return Err(BadSetting::new(
+                "keep",
+                0,
+                "with an explore budget the explorations' finds would never join the attacks; keep at least 1",
+            )
+            .into());
         }
         if !(c.max_cost >= 0.0 && c.max_cost <= 1.0) {
-            return Err(TuneError::Config(format!(
-                "--max-cost {}: a fraction from 0 to 1 (e.g. 5%)",
-                c.max_cost
-            )));
+            return Err(BadSetting::new(
+                "max_cost",
+                c.max_cost,
+                "a fraction from 0 to 1 (e.g. 5%)",
+            )
+            .into());
         }
         let fixed: Vec<String> = c
             .overrides
@@ -232,6 +238,9 @@ impl TuneConfig {
 pub enum TuneError {
     #[error("{0}")]
     Config(String),
+    /// A setting outside what it allows.
+    #[error(transparent)]
+    Setting(#[from] BadSetting),
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
